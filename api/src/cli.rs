@@ -1,0 +1,112 @@
+//! The `coplane` command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::{Authenticator, Claims};
+use crate::db::{self, OnPending};
+use crate::settings::Settings;
+use crate::startup::{Application, Components};
+
+/// coplane, the control plane of a hosting platform co-op.
+#[derive(Debug, Parser)]
+#[command(name = "coplane", version, about)]
+pub struct Cli {
+    /// A TOML configuration file (default: `coplane.toml` if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// API and worker in one process; applies pending migrations first.
+    Up,
+    /// The API alone.
+    Serve,
+    /// The worker alone (with /healthz, /readyz and /metrics).
+    Work,
+    /// Applies pending migrations and exits.
+    Migrate,
+    /// Prints a JWT signed with the configured HS256 key.
+    Token(TokenArgs),
+}
+
+/// `coplane token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// A role (repeatable): steward, member, reseller, tenant_admin, integration.
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+    /// The subject.
+    #[arg(long)]
+    pub sub: String,
+    /// The reseller the token acts for.
+    #[arg(long)]
+    pub reseller: Option<uuid::Uuid>,
+    /// The member the token is.
+    #[arg(long)]
+    pub member: Option<uuid::Uuid>,
+    /// The customer the token acts for.
+    #[arg(long)]
+    pub customer: Option<uuid::Uuid>,
+    /// A tenant administered (repeatable).
+    #[arg(long = "tenant")]
+    pub tenants: Vec<uuid::Uuid>,
+    /// A scope (repeatable), for integrations.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Lifetime: 30m, 1h, 7d…
+    #[arg(long, default_value = "1h")]
+    pub ttl: String,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    if !matches!(cli.command, Command::Token(_)) {
+        crate::telemetry::init(settings.log_format);
+    }
+    match cli.command {
+        Command::Up => Application::build(settings, Components::Up).await?.run_until_stopped().await,
+        Command::Serve => Application::build(settings, Components::Serve).await?.run_until_stopped().await,
+        Command::Work => Application::build(settings, Components::Work).await?.run_until_stopped().await,
+        Command::Migrate => {
+            let conn = db::connect(&settings.database).await?;
+            db::prepare(&conn, OnPending::Apply).await?;
+            tracing::info!("migrations are current");
+            Ok(())
+        }
+        Command::Token(args) => {
+            println!("{}", mint(&settings, &args)?);
+            Ok(())
+        }
+    }
+}
+
+/// Mints the token `args` describe.
+pub fn mint(settings: &Settings, args: &TokenArgs) -> anyhow::Result<String> {
+    for role in &args.roles {
+        role.parse::<coplane_domain::auth::Role>()?;
+    }
+    let ttl = crate::settings::parse_duration(&args.ttl).map_err(anyhow::Error::msg).context("--ttl")?;
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = Claims {
+        sub: args.sub.clone(),
+        roles: args.roles.clone(),
+        reseller_id: args.reseller,
+        member_id: args.member,
+        customer_id: args.customer,
+        tenant_ids: args.tenants.clone(),
+        scopes: args.scopes.clone(),
+        exp: now.saturating_add(ttl.as_secs()),
+        iat: now,
+        iss: None,
+        aud: None,
+    };
+    Authenticator::new(&settings.jwt).mint(&claims)
+}

@@ -1,0 +1,13 @@
+//! HTTP-only concerns: routes, the request middleware, error mapping.
+//!
+//! Status codes, written once: a bad or refused credential is 401 with a
+//! GraphQL-shaped body (`extensions.code = "UNAUTHENTICATED"` and the
+//! reason) and a `WWW-Authenticate` header; a body that is not a GraphQL
+//! request is 400; GraphQL errors (syntax, validation, limits, `FORBIDDEN`)
+//! are 200 with `errors`, as GraphQL clients expect; a database that cannot
+//! be reached makes `/readyz` answer 503.
+
+pub mod graphql;
+pub mod health;
+pub mod metrics;
+pub mod observe;

@@ -1,0 +1,246 @@
+//! Building and running the process: the HTTP server, the job runner, or both.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use coplane_domain::{Clock, SystemClock};
+use coplane_graphql::{CoplaneSchema, Limits};
+use coplane_worker::context::{Mailer, WorkerContext, stripe_client};
+use coplane_worker::metrics::JobMetrics;
+use coplane_worker::{Runner, RunnerConfig};
+use prometheus::Registry;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Authenticator;
+use crate::db::{self, OnPending};
+use crate::http::{graphql, health, metrics, observe};
+use crate::settings::{JwtSettings, Settings};
+
+/// What a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Components {
+    /// API and worker (`coplane up`); applies pending migrations.
+    Up,
+    /// The API alone (`coplane serve`).
+    Serve,
+    /// The worker alone, with health and metrics over HTTP (`coplane work`).
+    Work,
+}
+
+/// A built, not yet running, coplane process.
+pub struct Application {
+    port: u16,
+    server: Server,
+    runner: Option<Runner<WorkerContext>>,
+    db: DatabaseConnection,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Builds the process with the system clock.
+    pub async fn build(settings: Settings, components: Components) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, components, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the process with `clock` (tests drive time through it).
+    pub async fn build_with_clock(
+        settings: Settings,
+        components: Components,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database).await?;
+        let on_pending = if components == Components::Up { OnPending::Apply } else { OnPending::Refuse };
+        db::prepare(&db, on_pending).await?;
+        if settings.database.is_default {
+            tracing::info!(
+                "database: embedded SQLite file coplane.db in the working directory \
+                 (set COPLANE_DATABASE_URL for PostgreSQL)"
+            );
+        } else {
+            tracing::info!(database = %settings.database.redacted_url(), "database connected");
+        }
+
+        let registry = Registry::new_custom(None, None).context("creating the metrics registry")?;
+        let http_metrics = observe_metrics(&registry)?;
+        let metrics_state = metrics::MetricsState::new(registry.clone(), db.clone(), clock.clone())
+            .context("registering queue metrics")?;
+
+        let runner = if components == Components::Serve {
+            None
+        } else {
+            let job_metrics = JobMetrics::register(&registry).context("registering job metrics")?;
+            Some(build_runner(&settings, db.clone(), clock.clone())?.with_metrics(job_metrics))
+        };
+
+        let api = if components == Components::Work {
+            None
+        } else {
+            if let JwtSettings::Hs256 { source, .. } = &settings.jwt {
+                tracing::info!("JWTs: HS256 with the {source}");
+            }
+            let schema = coplane_graphql::build_schema(db.clone(), Limits::default());
+            Some((schema, Authenticator::new(&settings.jwt)))
+        };
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {} (COPLANE_LISTEN)", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = http_server(listener, db.clone(), http_metrics, metrics_state, api)?;
+        tracing::info!(address = %settings.listen.ip(), port, ?components, "listening");
+        Ok(Self { port, server, runner, db, shutdown: CancellationToken::new() })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database pool.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Cancelling this token stops the process gracefully, as SIGTERM does.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGINT, SIGTERM or the shutdown token; then lets
+    /// in-flight requests and jobs finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self { server, runner, shutdown, .. } = self;
+        let handle = server.handle();
+        let signals = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                tokio::select! {
+                    () = wait_for_signal() => tracing::info!("signal received; shutting down"),
+                    () = shutdown.cancelled() => {}
+                }
+                shutdown.cancel();
+                handle.stop(true).await;
+            }
+        });
+        let worker = runner.map(|r| tokio::spawn(r.run(shutdown.clone())));
+        let served = server.await;
+        shutdown.cancel();
+        if let Some(worker) = worker {
+            worker.await.context("the job runner panicked")?;
+        }
+        signals.abort();
+        served.context("the HTTP server failed")
+    }
+}
+
+fn observe_metrics(registry: &Registry) -> anyhow::Result<crate::http::metrics::HttpMetrics> {
+    crate::http::metrics::HttpMetrics::register(registry).context("registering HTTP metrics")
+}
+
+/// The production job runner for these settings.
+pub fn build_runner(
+    settings: &Settings,
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Runner<WorkerContext>> {
+    let mailer = settings
+        .email
+        .smtp_url
+        .as_ref()
+        .map(|u| Mailer::from_url(u.expose_secret()))
+        .transpose()
+        .context("COPLANE_SMTP_URL")?;
+    let stripe = settings
+        .billing
+        .stripe_secret_key
+        .as_ref()
+        .map(|k| stripe_client(k.expose_secret(), settings.billing.stripe_api_base.as_ref().map(url::Url::as_str)))
+        .transpose()
+        .context("COPLANE_STRIPE_SECRET_KEY")?;
+    tracing::info!(
+        "kubernetes target: {} ({})",
+        settings.kube.target,
+        settings.kube.reason
+    );
+    let ctx = WorkerContext {
+        db,
+        clock,
+        kube_target: settings.kube.target.clone(),
+        mailer,
+        stripe,
+        failed_job_retention: chrono::Duration::from_std(settings.worker.failed_job_retention)
+            .context("COPLANE_FAILED_JOB_RETENTION is too long")?,
+    };
+    let config = RunnerConfig {
+        concurrency: settings.worker.concurrency,
+        poll_interval: settings.worker.poll_interval,
+        lease: chrono::Duration::from_std(settings.worker.lease).context("COPLANE_JOB_LEASE is too long")?,
+        ..RunnerConfig::default()
+    };
+    Ok(coplane_worker::build_runner(ctx, config))
+}
+
+fn http_server(
+    listener: TcpListener,
+    db: DatabaseConnection,
+    http_metrics: crate::http::metrics::HttpMetrics,
+    metrics_state: metrics::MetricsState,
+    api: Option<(CoplaneSchema, Authenticator)>,
+) -> anyhow::Result<Server> {
+    let db = web::Data::new(db);
+    let http_metrics = web::Data::new(http_metrics);
+    let metrics_state = web::Data::new(metrics_state);
+    let api = api.map(|(schema, auth)| (web::Data::new(schema), web::Data::new(auth)));
+    let server = HttpServer::new(move || {
+        let mut app = App::new()
+            .app_data(db.clone())
+            .app_data(http_metrics.clone())
+            .app_data(metrics_state.clone())
+            .wrap(Compress::default())
+            .wrap(from_fn(observe::observe))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(metrics::metrics));
+        if let Some((schema, auth)) = &api {
+            app = app
+                .app_data(schema.clone())
+                .app_data(auth.clone())
+                .app_data(web::JsonConfig::default().limit(1 << 20))
+                .route("/graphql", web::post().to(graphql::graphql))
+                .route("/graphql", web::get().to(graphql::graphiql));
+        }
+        app
+    })
+    .disable_signals()
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

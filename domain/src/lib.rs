@@ -1,0 +1,16 @@
+//! coplane's business core: the model of a platform co-op that sells hosting
+//! through resellers, its rules, and the use cases that change it.
+//!
+//! The crate knows nothing of HTTP, GraphQL or Kubernetes. Use cases take a
+//! database connection (or transaction) and `now`; the jobs a change causes
+//! are enqueued in the same transaction ([`jobs::enqueue`]).
+
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod decimal;
+pub mod ids;
+pub mod jobs;
+
+pub use clock::{Clock, SystemClock};
+pub use decimal::Fixed;

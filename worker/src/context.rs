@@ -1,0 +1,49 @@
+//! What jobs run with.
+
+use std::sync::Arc;
+
+use coplane_domain::Clock;
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use sea_orm::DatabaseConnection;
+
+use crate::kube_target::KubeTarget;
+
+/// The production jobs' context: cheap to clone.
+#[derive(Clone)]
+pub struct WorkerContext {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Where Kubernetes objects go.
+    pub kube_target: KubeTarget,
+    /// Outgoing mail, when `COPLANE_SMTP_URL` is set.
+    pub mailer: Option<Mailer>,
+    /// The payment rail, when `COPLANE_STRIPE_SECRET_KEY` is set.
+    pub stripe: Option<stripe::Client>,
+    /// How long failed jobs are kept for inspection.
+    pub failed_job_retention: chrono::Duration,
+}
+
+/// An SMTP transport from a URL (`smtp://`, `smtps://`, with credentials).
+#[derive(Clone)]
+pub struct Mailer {
+    /// The pooled transport.
+    pub transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl Mailer {
+    /// Builds the transport; fails on a URL lettre cannot use.
+    pub fn from_url(url: &str) -> Result<Self, lettre::transport::smtp::Error> {
+        Ok(Self { transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build() })
+    }
+}
+
+/// Builds the Stripe client, against `api_base` if given (a local fake).
+pub fn stripe_client(secret_key: &str, api_base: Option<&str>) -> Result<stripe::Client, stripe::StripeError> {
+    let builder = stripe::ClientBuilder::new(secret_key);
+    match api_base {
+        Some(base) => builder.url(base).build(),
+        None => builder.build(),
+    }
+}

@@ -1,0 +1,3 @@
+//! Periodic jobs.
+
+pub mod prune_failed_jobs;

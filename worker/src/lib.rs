@@ -1,0 +1,24 @@
+//! coplane's worker: runs the jobs the database queues, and the periodic
+//! jobs, against Kubernetes, Stripe and SMTP.
+//!
+//! The runner ([`runner::Runner`]) is generic over its context so the test
+//! suite can drive it with jobs of its own; [`build_runner`] registers the
+//! production jobs.
+
+pub mod context;
+pub mod jobs;
+pub mod kube_target;
+pub mod metrics;
+pub mod runner;
+
+pub use context::WorkerContext;
+pub use runner::{Handler, Runner, RunnerConfig};
+
+/// The production runner: every job coplane defines, with `ctx`.
+pub fn build_runner(ctx: WorkerContext, config: RunnerConfig) -> Runner<WorkerContext> {
+    let db = ctx.db.clone();
+    let clock = ctx.clock.clone();
+    let mut runner = Runner::new(db, ctx, clock, config);
+    jobs::register(&mut runner);
+    runner
+}
