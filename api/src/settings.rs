@@ -438,11 +438,13 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        // Keep tests away from the working directory's development key.
-        v.push(("COPLANE_JWT_SECRET".into(), "0123456789abcdef0123456789abcdef".into()));
-        v.push(("COPLANE_KUBE_TARGET".into(), "manifests:/tmp/coplane-test-manifests".into()));
+        // Keep tests away from the working directory's development key; the
+        // case's own variables come last and win.
+        let mut v = vec![
+            ("COPLANE_JWT_SECRET".to_owned(), "0123456789abcdef0123456789abcdef".to_owned()),
+            ("COPLANE_KUBE_TARGET".to_owned(), "manifests:/tmp/coplane-test-manifests".to_owned()),
+        ];
+        v.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         v
     }
 

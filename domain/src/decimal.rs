@@ -97,6 +97,22 @@ impl Fixed {
     }
 }
 
+/// The select-list expression summing the decimal column pair `name` in SQL,
+/// exactly on both backends: read the result with [`read_sum`].
+pub fn sum_select(name: &str) -> String {
+    format!(
+        "CAST(COALESCE(SUM({name}_units), 0) AS BIGINT) AS {name}_units_sum, \
+         CAST(COALESCE(SUM({name}_nanos), 0) AS BIGINT) AS {name}_nanos_sum"
+    )
+}
+
+/// Reads the sum that [`sum_select`]`(name)` selected.
+pub fn read_sum(row: &sea_orm::QueryResult, name: &str) -> Result<Decimal, sea_orm::DbErr> {
+    let units: i64 = row.try_get("", &format!("{name}_units_sum"))?;
+    let nanos: i64 = row.try_get("", &format!("{name}_nanos_sum"))?;
+    Ok(Fixed::sum_of_parts(units, nanos))
+}
+
 impl TryFrom<Decimal> for Fixed {
     type Error = DecimalError;
     fn try_from(value: Decimal) -> Result<Self, Self::Error> {

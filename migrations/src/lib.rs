@@ -38,21 +38,51 @@ impl MigratorTrait for Migrator {
     }
 }
 
-/// The tables that belong to a reseller's world, each with the column that
-/// names its owner. A schema test checks every one has it.
-pub const RESELLER_OWNED_TABLES: &[(&str, &str)] = &[
-    ("customers", "reseller_id"),
-    ("tenants", "reseller_id"),
-    ("price_lists", "reseller_id"),
-    ("orders", "reseller_id"),
-    ("order_lines", "reseller_id"),
-    ("app_installs", "reseller_id"),
-    ("usage_events", "reseller_id"),
-    ("overdue_policies", "reseller_id"),
+/// Tables in a reseller's world; each has a `reseller_id` naming its owner
+/// (null where the co-op itself is the seller).
+pub const RESELLER_OWNED_TABLES: &[&str] = &[
+    "customers",
+    "tenants",
+    "price_lists",
+    "price_list_items",
+    "orders",
+    "order_lines",
+    "app_installs",
+    "usage_events",
+    "invoices",
+    "invoice_lines",
+    "payments",
+    "credit_notes",
+    "overdue_policies",
+    "account_standings",
+    "dunning_steps",
+    "api_tokens",
+    "audit_events",
 ];
 
-/// The tables that belong to a tenant, each with its tenant column.
-pub const TENANT_OWNED_TABLES: &[(&str, &str)] = &[
-    ("app_installs", "tenant_id"),
-    ("usage_events", "tenant_id"),
+/// Tables of a tenant's data; each has a `tenant_id`.
+pub const TENANT_OWNED_TABLES: &[&str] = &["app_installs", "usage_events"];
+
+/// Tables of a member's own data; each has a `member_id`.
+pub const MEMBER_OWNED_TABLES: &[&str] = &["votes", "revenue_share_allocations"];
+
+/// The co-op's own tables, reachable by role rather than by owner.
+pub const COOP_TABLES: &[&str] = &[
+    "members",
+    "resellers",
+    "apps",
+    "app_versions",
+    "billable_metrics",
+    "plans",
+    "plan_charges",
+    "billing_periods",
+    "invoice_number_sequences",
+    "proposals",
+    "proposal_options",
+    "policies",
+    "costs",
+    "revenue_share_runs",
+    "jobs",
+    "idempotency_keys",
+    "seaql_migrations",
 ];

@@ -90,6 +90,7 @@ impl MigrationTrait for Migration {
             m,
             Table::new("price_list_items")
                 .fk("price_list_id", "price_lists")
+                .fk("reseller_id", "resellers")
                 .fk_null("plan_id", "plans")
                 .fk_null("app_id", "apps")
                 .fixed("retail_price")

@@ -38,6 +38,10 @@ impl MigrationTrait for Migration {
             m,
             Table::new("invoices")
                 .fk_null("billing_period_id", "billing_periods")
+                // Whose world the invoice is in (who may read it): the
+                // recipient of a wholesale invoice, the issuer of a retail
+                // one; null for the co-op's direct customers.
+                .fk_null("reseller_id", "resellers")
                 .fk_null("issuer_reseller_id", "resellers") // null: issued by the co-op
                 .fk_null("recipient_reseller_id", "resellers")
                 .fk_null("recipient_customer_id", "customers")
@@ -70,6 +74,7 @@ impl MigrationTrait for Migration {
             m,
             Table::new("invoice_lines")
                 .fk("invoice_id", "invoices")
+                .fk_null("reseller_id", "resellers")
                 .col(integer("position"))
                 .fk_null("tenant_id", "tenants")
                 .col(string("description"))
@@ -88,6 +93,7 @@ impl MigrationTrait for Migration {
             m,
             Table::new("payments")
                 .fk("invoice_id", "invoices")
+                .fk_null("reseller_id", "resellers")
                 .fixed("amount")
                 .col(string("currency"))
                 .col(string("method")) // stripe | bank_transfer | erp | …
@@ -105,6 +111,7 @@ impl MigrationTrait for Migration {
             m,
             Table::new("credit_notes")
                 .fk("invoice_id", "invoices")
+                .fk_null("reseller_id", "resellers")
                 .col(string("number"))
                 .fixed("amount")
                 .col(big_integer("amount_cents"))

@@ -28,6 +28,7 @@ impl MigrationTrait for Migration {
             Table::new("account_standings")
                 .col(string("account_kind")) // reseller | customer
                 .col(uuid("account_id"))
+                .fk_null("reseller_id", "resellers")
                 // current | overdue | suspended | terminated
                 .col(string("standing"))
                 .col(integer_null("last_step"))
@@ -43,6 +44,7 @@ impl MigrationTrait for Migration {
             Table::new("dunning_steps")
                 .col(string("account_kind"))
                 .col(uuid("account_id"))
+                .fk_null("reseller_id", "resellers")
                 .fk_null("invoice_id", "invoices")
                 .col(integer("step_index"))
                 .col(string("action"))

@@ -1,0 +1,11 @@
+//! coplane's integration suite: one test binary, every test on SQLite and
+//! (with `COPLANE_TEST_DATABASE_URL`) on PostgreSQL.
+
+mod auth;
+mod decimals;
+mod health;
+mod jobs;
+mod schema;
+mod startup;
+
+pub use coplane_tests::*;
