@@ -72,9 +72,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         crate::telemetry::init(settings.log_format);
     }
     match cli.command {
-        Command::Up => Application::build(settings, Components::Up).await?.run_until_stopped().await,
-        Command::Serve => Application::build(settings, Components::Serve).await?.run_until_stopped().await,
-        Command::Work => Application::build(settings, Components::Work).await?.run_until_stopped().await,
+        Command::Up => {
+            Application::build(settings, Components::Up)
+                .await?
+                .run_until_stopped()
+                .await
+        }
+        Command::Serve => {
+            Application::build(settings, Components::Serve)
+                .await?
+                .run_until_stopped()
+                .await
+        }
+        Command::Work => {
+            Application::build(settings, Components::Work)
+                .await?
+                .run_until_stopped()
+                .await
+        }
         Command::Migrate => {
             let conn = db::connect(&settings.database).await?;
             db::prepare(&conn, OnPending::Apply).await?;
@@ -93,7 +108,9 @@ pub fn mint(settings: &Settings, args: &TokenArgs) -> anyhow::Result<String> {
     for role in &args.roles {
         role.parse::<coplane_domain::auth::Role>()?;
     }
-    let ttl = crate::settings::parse_duration(&args.ttl).map_err(anyhow::Error::msg).context("--ttl")?;
+    let ttl = crate::settings::parse_duration(&args.ttl)
+        .map_err(anyhow::Error::msg)
+        .context("--ttl")?;
     let now = jsonwebtoken::get_current_timestamp();
     let claims = Claims {
         sub: args.sub.clone(),

@@ -28,15 +28,26 @@ impl std::fmt::Display for SchemaStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.pending.as_slice(), self.unknown.as_slice()) {
             ([], []) => f.write_str("current"),
-            (_, [.., newest]) => write!(f, "{} migration(s) newer than this binary (newest: {newest})", self.unknown.len()),
-            ([first, ..], []) => write!(f, "{} migration(s) pending (first: {first})", self.pending.len()),
+            (_, [.., newest]) => write!(
+                f,
+                "{} migration(s) newer than this binary (newest: {newest})",
+                self.unknown.len()
+            ),
+            ([first, ..], []) => write!(
+                f,
+                "{} migration(s) pending (first: {first})",
+                self.pending.len()
+            ),
         }
     }
 }
 
 /// Reads the applied migrations and compares them with this binary's.
 pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbErr> {
-    let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
     let applied: Vec<String> = if SchemaManager::new(db).has_table("seaql_migrations").await? {
         db.query_all_raw(Statement::from_string(
             db.get_database_backend(),
@@ -50,7 +61,11 @@ pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbEr
         Vec::new()
     };
     Ok(SchemaStatus {
-        pending: known.iter().filter(|k| !applied.contains(k)).cloned().collect(),
+        pending: known
+            .iter()
+            .filter(|k| !applied.contains(k))
+            .cloned()
+            .collect(),
         unknown: applied.into_iter().filter(|a| !known.contains(a)).collect(),
     })
 }
@@ -59,9 +74,12 @@ pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbEr
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
     let mut config = coplane_domain::db::DbConfig::new(settings.url.expose_secret());
     config.max_connections = settings.max_connections;
-    coplane_domain::db::connect(&config)
-        .await
-        .with_context(|| format!("cannot connect to the database at {}", settings.redacted_url()))
+    coplane_domain::db::connect(&config).await.with_context(|| {
+        format!(
+            "cannot connect to the database at {}",
+            settings.redacted_url()
+        )
+    })
 }
 
 /// What to do about pending migrations.
@@ -75,7 +93,9 @@ pub enum OnPending {
 
 /// Makes sure the schema is what this binary expects, or fails saying why.
 pub async fn prepare(db: &DatabaseConnection, on_pending: OnPending) -> anyhow::Result<()> {
-    let status = schema_status(db).await.context("cannot read the database's migrations")?;
+    let status = schema_status(db)
+        .await
+        .context("cannot read the database's migrations")?;
     if !status.unknown.is_empty() {
         anyhow::bail!(
             "the database has {} migration(s) this binary does not know ({}): it was migrated by a \
@@ -90,7 +110,9 @@ pub async fn prepare(db: &DatabaseConnection, on_pending: OnPending) -> anyhow::
     match on_pending {
         OnPending::Apply => {
             tracing::info!(pending = status.pending.len(), "applying migrations");
-            Migrator::up(db, None).await.context("applying migrations failed")?;
+            Migrator::up(db, None)
+                .await
+                .context("applying migrations failed")?;
             Ok(())
         }
         OnPending::Refuse => anyhow::bail!(

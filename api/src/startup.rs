@@ -55,7 +55,11 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database).await?;
-        let on_pending = if components == Components::Up { OnPending::Apply } else { OnPending::Refuse };
+        let on_pending = if components == Components::Up {
+            OnPending::Apply
+        } else {
+            OnPending::Refuse
+        };
         db::prepare(&db, on_pending).await?;
         if settings.database.is_default {
             tracing::info!(
@@ -93,7 +97,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = http_server(listener, db.clone(), http_metrics, metrics_state, api)?;
         tracing::info!(address = %settings.listen.ip(), port, ?components, "listening");
-        Ok(Self { port, server, runner, db, shutdown: CancellationToken::new() })
+        Ok(Self {
+            port,
+            server,
+            runner,
+            db,
+            shutdown: CancellationToken::new(),
+        })
     }
 
     /// The port the server listens on.
@@ -114,7 +124,12 @@ impl Application {
     /// Serves until SIGINT, SIGTERM or the shutdown token; then lets
     /// in-flight requests and jobs finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self { server, runner, shutdown, .. } = self;
+        let Self {
+            server,
+            runner,
+            shutdown,
+            ..
+        } = self;
         let handle = server.handle();
         let signals = tokio::spawn({
             let shutdown = shutdown.clone();
@@ -159,7 +174,16 @@ pub fn build_runner(
         .billing
         .stripe_secret_key
         .as_ref()
-        .map(|k| stripe_client(k.expose_secret(), settings.billing.stripe_api_base.as_ref().map(url::Url::as_str)))
+        .map(|k| {
+            stripe_client(
+                k.expose_secret(),
+                settings
+                    .billing
+                    .stripe_api_base
+                    .as_ref()
+                    .map(url::Url::as_str),
+            )
+        })
         .transpose()
         .context("COPLANE_STRIPE_SECRET_KEY")?;
     tracing::info!(
@@ -179,7 +203,8 @@ pub fn build_runner(
     let config = RunnerConfig {
         concurrency: settings.worker.concurrency,
         poll_interval: settings.worker.poll_interval,
-        lease: chrono::Duration::from_std(settings.worker.lease).context("COPLANE_JOB_LEASE is too long")?,
+        lease: chrono::Duration::from_std(settings.worker.lease)
+            .context("COPLANE_JOB_LEASE is too long")?,
         ..RunnerConfig::default()
     };
     Ok(coplane_worker::build_runner(ctx, config))

@@ -134,7 +134,15 @@ mod tests {
 
     #[test]
     fn keeps_every_digit_of_the_examples() {
-        for s in ["0.1", "0.2", "0.3", "12345678901234.123456789", "-0.5", "-12.000000001", "0"] {
+        for s in [
+            "0.1",
+            "0.2",
+            "0.3",
+            "12345678901234.123456789",
+            "-0.5",
+            "-12.000000001",
+            "0",
+        ] {
             let d: Decimal = s.parse().unwrap();
             let f = Fixed::from_decimal(d).unwrap();
             assert_eq!(f.to_decimal().to_string(), s);
@@ -154,7 +162,10 @@ mod tests {
             Err(DecimalError::TooPrecise(dec!(0.0000000001)))
         );
         let huge = Decimal::from(i64::MAX) + Decimal::ONE;
-        assert_eq!(Fixed::from_decimal(huge), Err(DecimalError::OutOfRange(huge)));
+        assert_eq!(
+            Fixed::from_decimal(huge),
+            Err(DecimalError::OutOfRange(huge))
+        );
         // Trailing zeros beyond the scale are not extra precision.
         assert!(Fixed::from_decimal(dec!(1.50000000000)).is_ok());
     }
@@ -167,11 +178,23 @@ mod tests {
 
     #[test]
     fn sums_of_parts_match_decimal_sums() {
-        let values = [dec!(0.1), dec!(0.2), dec!(0.3), dec!(-0.7), dec!(12345678901234.123456789)];
-        let parts: Vec<Fixed> = values.iter().map(|v| Fixed::from_decimal(*v).unwrap()).collect();
+        let values = [
+            dec!(0.1),
+            dec!(0.2),
+            dec!(0.3),
+            dec!(-0.7),
+            dec!(12345678901234.123456789),
+        ];
+        let parts: Vec<Fixed> = values
+            .iter()
+            .map(|v| Fixed::from_decimal(*v).unwrap())
+            .collect();
         let su: i64 = parts.iter().map(|f| f.units()).sum();
         let sn: i64 = parts.iter().map(|f| f.nanos()).sum();
-        assert_eq!(Fixed::sum_of_parts(su, sn), values.iter().sum::<Decimal>().normalize());
+        assert_eq!(
+            Fixed::sum_of_parts(su, sn),
+            values.iter().sum::<Decimal>().normalize()
+        );
     }
 
     fn stored_decimal() -> impl Strategy<Value = Decimal> {

@@ -56,7 +56,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 12, max_complexity: 2_000 }
+        Self {
+            max_depth: 12,
+            max_complexity: 2_000,
+        }
     }
 }
 

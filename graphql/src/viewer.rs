@@ -45,7 +45,13 @@ impl Viewer {
 
     /// Roles held; empty when anonymous.
     async fn roles(&self) -> Vec<Role> {
-        self.0.principal.roles.iter().copied().map(Role::from).collect()
+        self.0
+            .principal
+            .roles
+            .iter()
+            .copied()
+            .map(Role::from)
+            .collect()
     }
 
     /// Scopes of an integration credential.

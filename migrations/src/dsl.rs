@@ -68,9 +68,17 @@ impl Table {
 
     /// The five quota dimensions, as exact integers, prefixed.
     pub fn quota(self, prefix: &str) -> Self {
-        ["cpu_millis", "memory_bytes", "storage_bytes", "pods", "app_installs"]
-            .into_iter()
-            .fold(self, |t, dim| t.col(schema::big_integer(format!("{prefix}_{dim}"))))
+        [
+            "cpu_millis",
+            "memory_bytes",
+            "storage_bytes",
+            "pods",
+            "app_installs",
+        ]
+        .into_iter()
+        .fold(self, |t, dim| {
+            t.col(schema::big_integer(format!("{prefix}_{dim}")))
+        })
     }
 
     pub fn ts(self, col: &'static str) -> Self {
@@ -102,8 +110,12 @@ pub async fn index(
     unique: bool,
 ) -> Result<(), DbErr> {
     let mut idx = Index::create();
-    idx.name(format!("{}_{table}_{}", if unique { "uq" } else { "ix" }, cols.join("_")))
-        .table(table);
+    idx.name(format!(
+        "{}_{table}_{}",
+        if unique { "uq" } else { "ix" },
+        cols.join("_")
+    ))
+    .table(table);
     for c in cols {
         idx.col(*c);
     }
@@ -115,7 +127,13 @@ pub async fn index(
 
 pub async fn drop_all(manager: &SchemaManager<'_>, tables: &[&'static str]) -> Result<(), DbErr> {
     for t in tables {
-        manager.drop_table(sea_orm_migration::prelude::Table::drop().table(*t).to_owned()).await?;
+        manager
+            .drop_table(
+                sea_orm_migration::prelude::Table::drop()
+                    .table(*t)
+                    .to_owned(),
+            )
+            .await?;
     }
     Ok(())
 }

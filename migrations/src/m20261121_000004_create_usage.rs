@@ -26,7 +26,13 @@ impl MigrationTrait for Migration {
         .await?;
         // The same key is counted once per tenant, however often it arrives.
         index(m, "usage_events", &["tenant_id", "idempotency_key"], true).await?;
-        index(m, "usage_events", &["tenant_id", "metric_code", "occurred_at"], false).await?;
+        index(
+            m,
+            "usage_events",
+            &["tenant_id", "metric_code", "occurred_at"],
+            false,
+        )
+        .await?;
         Ok(())
     }
 

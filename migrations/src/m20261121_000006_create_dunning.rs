@@ -37,7 +37,13 @@ impl MigrationTrait for Migration {
                 .timestamps(),
         )
         .await?;
-        index(m, "account_standings", &["account_kind", "account_id"], true).await?;
+        index(
+            m,
+            "account_standings",
+            &["account_kind", "account_id"],
+            true,
+        )
+        .await?;
 
         create(
             m,
@@ -58,6 +64,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        drop_all(m, &["dunning_steps", "account_standings", "overdue_policies"]).await
+        drop_all(
+            m,
+            &["dunning_steps", "account_standings", "overdue_policies"],
+        )
+        .await
     }
 }

@@ -92,7 +92,13 @@ impl MigrationTrait for Migration {
                 .timestamps(),
         )
         .await?;
-        index(m, "revenue_share_runs", &["period_start", "period_end", "currency"], true).await?;
+        index(
+            m,
+            "revenue_share_runs",
+            &["period_start", "period_end", "currency"],
+            true,
+        )
+        .await?;
         create(
             m,
             Table::new("revenue_share_allocations")
@@ -103,7 +109,13 @@ impl MigrationTrait for Migration {
                 .ts("created_at"),
         )
         .await?;
-        index(m, "revenue_share_allocations", &["run_id", "member_id"], true).await?;
+        index(
+            m,
+            "revenue_share_allocations",
+            &["run_id", "member_id"],
+            true,
+        )
+        .await?;
         Ok(())
     }
 

@@ -87,6 +87,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        drop_all(m, &["jobs", "idempotency_keys", "audit_events", "api_tokens"]).await
+        drop_all(
+            m,
+            &["jobs", "idempotency_keys", "audit_events", "api_tokens"],
+        )
+        .await
     }
 }

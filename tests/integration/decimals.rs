@@ -8,7 +8,14 @@ use sea_orm::{ConnectionTrait, Statement};
 use crate::test_both_dbs;
 
 test_both_dbs!(amounts_keep_every_digit_and_sum_exactly_in_sql, |app| {
-    let inputs = ["0.1", "0.2", "0.3", "12345678901234.123456789", "-0.000000001", "-42.5"];
+    let inputs = [
+        "0.1",
+        "0.2",
+        "0.3",
+        "12345678901234.123456789",
+        "-0.000000001",
+        "-42.5",
+    ];
     let now = app.now();
     for s in inputs {
         let f = Fixed::from_decimal(s.parse().unwrap()).unwrap();
@@ -30,14 +37,23 @@ test_both_dbs!(amounts_keep_every_digit_and_sum_exactly_in_sql, |app| {
     let read: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
-            let f = Fixed::from_parts(r.try_get("", "amount_units").unwrap(), r.try_get("", "amount_nanos").unwrap());
-            (r.try_get("", "description").unwrap(), f.unwrap().to_decimal().to_string())
+            let f = Fixed::from_parts(
+                r.try_get("", "amount_units").unwrap(),
+                r.try_get("", "amount_nanos").unwrap(),
+            );
+            (
+                r.try_get("", "description").unwrap(),
+                f.unwrap().to_decimal().to_string(),
+            )
         })
         .collect();
     // Every digit comes back, and SQL orders the pairs by value.
     let mut expected: Vec<&str> = inputs.to_vec();
     expected.sort_by_key(|s| s.parse::<Decimal>().unwrap());
-    assert_eq!(read.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        read.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+        expected
+    );
     assert!(read.iter().all(|(d, v)| d == v));
 
     let sum = |filter: &str| {

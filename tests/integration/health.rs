@@ -2,16 +2,19 @@ use serde_json::Value;
 
 use crate::test_both_dbs;
 
-test_both_dbs!(healthz_and_readyz_answer_when_the_database_is_current, |app| {
-    let res = app.get("/healthz").await;
-    assert_eq!(res.status(), 200);
+test_both_dbs!(
+    healthz_and_readyz_answer_when_the_database_is_current,
+    |app| {
+        let res = app.get("/healthz").await;
+        assert_eq!(res.status(), 200);
 
-    let res = app.get("/readyz").await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["migrations"], "current");
-    assert_eq!(body["database"], "ok");
-});
+        let res = app.get("/readyz").await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["migrations"], "current");
+        assert_eq!(body["database"], "ok");
+    }
+);
 
 test_both_dbs!(readyz_reports_a_schema_newer_than_the_binary, |app| {
     app.execute(
@@ -22,8 +25,18 @@ test_both_dbs!(readyz_reports_a_schema_newer_than_the_binary, |app| {
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
-    assert!(body["migrations"].as_str().unwrap().contains("newer than this binary"), "{body}");
-    app.execute("DELETE FROM seaql_migrations WHERE version LIKE 'm2999%'", vec![]).await;
+    assert!(
+        body["migrations"]
+            .as_str()
+            .unwrap()
+            .contains("newer than this binary"),
+        "{body}"
+    );
+    app.execute(
+        "DELETE FROM seaql_migrations WHERE version LIKE 'm2999%'",
+        vec![],
+    )
+    .await;
 });
 
 test_both_dbs!(metrics_count_requests_and_show_the_queue, |app| {
@@ -33,11 +46,19 @@ test_both_dbs!(metrics_count_requests_and_show_the_queue, |app| {
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(
-        text.contains(r#"coplane_http_requests_total{method="GET",route="/healthz",status="200"} 2"#),
+        text.contains(
+            r#"coplane_http_requests_total{method="GET",route="/healthz",status="200"} 2"#
+        ),
         "{text}"
     );
-    assert!(text.contains("coplane_http_request_duration_seconds_bucket"), "{text}");
-    assert!(text.contains(r#"coplane_job_queue_depth{state="ready"} 0"#), "{text}");
+    assert!(
+        text.contains("coplane_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"coplane_job_queue_depth{state="ready"} 0"#),
+        "{text}"
+    );
 });
 
 test_both_dbs!(every_response_carries_a_request_id, |app| {

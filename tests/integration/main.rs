@@ -3,6 +3,7 @@
 
 mod auth;
 mod decimals;
+mod harness;
 mod health;
 mod jobs;
 mod schema;

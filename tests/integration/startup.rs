@@ -24,7 +24,10 @@ async fn an_unreachable_database_fails_start_naming_it() {
         Components::Serve,
     )
     .await;
-    assert!(e.contains("cannot connect to the database at postgres://coplane:***@127.0.0.1:1/nowhere"), "{e}");
+    assert!(
+        e.contains("cannot connect to the database at postgres://coplane:***@127.0.0.1:1/nowhere"),
+        "{e}"
+    );
     assert!(!e.contains("hunter2"), "the password leaked: {e}");
 }
 
@@ -32,11 +35,16 @@ async fn schema_checks(backend: Backend) {
     let db = FreshDatabase::create(backend).await;
     let dir = TempDir::new();
     let e = build_error(test_env(&db.url, &dir.0), Components::Serve).await;
-    assert!(e.contains("behind this binary") && e.contains("coplane migrate"), "{e}");
+    assert!(
+        e.contains("behind this binary") && e.contains("coplane migrate"),
+        "{e}"
+    );
 
     // `up` applies them and starts.
     let settings = Settings::from_sources(None, test_env(&db.url, &dir.0)).unwrap();
-    let app = Application::build(settings, Components::Up).await.expect("up migrates and starts");
+    let app = Application::build(settings, Components::Up)
+        .await
+        .expect("up migrates and starts");
     let conn = app.db().clone();
     drop(app);
     conn.execute_unprepared(
@@ -47,7 +55,10 @@ async fn schema_checks(backend: Backend) {
     conn.close().await.unwrap();
     for components in [Components::Up, Components::Serve, Components::Work] {
         let e = build_error(test_env(&db.url, &dir.0), components).await;
-        assert!(e.contains("m29991231_000001_from_the_future") && e.contains("newer coplane"), "{e}");
+        assert!(
+            e.contains("m29991231_000001_from_the_future") && e.contains("newer coplane"),
+            "{e}"
+        );
     }
     db.drop().await;
 }

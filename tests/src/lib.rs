@@ -77,7 +77,9 @@ pub fn postgres_available() -> bool {
     let set = std::env::var(TEST_DATABASE_URL).is_ok_and(|v| !v.is_empty());
     if !set {
         NOTICE.call_once(|| {
-            eprintln!("{TEST_DATABASE_URL} is not set: PostgreSQL variants of the tests do not run");
+            eprintln!(
+                "{TEST_DATABASE_URL} is not set: PostgreSQL variants of the tests do not run"
+            );
         });
     }
     set
@@ -106,18 +108,30 @@ impl FreshDatabase {
         match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
-                Self { url: format!("sqlite://{}", path.display()), drop: None }
+                Self {
+                    url: format!("sqlite://{}", path.display()),
+                    drop: None,
+                }
             }
             Backend::Postgres => {
-                let admin_url = std::env::var(TEST_DATABASE_URL).expect("COPLANE_TEST_DATABASE_URL is set");
+                let admin_url =
+                    std::env::var(TEST_DATABASE_URL).expect("COPLANE_TEST_DATABASE_URL is set");
                 let admin = sea_orm::Database::connect(&admin_url)
                     .await
-                    .unwrap_or_else(|e| panic!("cannot reach {TEST_DATABASE_URL} ({admin_url}): {e}"));
-                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("CREATE DATABASE");
+                    .unwrap_or_else(|e| {
+                        panic!("cannot reach {TEST_DATABASE_URL} ({admin_url}): {e}")
+                    });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("CREATE DATABASE");
                 admin.close().await.ok();
                 let mut url = url::Url::parse(&admin_url).expect("a URL");
                 url.set_path(&name);
-                Self { url: url.to_string(), drop: Some((admin_url, name)) }
+                Self {
+                    url: url.to_string(),
+                    drop: Some((admin_url, name)),
+                }
             }
         }
     }
@@ -127,7 +141,9 @@ impl FreshDatabase {
         if let Some((admin_url, name)) = self.drop
             && let Ok(admin) = sea_orm::Database::connect(&admin_url).await
         {
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
             let _ = admin.close().await;
         }
     }
@@ -160,8 +176,14 @@ pub fn test_env(database_url: &str, manifests: &std::path::Path) -> Vec<(String,
     [
         ("COPLANE_DATABASE_URL", database_url.to_owned()),
         ("COPLANE_LISTEN", "127.0.0.1:0".to_owned()),
-        ("COPLANE_JWT_SECRET", format!("test-secret-{}", uuid::Uuid::new_v4().simple())),
-        ("COPLANE_KUBE_TARGET", format!("manifests:{}", manifests.display())),
+        (
+            "COPLANE_JWT_SECRET",
+            format!("test-secret-{}", uuid::Uuid::new_v4().simple()),
+        ),
+        (
+            "COPLANE_KUBE_TARGET",
+            format!("manifests:{}", manifests.display()),
+        ),
         ("COPLANE_DATABASE_MAX_CONNECTIONS", "8".to_owned()),
     ]
     .into_iter()
@@ -175,7 +197,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 /// Starts coplane on a fresh database, after `configure` edits the environment.
-pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Vec<(String, String)>)) -> TestApp {
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Vec<(String, String)>),
+) -> TestApp {
     init_logs();
     let database = FreshDatabase::create(backend).await;
     let manifests = TempDir::new();
@@ -184,8 +209,12 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Vec<(S
     let settings = Settings::from_sources(None, env).expect("test settings are valid");
     // Apply migrations as `coplane migrate` does, then serve without a
     // background worker.
-    let conn = coplane_api::db::connect(&settings.database).await.expect("connect");
-    coplane_api::db::prepare(&conn, coplane_api::db::OnPending::Apply).await.expect("migrate");
+    let conn = coplane_api::db::connect(&settings.database)
+        .await
+        .expect("connect");
+    coplane_api::db::prepare(&conn, coplane_api::db::OnPending::Apply)
+        .await
+        .expect("migrate");
     conn.close().await.ok();
 
     let clock = Arc::new(ManualClock::new(Utc::now().trunc_subsecs(0)));
@@ -196,7 +225,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Vec<(S
     let db = app.db().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
-    let runner = coplane_api::startup::build_runner(&settings, db.clone(), clock.clone()).expect("runner");
+    let runner =
+        coplane_api::startup::build_runner(&settings, db.clone(), clock.clone()).expect("runner");
     TestApp {
         address,
         backend,
@@ -223,12 +253,20 @@ impl TestApp {
         let res = self.graphql_response(query, variables, token).await;
         let status = res.status();
         let body: Value = res.json().await.expect("a JSON body");
-        assert!(status.is_success(), "POST /graphql answered {status}: {body}");
+        assert!(
+            status.is_success(),
+            "POST /graphql answered {status}: {body}"
+        );
         body
     }
 
     /// `POST /graphql`, the raw response.
-    pub async fn graphql_response(&self, query: &str, variables: Value, token: Option<&str>) -> reqwest::Response {
+    pub async fn graphql_response(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let mut req = self
             .client
             .post(format!("{}/graphql", self.address))
@@ -241,7 +279,11 @@ impl TestApp {
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.address)).send().await.expect("the server answers")
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the server answers")
     }
 
     /// A JWT for `sub` with `roles`, as `coplane token` mints it.
@@ -270,13 +312,20 @@ impl TestApp {
 
     /// Runs every due job, as a worker would; returns how many ran.
     pub async fn run_pending_jobs(&self) -> usize {
-        self.runner.run_pending().await.expect("the queue is readable")
+        self.runner
+            .run_pending()
+            .await
+            .expect("the queue is readable")
     }
 
     /// Runs `sql` on the app's database.
     pub async fn execute(&self, sql: &str, values: Vec<sea_orm::Value>) -> u64 {
         self.db
-            .execute_raw(Statement::from_sql_and_values(self.db.get_database_backend(), sql, values))
+            .execute_raw(Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                sql,
+                values,
+            ))
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .rows_affected()
@@ -288,8 +337,13 @@ impl TestApp {
         let failed = jobs::failed(&self.db).await.expect("read failed jobs");
         assert!(failed.is_empty(), "jobs failed during the test: {failed:?}");
         let periodic = self.runner.periodic_names();
-        let unfinished = jobs::unfinished(&self.db, self.now(), &periodic).await.expect("read jobs");
-        assert!(unfinished.is_empty(), "jobs left unprocessed at the end of the test: {unfinished:?}");
+        let unfinished = jobs::unfinished(&self.db, self.now(), &periodic)
+            .await
+            .expect("read jobs");
+        assert!(
+            unfinished.is_empty(),
+            "jobs left unprocessed at the end of the test: {unfinished:?}"
+        );
         self.shutdown.cancel();
         match tokio::time::timeout(std::time::Duration::from_secs(30), self.server).await {
             Ok(Ok(Ok(()))) => {}
@@ -306,7 +360,8 @@ pub struct TempDir(pub std::path::PathBuf);
 impl TempDir {
     /// Creates one.
     pub fn new() -> Self {
-        let path = std::env::temp_dir().join(format!("coplane-test-{}", uuid::Uuid::new_v4().simple()));
+        let path =
+            std::env::temp_dir().join(format!("coplane-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&path).expect("create a temp dir");
         Self(path)
     }

@@ -35,12 +35,17 @@ pub struct Mailer {
 impl Mailer {
     /// Builds the transport; fails on a URL lettre cannot use.
     pub fn from_url(url: &str) -> Result<Self, lettre::transport::smtp::Error> {
-        Ok(Self { transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build() })
+        Ok(Self {
+            transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
+        })
     }
 }
 
 /// Builds the Stripe client, against `api_base` if given (a local fake).
-pub fn stripe_client(secret_key: &str, api_base: Option<&str>) -> Result<stripe::Client, stripe::StripeError> {
+pub fn stripe_client(
+    secret_key: &str,
+    api_base: Option<&str>,
+) -> Result<stripe::Client, stripe::StripeError> {
     let builder = stripe::ClientBuilder::new(secret_key);
     match api_base {
         Some(base) => builder.url(base).build(),

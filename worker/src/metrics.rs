@@ -19,7 +19,10 @@ impl JobMetrics {
             &["name", "outcome"],
         )?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("coplane_job_duration_seconds", "Job run duration by job name."),
+            HistogramOpts::new(
+                "coplane_job_duration_seconds",
+                "Job run duration by job name.",
+            ),
             &["name"],
         )?;
         registry.register(Box::new(runs.clone()))?;

@@ -44,7 +44,11 @@ pub struct RunnerConfig {
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
-            worker_id: format!("worker-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            worker_id: format!(
+                "worker-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
             concurrency: 4,
             poll_interval: Duration::from_secs(1),
             lease: chrono::Duration::seconds(60),
@@ -55,7 +59,9 @@ impl Default for RunnerConfig {
 
 type HandlerFn<C> = Arc<dyn Fn(String, C) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 type ScheduleFn = Arc<
-    dyn Fn(DatabaseConnection, DateTime<Utc>) -> BoxFuture<'static, jobs::Result<bool>> + Send + Sync,
+    dyn Fn(DatabaseConnection, DateTime<Utc>) -> BoxFuture<'static, jobs::Result<bool>>
+        + Send
+        + Sync,
 >;
 
 struct Periodic {
@@ -76,7 +82,12 @@ pub struct Runner<C> {
 
 impl<C: Clone + Send + Sync + 'static> Runner<C> {
     /// A runner with no job kinds yet.
-    pub fn new(db: DatabaseConnection, ctx: C, clock: Arc<dyn Clock>, config: RunnerConfig) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        ctx: C,
+        clock: Arc<dyn Clock>,
+        config: RunnerConfig,
+    ) -> Self {
         Self {
             db,
             ctx,
@@ -122,7 +133,10 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                 jobs::enqueue_at(&db, &J::default(), jobs::next_slot(now, every), now).await
             })
         });
-        self.periodic.push(Periodic { name: J::NAME, schedule });
+        self.periodic.push(Periodic {
+            name: J::NAME,
+            schedule,
+        });
         self
     }
 
@@ -158,8 +172,14 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
     /// Claims due jobs (up to `limit`) without running them.
     pub async fn claim(&self, limit: usize) -> jobs::Result<Vec<ClaimedJob>> {
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        jobs::claim(&self.db, &self.config.worker_id, self.config.lease, self.clock.now(), limit)
-            .await
+        jobs::claim(
+            &self.db,
+            &self.config.worker_id,
+            self.config.lease,
+            self.clock.now(),
+            limit,
+        )
+        .await
     }
 
     /// Runs until `shutdown` is cancelled, then lets running jobs finish.
@@ -174,7 +194,11 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                 tracing::error!(error.cause_chain = ?e, error.message = %e, "scheduling periodic jobs failed");
             }
             let free = permits.available_permits();
-            let claimed = if free == 0 { Ok(Vec::new()) } else { runner.claim(free).await };
+            let claimed = if free == 0 {
+                Ok(Vec::new())
+            } else {
+                runner.claim(free).await
+            };
             let idle = match claimed {
                 Ok(claimed) => {
                     let idle = claimed.is_empty();
@@ -201,7 +225,10 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                 }
             }
         }
-        tracing::info!(in_flight = running.len(), "job runner stopping; letting running jobs finish");
+        tracing::info!(
+            in_flight = running.len(),
+            "job runner stopping; letting running jobs finish"
+        );
         while running.join_next().await.is_some() {}
         tracing::info!("job runner stopped");
     }
@@ -224,9 +251,12 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         let worker = self.config.worker_id.as_str();
         let result = if job.attempt > job.max_attempts {
             // Claimed again after the lease of its last attempt expired.
-            Err(anyhow::anyhow!("the worker running the last attempt stopped before finishing"))
+            Err(anyhow::anyhow!(
+                "the worker running the last attempt stopped before finishing"
+            ))
         } else if let Some(handler) = self.handlers.get(job.name.as_str()) {
-            let work = AssertUnwindSafe(handler(job.payload.clone(), self.ctx.clone())).catch_unwind();
+            let work =
+                AssertUnwindSafe(handler(job.payload.clone(), self.ctx.clone())).catch_unwind();
             let renew = self.renew_lease(&job);
             tokio::select! {
                 result = work => result.unwrap_or_else(|panic| Err(anyhow::anyhow!(
@@ -270,22 +300,30 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
             }
         };
         if let Some(m) = &self.metrics {
-            m.runs.with_label_values(&[job.name.as_str(), outcome]).inc();
-            m.duration.with_label_values(&[job.name.as_str()]).observe(started.elapsed().as_secs_f64());
+            m.runs
+                .with_label_values(&[job.name.as_str(), outcome])
+                .inc();
+            m.duration
+                .with_label_values(&[job.name.as_str()])
+                .observe(started.elapsed().as_secs_f64());
         }
         tracing::debug!(outcome, "job finished");
     }
 
     /// Renews the lease every third of its length; returns only if it is lost.
     async fn renew_lease(&self, job: &ClaimedJob) {
-        let every = (self.config.lease / 3).to_std().unwrap_or(Duration::from_secs(1));
+        let every = (self.config.lease / 3)
+            .to_std()
+            .unwrap_or(Duration::from_secs(1));
         loop {
             tokio::time::sleep(every).await;
             let until = self.clock.now() + self.config.lease;
             match jobs::extend_lease(&self.db, job.id, &self.config.worker_id, until).await {
                 Ok(true) => {}
                 Ok(false) => return,
-                Err(e) => tracing::warn!(error.cause_chain = ?e, error.message = %e, "renewing a job lease failed"),
+                Err(e) => {
+                    tracing::warn!(error.cause_chain = ?e, error.message = %e, "renewing a job lease failed")
+                }
             }
         }
     }

@@ -32,7 +32,11 @@ impl JwksCache {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        Self { url, client, cached: Mutex::new(Cached::default()) }
+        Self {
+            url,
+            client,
+            cached: Mutex::new(Cached::default()),
+        }
     }
 
     /// The key for `kid` (a token without `kid` matches a set of one key).
@@ -41,7 +45,9 @@ impl JwksCache {
         if let Some(key) = lookup(&cached.keys, kid) {
             return Ok(key);
         }
-        let stale = cached.fetched_at.is_none_or(|t| t.elapsed() >= REFRESH_MIN_INTERVAL);
+        let stale = cached
+            .fetched_at
+            .is_none_or(|t| t.elapsed() >= REFRESH_MIN_INTERVAL);
         if stale {
             cached.keys = self.fetch().await?;
             cached.fetched_at = Some(Instant::now());

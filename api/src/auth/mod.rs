@@ -92,7 +92,10 @@ impl AuthError {
 }
 
 enum Keys {
-    Hs256 { decoding: DecodingKey, encoding: EncodingKey },
+    Hs256 {
+        decoding: DecodingKey,
+        encoding: EncodingKey,
+    },
     Jwks(jwks::JwksCache),
 }
 
@@ -117,7 +120,12 @@ impl Authenticator {
                     Validation::new(Algorithm::HS256),
                 )
             }
-            JwtSettings::Jwks { url, issuer, audience, algorithm } => {
+            JwtSettings::Jwks {
+                url,
+                issuer,
+                audience,
+                algorithm,
+            } => {
                 let mut v = Validation::new(*algorithm);
                 v.set_issuer(&[issuer]);
                 v.set_audience(&[audience]);
@@ -129,12 +137,17 @@ impl Authenticator {
         if matches!(settings, JwtSettings::Hs256 { .. }) {
             validation.validate_aud = false;
         }
-        Self { keys: Arc::new(keys), validation: Arc::new(validation) }
+        Self {
+            keys: Arc::new(keys),
+            validation: Arc::new(validation),
+        }
     }
 
     /// The principal for an `Authorization` header value; `None` is anonymous.
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
-        let Some(header) = header else { return Ok(Principal::anonymous()) };
+        let Some(header) = header else {
+            return Ok(Principal::anonymous());
+        };
         let token = header
             .strip_prefix("Bearer ")
             .map(str::trim)
@@ -146,7 +159,9 @@ impl Authenticator {
 
     async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let decoded = match &*self.keys {
-            Keys::Hs256 { decoding, .. } => jsonwebtoken::decode::<Claims>(token, decoding, &self.validation),
+            Keys::Hs256 { decoding, .. } => {
+                jsonwebtoken::decode::<Claims>(token, decoding, &self.validation)
+            }
             Keys::Jwks(cache) => {
                 let header = jsonwebtoken::decode_header(token).map_err(map_jwt_error)?;
                 let key = cache.key(header.kid.as_deref()).await?;
@@ -159,7 +174,11 @@ impl Authenticator {
     /// Signs `claims` with the HS256 key. Fails when keys come from a JWKS.
     pub fn mint(&self, claims: &Claims) -> anyhow::Result<String> {
         match &*self.keys {
-            Keys::Hs256 { encoding, .. } => Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding)?),
+            Keys::Hs256 { encoding, .. } => Ok(jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                claims,
+                encoding,
+            )?),
             Keys::Jwks(_) => anyhow::bail!(
                 "tokens can only be minted with an HS256 key (COPLANE_JWT_SECRET or the development key); \
                  this configuration verifies tokens of an OIDC provider"
@@ -172,9 +191,10 @@ fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {
     use jsonwebtoken::errors::ErrorKind as K;
     match e.kind() {
         K::ExpiredSignature => AuthError::Expired,
-        K::InvalidSignature | K::InvalidAlgorithm | K::InvalidAlgorithmName | K::InvalidKeyFormat => {
-            AuthError::BadSignature
-        }
+        K::InvalidSignature
+        | K::InvalidAlgorithm
+        | K::InvalidAlgorithmName
+        | K::InvalidKeyFormat => AuthError::BadSignature,
         K::InvalidIssuer => AuthError::WrongAudience("unexpected issuer".into()),
         K::InvalidAudience => AuthError::WrongAudience("unexpected audience".into()),
         K::ImmatureSignature => AuthError::WrongAudience("not valid yet".into()),
@@ -189,7 +209,9 @@ fn principal(c: Claims) -> Result<Principal, AuthError> {
     }
     let mut roles = Vec::new();
     for name in &c.roles {
-        let role: Role = name.parse().map_err(|e: coplane_domain::auth::UnknownRole| AuthError::Malformed(e.to_string()))?;
+        let role: Role = name
+            .parse()
+            .map_err(|e: coplane_domain::auth::UnknownRole| AuthError::Malformed(e.to_string()))?;
         if !roles.contains(&role) {
             roles.push(role);
         }
@@ -211,7 +233,10 @@ mod tests {
     use secrecy::SecretString;
 
     fn auth(secret: &str) -> Authenticator {
-        Authenticator::new(&JwtSettings::Hs256 { secret: SecretString::from(secret.to_owned()), source: "test".into() })
+        Authenticator::new(&JwtSettings::Hs256 {
+            secret: SecretString::from(secret.to_owned()),
+            source: "test".into(),
+        })
     }
 
     fn claims(exp_offset: i64) -> Claims {
@@ -231,29 +256,60 @@ mod tests {
     async fn accepts_its_own_tokens() {
         let a = auth(KEY);
         let token = a.mint(&claims(60)).unwrap();
-        let p = a.authenticate(Some(&format!("Bearer {token}"))).await.unwrap();
-        assert_eq!((p.subject.as_str(), p.roles.as_slice()), ("me", &[Role::Steward][..]));
+        let p = a
+            .authenticate(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap();
+        assert_eq!(
+            (p.subject.as_str(), p.roles.as_slice()),
+            ("me", &[Role::Steward][..])
+        );
     }
 
     #[tokio::test]
     async fn refuses_forged_expired_unsigned_and_malformed_tokens() {
         let a = auth(KEY);
-        let forged = auth("another-secret-another-secret-1234").mint(&claims(60)).unwrap();
+        let forged = auth("another-secret-another-secret-1234")
+            .mint(&claims(60))
+            .unwrap();
         let bearer = |t: &str| format!("Bearer {t}");
-        assert_eq!(a.authenticate(Some(&bearer(&forged))).await, Err(AuthError::BadSignature));
+        assert_eq!(
+            a.authenticate(Some(&bearer(&forged))).await,
+            Err(AuthError::BadSignature)
+        );
         let expired = a.mint(&claims(-120)).unwrap();
-        assert_eq!(a.authenticate(Some(&bearer(&expired))).await, Err(AuthError::Expired));
+        assert_eq!(
+            a.authenticate(Some(&bearer(&expired))).await,
+            Err(AuthError::Expired)
+        );
         // alg: none, with the same claims and no signature.
-        let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s);
-        let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&serde_json::to_string(&claims(60)).unwrap()));
+        let b64 =
+            |s: &str| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s);
+        let none = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none","typ":"JWT"}"#),
+            b64(&serde_json::to_string(&claims(60)).unwrap())
+        );
         assert!(a.authenticate(Some(&bearer(&none))).await.is_err());
-        assert!(matches!(a.authenticate(Some(&bearer("not-a-jwt"))).await, Err(AuthError::Malformed(_))));
-        assert_eq!(a.authenticate(Some("Basic abc")).await, Err(AuthError::MalformedHeader));
-        assert_eq!(a.authenticate(Some("Bearer ")).await, Err(AuthError::MalformedHeader));
+        assert!(matches!(
+            a.authenticate(Some(&bearer("not-a-jwt"))).await,
+            Err(AuthError::Malformed(_))
+        ));
+        assert_eq!(
+            a.authenticate(Some("Basic abc")).await,
+            Err(AuthError::MalformedHeader)
+        );
+        assert_eq!(
+            a.authenticate(Some("Bearer ")).await,
+            Err(AuthError::MalformedHeader)
+        );
         let mut unknown_role = claims(60);
         unknown_role.roles = vec!["root".into()];
         let t = a.mint(&unknown_role).unwrap();
-        assert!(matches!(a.authenticate(Some(&bearer(&t))).await, Err(AuthError::Malformed(_))));
+        assert!(matches!(
+            a.authenticate(Some(&bearer(&t))).await,
+            Err(AuthError::Malformed(_))
+        ));
     }
 
     #[tokio::test]

@@ -17,15 +17,25 @@ pub async fn graphql(
     req: HttpRequest,
     body: GraphQLRequest,
 ) -> Either<GraphQLResponse, HttpResponse> {
-    let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
     let principal = match auth.authenticate(header).await {
         Ok(p) => p,
         Err(e) => return Either::Right(unauthenticated(e)),
     };
     let span = tracing::Span::current();
     span.record("principal", principal.subject.as_str());
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let request = body.into_inner().data(RequestContext { principal, request_id });
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let request = body.into_inner().data(RequestContext {
+        principal,
+        request_id,
+    });
     Either::Left(schema.execute(request).await.into())
 }
 
@@ -47,5 +57,10 @@ fn unauthenticated(e: AuthError) -> HttpResponse {
 pub async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .finish(),
+        )
 }

@@ -20,9 +20,8 @@ pub async fn readyz(db: web::Data<DatabaseConnection>) -> HttpResponse {
             .json(json!({ "status": "unavailable", "database": "unreachable" }));
     }
     match schema_status(&db).await {
-        Ok(s) if s.is_current() => {
-            HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok", "migrations": "current" }))
-        }
+        Ok(s) if s.is_current() => HttpResponse::Ok()
+            .json(json!({ "status": "ok", "database": "ok", "migrations": "current" })),
         Ok(s) => HttpResponse::ServiceUnavailable().json(json!({
             "status": "unavailable",
             "database": "ok",
@@ -30,8 +29,9 @@ pub async fn readyz(db: web::Data<DatabaseConnection>) -> HttpResponse {
         })),
         Err(e) => {
             tracing::warn!(error.cause_chain = ?e, error.message = %e, "readiness: reading migrations failed");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "status": "unavailable", "database": "ok", "migrations": "unreadable" }))
+            HttpResponse::ServiceUnavailable().json(
+                json!({ "status": "unavailable", "database": "ok", "migrations": "unreadable" }),
+            )
         }
     }
 }

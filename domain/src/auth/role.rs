@@ -46,7 +46,9 @@ impl fmt::Display for Role {
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role `{0}` (expected one of steward, member, reseller, tenant_admin, integration)")]
+#[error(
+    "unknown role `{0}` (expected one of steward, member, reseller, tenant_admin, integration)"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {

@@ -69,8 +69,14 @@ mod tests {
     fn next_slot_is_aligned_and_strictly_later() {
         let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         let hour = Duration::hours(1);
-        assert_eq!(next_slot(at("2030-01-01T13:37:00Z"), hour), at("2030-01-01T14:00:00Z"));
-        assert_eq!(next_slot(at("2030-01-01T14:00:00Z"), hour), at("2030-01-01T15:00:00Z"));
+        assert_eq!(
+            next_slot(at("2030-01-01T13:37:00Z"), hour),
+            at("2030-01-01T14:00:00Z")
+        );
+        assert_eq!(
+            next_slot(at("2030-01-01T14:00:00Z"), hour),
+            at("2030-01-01T15:00:00Z")
+        );
         assert_eq!(
             next_slot(at("2030-01-01T23:59:59Z"), Duration::days(1)),
             at("2030-01-02T00:00:00Z")
@@ -79,7 +85,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
-        let b = Backoff { base: Duration::seconds(10), max: Duration::seconds(300) };
+        let b = Backoff {
+            base: Duration::seconds(10),
+            max: Duration::seconds(300),
+        };
         let delays: Vec<i64> = (1..=7).map(|a| b.delay(a).num_seconds()).collect();
         assert_eq!(delays, [10, 20, 40, 80, 160, 300, 300]);
         assert_eq!(b.delay(200).num_seconds(), 300);

@@ -18,14 +18,19 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { base: Duration::seconds(10), max: Duration::hours(1) }
+        Self {
+            base: Duration::seconds(10),
+            max: Duration::hours(1),
+        }
     }
 }
 
 impl Backoff {
     /// Delay after attempt number `attempt` (1-based) failed.
     pub fn delay(&self, attempt: i32) -> Duration {
-        let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(30);
+        let exponent = u32::try_from(attempt.saturating_sub(1))
+            .unwrap_or(0)
+            .min(30);
         self.base
             .checked_mul(1 << exponent)
             .map_or(self.max, |d| d.min(self.max))
@@ -96,7 +101,11 @@ fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
 
 /// Enqueues `job` to run now, in `db`'s transaction if it is one.
 /// Returns false if an identical deduplicated job was already pending.
-pub async fn enqueue<C: ConnectionTrait, J: Job>(db: &C, job: &J, now: DateTime<Utc>) -> Result<bool> {
+pub async fn enqueue<C: ConnectionTrait, J: Job>(
+    db: &C,
+    job: &J,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     enqueue_at(db, job, now, now).await
 }
 
@@ -164,7 +173,12 @@ pub async fn claim(
         .query_all_raw(stmt(
             db,
             &sql,
-            vec![worker.into(), (now + lease).into(), now.into(), i64::from(limit).into()],
+            vec![
+                worker.into(),
+                (now + lease).into(),
+                now.into(),
+                i64::from(limit).into(),
+            ],
         ))
         .await?;
     let mut jobs = rows
@@ -233,7 +247,11 @@ pub async fn fail(
                 vec![job.id.into(), worker.into(), error.into(), now.into()],
             ))
             .await?;
-        return Ok(if r.rows_affected() == 1 { FailOutcome::Failed } else { FailOutcome::LeaseLost });
+        return Ok(if r.rows_affected() == 1 {
+            FailOutcome::Failed
+        } else {
+            FailOutcome::LeaseLost
+        });
     }
     let at = now + backoff.delay(job.attempt);
     let retry = db
@@ -242,7 +260,13 @@ pub async fn fail(
             "UPDATE jobs SET state = 'pending', run_at = $3, last_error = $4, locked_by = NULL, \
              locked_until = NULL, updated_at = $5 \
              WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-            vec![job.id.into(), worker.into(), at.into(), error.into(), now.into()],
+            vec![
+                job.id.into(),
+                worker.into(),
+                at.into(),
+                error.into(),
+                now.into(),
+            ],
         ))
         .await;
     match retry {
@@ -325,5 +349,8 @@ pub async fn unfinished(
         .iter()
         .map(|r| r.try_get::<String>("", "name"))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(names.into_iter().filter(|n| !periodic.contains(&n.as_str())).collect())
+    Ok(names
+        .into_iter()
+        .filter(|n| !periodic.contains(&n.as_str()))
+        .collect())
 }
