@@ -54,7 +54,15 @@ impl Application {
         components: Components,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database).await?;
+        let registry = Registry::new_custom(None, None).context("creating the metrics registry")?;
+        let statements =
+            prometheus::IntCounter::new("coplane_db_statements_total", "SQL statements run.")
+                .context("creating the statement counter")?;
+        registry
+            .register(Box::new(statements.clone()))
+            .context("registering the statement counter")?;
+        let mut db = db::connect(&settings.database).await?;
+        db.set_metric_callback(move |_| statements.inc());
         let on_pending = if components == Components::Up {
             OnPending::Apply
         } else {
@@ -70,7 +78,6 @@ impl Application {
             tracing::info!(database = %settings.database.redacted_url(), "database connected");
         }
 
-        let registry = Registry::new_custom(None, None).context("creating the metrics registry")?;
         let http_metrics = observe_metrics(&registry)?;
         let metrics_state = metrics::MetricsState::new(registry.clone(), db.clone(), clock.clone())
             .context("registering queue metrics")?;
@@ -88,14 +95,22 @@ impl Application {
             if let JwtSettings::Hs256 { source, .. } = &settings.jwt {
                 tracing::info!("JWTs: HS256 with the {source}");
             }
-            let schema = coplane_graphql::build_schema(db.clone(), Limits::default());
+            let schema =
+                coplane_graphql::build_schema(db.clone(), clock.clone(), Limits::default());
             Some((schema, Authenticator::new(&settings.jwt)))
         };
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("cannot listen on {} (COPLANE_LISTEN)", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let server = http_server(listener, db.clone(), http_metrics, metrics_state, api)?;
+        let server = http_server(
+            listener,
+            db.clone(),
+            clock.clone(),
+            http_metrics,
+            metrics_state,
+            api,
+        )?;
         tracing::info!(address = %settings.listen.ip(), port, ?components, "listening");
         Ok(Self {
             port,
@@ -213,17 +228,20 @@ pub fn build_runner(
 fn http_server(
     listener: TcpListener,
     db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
     http_metrics: crate::http::metrics::HttpMetrics,
     metrics_state: metrics::MetricsState,
     api: Option<(CoplaneSchema, Authenticator)>,
 ) -> anyhow::Result<Server> {
     let db = web::Data::new(db);
+    let clock = web::Data::new(clock);
     let http_metrics = web::Data::new(http_metrics);
     let metrics_state = web::Data::new(metrics_state);
     let api = api.map(|(schema, auth)| (web::Data::new(schema), web::Data::new(auth)));
     let server = HttpServer::new(move || {
         let mut app = App::new()
             .app_data(db.clone())
+            .app_data(clock.clone())
             .app_data(http_metrics.clone())
             .app_data(metrics_state.clone())
             .wrap(Compress::default())

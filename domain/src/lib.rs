@@ -5,12 +5,20 @@
 //! database connection (or transaction) and `now`; the jobs a change causes
 //! are enqueued in the same transaction ([`jobs::enqueue`]).
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod db;
 pub mod decimal;
+pub mod entity;
+pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod page;
+pub mod reference;
+pub mod tenancy;
 
 pub use clock::{Clock, SystemClock};
 pub use decimal::Fixed;
+pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 //!
 //! One module per area exports a `#[derive(Default)]` `XQuery` (and later
 //! `XMutation`), merged into [`Query`]. Output types are thin wrappers over
-//! domain types. Every request carries a [`RequestContext`] with its
+//! domain types. Every request carries an [`Actor`]: its
 //! principal and request id.
 //!
 //! # Errors
@@ -18,32 +18,43 @@
 //!   its payload, and nothing is changed;
 //! - anything else is `INTERNAL` with a generic message; the cause goes to the log.
 
+mod audit;
+mod context;
 pub mod error;
+mod loaders;
+pub mod node;
 pub mod scalars;
+mod tenancy;
+mod tokens;
 mod viewer;
 
+use std::sync::Arc;
+
 use async_graphql::extensions::Tracing;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
-use coplane_domain::auth::Principal;
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use coplane_domain::Clock;
 use sea_orm::DatabaseConnection;
 
+pub use coplane_domain::auth::Actor;
+pub use loaders::with_request_data;
 pub use viewer::Viewer;
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery);
+pub struct Query(
+    viewer::ViewerQuery,
+    node::NodeQuery,
+    tenancy::TenancyQuery,
+    tokens::TokensQuery,
+    audit::AuditQuery,
+);
+
+/// All mutations.
+#[derive(MergedObject, Default)]
+pub struct Mutation(tenancy::TenancyMutation, tokens::TokensMutation);
 
 /// The schema type.
-pub type CoplaneSchema = Schema<Query, EmptyMutation, EmptySubscription>;
-
-/// Per-request data: who asks, and the request's id for logs and audit.
-#[derive(Clone, Debug)]
-pub struct RequestContext {
-    /// The authenticated caller (or the anonymous one).
-    pub principal: Principal,
-    /// The request id (`x-request-id`).
-    pub request_id: String,
-}
+pub type CoplaneSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits that protect the server from expensive queries.
 #[derive(Clone, Copy, Debug)]
@@ -64,9 +75,14 @@ impl Default for Limits {
 }
 
 /// Builds the schema with its shared data.
-pub fn build_schema(db: DatabaseConnection, limits: Limits) -> CoplaneSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub fn build_schema(
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+) -> CoplaneSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
+        .data(clock)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(Tracing)

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object};
 use coplane_domain::auth::Role as DomainRole;
 
-use crate::RequestContext;
+use coplane_domain::auth::Actor;
 
 /// A role, named as in tokens' `roles` claim.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl From<DomainRole> for Role {
 }
 
 /// The caller, as authenticated.
-pub struct Viewer(RequestContext);
+pub struct Viewer(Actor);
 
 #[Object]
 impl Viewer {
@@ -72,6 +72,6 @@ pub struct ViewerQuery;
 impl ViewerQuery {
     /// The caller. Anonymous callers get a viewer with no roles.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
-        Ok(Viewer(ctx.data::<RequestContext>()?.clone()))
+        Ok(Viewer(ctx.data::<Actor>()?.clone()))
     }
 }

@@ -7,7 +7,7 @@ mod jwks;
 
 use std::sync::Arc;
 
-use coplane_domain::auth::{Principal, Role};
+use coplane_domain::auth::{Principal, Role, tokens};
 use coplane_domain::ids::{CustomerId, MemberId, ResellerId, TenantId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
@@ -75,6 +75,15 @@ pub enum AuthError {
     /// The key set of the identity provider could not be fetched.
     #[error("the identity provider's keys are unavailable")]
     KeysUnavailable,
+    /// An API token that is not known.
+    #[error("the API token is not known")]
+    UnknownToken,
+    /// A revoked API token.
+    #[error("the API token was revoked")]
+    Revoked,
+    /// The credential store could not be read.
+    #[error("credentials cannot be checked right now")]
+    Unavailable,
 }
 
 impl AuthError {
@@ -87,6 +96,9 @@ impl AuthError {
             Self::Expired => "expired",
             Self::WrongAudience(_) => "wrong_audience",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::UnknownToken => "unknown_token",
+            Self::Revoked => "revoked",
+            Self::Unavailable => "unavailable",
         }
     }
 }
@@ -144,17 +156,33 @@ impl Authenticator {
     }
 
     /// The principal for an `Authorization` header value; `None` is anonymous.
-    pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
-        let Some(header) = header else {
+    /// API tokens (`cpl_…`) are looked up in `db`; anything else is a JWT.
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+        db: &sea_orm::DatabaseConnection,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Principal, AuthError> {
+        let Some(token) = bearer(header)? else {
             return Ok(Principal::anonymous());
         };
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthError::MalformedHeader)?;
-        let claims = self.verify(token).await?;
-        principal(claims)
+        if !tokens::is_api_token(token) {
+            return self.authenticate_jwt(token).await;
+        }
+        tokens::authenticate(db, token, now).await.map_err(|e| match e {
+            tokens::TokenError::Unknown => AuthError::UnknownToken,
+            tokens::TokenError::Revoked => AuthError::Revoked,
+            tokens::TokenError::Expired => AuthError::Expired,
+            tokens::TokenError::Db(e) => {
+                tracing::error!(error.cause_chain = ?e, error.message = %e, "API token lookup failed");
+                AuthError::Unavailable
+            }
+        })
+    }
+
+    /// The principal a JWT stands for.
+    pub async fn authenticate_jwt(&self, token: &str) -> Result<Principal, AuthError> {
+        principal(self.verify(token).await?)
     }
 
     async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
@@ -185,6 +213,19 @@ impl Authenticator {
             ),
         }
     }
+}
+
+/// The credential of a `Bearer` header; `None` without a header.
+fn bearer(header: Option<&str>) -> Result<Option<&str>, AuthError> {
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Some)
+        .ok_or(AuthError::MalformedHeader)
 }
 
 fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {
@@ -250,16 +291,20 @@ mod tests {
         }
     }
 
+    async fn check(a: &Authenticator, header: Option<&str>) -> Result<Principal, AuthError> {
+        match bearer(header)? {
+            None => Ok(Principal::anonymous()),
+            Some(token) => a.authenticate_jwt(token).await,
+        }
+    }
+
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
     #[tokio::test]
     async fn accepts_its_own_tokens() {
         let a = auth(KEY);
         let token = a.mint(&claims(60)).unwrap();
-        let p = a
-            .authenticate(Some(&format!("Bearer {token}")))
-            .await
-            .unwrap();
+        let p = check(&a, Some(&format!("Bearer {token}"))).await.unwrap();
         assert_eq!(
             (p.subject.as_str(), p.roles.as_slice()),
             ("me", &[Role::Steward][..])
@@ -274,12 +319,12 @@ mod tests {
             .unwrap();
         let bearer = |t: &str| format!("Bearer {t}");
         assert_eq!(
-            a.authenticate(Some(&bearer(&forged))).await,
+            check(&a, Some(&bearer(&forged))).await,
             Err(AuthError::BadSignature)
         );
         let expired = a.mint(&claims(-120)).unwrap();
         assert_eq!(
-            a.authenticate(Some(&bearer(&expired))).await,
+            check(&a, Some(&bearer(&expired))).await,
             Err(AuthError::Expired)
         );
         // alg: none, with the same claims and no signature.
@@ -290,30 +335,30 @@ mod tests {
             b64(r#"{"alg":"none","typ":"JWT"}"#),
             b64(&serde_json::to_string(&claims(60)).unwrap())
         );
-        assert!(a.authenticate(Some(&bearer(&none))).await.is_err());
+        assert!(check(&a, Some(&bearer(&none))).await.is_err());
         assert!(matches!(
-            a.authenticate(Some(&bearer("not-a-jwt"))).await,
+            check(&a, Some(&bearer("not-a-jwt"))).await,
             Err(AuthError::Malformed(_))
         ));
         assert_eq!(
-            a.authenticate(Some("Basic abc")).await,
+            check(&a, Some("Basic abc")).await,
             Err(AuthError::MalformedHeader)
         );
         assert_eq!(
-            a.authenticate(Some("Bearer ")).await,
+            check(&a, Some("Bearer ")).await,
             Err(AuthError::MalformedHeader)
         );
         let mut unknown_role = claims(60);
         unknown_role.roles = vec!["root".into()];
         let t = a.mint(&unknown_role).unwrap();
         assert!(matches!(
-            a.authenticate(Some(&bearer(&t))).await,
+            check(&a, Some(&bearer(&t))).await,
             Err(AuthError::Malformed(_))
         ));
     }
 
     #[tokio::test]
     async fn no_header_is_anonymous() {
-        assert!(auth(KEY).authenticate(None).await.unwrap().is_anonymous());
+        assert!(check(&auth(KEY), None).await.unwrap().is_anonymous());
     }
 }

@@ -1,10 +1,14 @@
 //! `POST /graphql`, and GraphiQL on `GET /graphql`.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{Either, HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
-use coplane_graphql::{CoplaneSchema, RequestContext};
+use coplane_domain::Clock;
+use coplane_graphql::{Actor, CoplaneSchema};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::observe::RequestId;
@@ -14,6 +18,8 @@ use crate::auth::{AuthError, Authenticator};
 pub async fn graphql(
     schema: web::Data<CoplaneSchema>,
     auth: web::Data<Authenticator>,
+    db: web::Data<DatabaseConnection>,
+    clock: web::Data<Arc<dyn Clock>>,
     req: HttpRequest,
     body: GraphQLRequest,
 ) -> Either<GraphQLResponse, HttpResponse> {
@@ -21,21 +27,24 @@ pub async fn graphql(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
-    let principal = match auth.authenticate(header).await {
+    let principal = match auth.authenticate(header, &db, clock.now()).await {
         Ok(p) => p,
         Err(e) => return Either::Right(unauthenticated(e)),
     };
-    let span = tracing::Span::current();
-    span.record("principal", principal.subject.as_str());
+    tracing::Span::current().record("principal", principal.subject.as_str());
     let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let request = body.into_inner().data(RequestContext {
-        principal,
-        request_id,
-    });
+    let request = coplane_graphql::with_request_data(
+        body.into_inner(),
+        &db,
+        Actor {
+            principal,
+            request_id,
+        },
+    );
     Either::Left(schema.execute(request).await.into())
 }
 

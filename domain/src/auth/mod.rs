@@ -3,8 +3,11 @@
 //! API token) is the HTTP side's business; what a principal may reach is
 //! decided here.
 
+mod access;
 mod role;
+pub mod tokens;
 
+pub use access::{Grant, Permission, Reach, SCOPES};
 pub use role::{Role, UnknownRole};
 
 use crate::ids::{CustomerId, MemberId, ResellerId, TenantId};
@@ -43,4 +46,13 @@ impl Principal {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+}
+
+/// A principal acting within a request: what the audit trail records.
+#[derive(Clone, Debug, Default)]
+pub struct Actor {
+    /// Who.
+    pub principal: Principal,
+    /// The request's id.
+    pub request_id: String,
 }

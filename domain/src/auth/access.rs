@@ -1,0 +1,320 @@
+//! Who may do what, decided in one place.
+//!
+//! A use case asks [`Principal::authorize`] for the [`Permission`] it needs.
+//! A principal holding no role (or scope) that grants it gets
+//! [`Error::Forbidden`] (or [`Error::Unauthenticated`] when anonymous).
+//! Otherwise it gets a [`Grant`] whose [`Reach`] says which objects the
+//! permission extends to: everything (steward, a co-op-wide integration),
+//! one reseller's world, some tenants, one member. Queries filter by the
+//! reach, and writes check it, so an object outside it reads as not found.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition};
+use uuid::Uuid;
+
+use super::{Principal, Role};
+use crate::error::{Error, Result};
+use crate::ids::{MemberId, ResellerId, TenantId};
+
+/// What a use case needs to be allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// Read member records.
+    ReadMembers,
+    /// Create and change members.
+    WriteMembers,
+    /// Read reseller records.
+    ReadResellers,
+    /// Create resellers, set allotments.
+    WriteResellers,
+    /// Read customers.
+    ReadCustomers,
+    /// Create and change customers.
+    WriteCustomers,
+    /// Read tenants.
+    ReadTenants,
+    /// Create tenants and change their quotas.
+    WriteTenants,
+    /// Create and revoke API tokens.
+    ManageTokens,
+    /// Read the audit trail.
+    ReadAudit,
+}
+
+/// Scopes an integration token can carry, and what each allows.
+pub const SCOPES: &[(&str, &[Permission])] = &[
+    ("customers:read", &[Permission::ReadCustomers]),
+    (
+        "customers:write",
+        &[Permission::ReadCustomers, Permission::WriteCustomers],
+    ),
+    ("tenants:read", &[Permission::ReadTenants]),
+    (
+        "tenants:write",
+        &[Permission::ReadTenants, Permission::WriteTenants],
+    ),
+    ("members:read", &[Permission::ReadMembers]),
+    ("resellers:read", &[Permission::ReadResellers]),
+    ("billing:read", &[]),
+    ("billing:write", &[]),
+    ("usage:write", &[]),
+];
+
+/// The objects a permission extends to: the union of its parts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Everything.
+    pub all: bool,
+    /// These resellers' worlds.
+    pub resellers: Vec<ResellerId>,
+    /// These tenants.
+    pub tenants: Vec<TenantId>,
+    /// These members.
+    pub members: Vec<MemberId>,
+}
+
+/// An allowed permission: its reach and the roles that granted it.
+#[derive(Clone, Debug, Default)]
+pub struct Grant {
+    /// What it extends to.
+    pub reach: Reach,
+    /// The roles that granted it.
+    pub roles: Vec<Role>,
+}
+
+impl Grant {
+    /// The granting roles, for the audit trail.
+    pub fn role_names(&self) -> String {
+        self.roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl Reach {
+    fn everything() -> Self {
+        Self {
+            all: true,
+            ..Self::default()
+        }
+    }
+
+    fn merge(&mut self, other: Reach) {
+        self.all |= other.all;
+        self.resellers.extend(other.resellers);
+        self.tenants.extend(other.tenants);
+        self.members.extend(other.members);
+    }
+
+    /// Whether an object in `reseller`'s world (`None`: the co-op's own) is reached.
+    pub fn reseller(&self, reseller: Option<Uuid>) -> bool {
+        self.all || reseller.is_some_and(|r| self.resellers.contains(&ResellerId(r)))
+    }
+
+    /// Whether a tenant (by id and reseller) is reached.
+    pub fn tenant(&self, id: Uuid, reseller: Option<Uuid>) -> bool {
+        self.reseller(reseller) || self.tenants.contains(&TenantId(id))
+    }
+
+    /// Whether a member is reached.
+    pub fn member(&self, id: Uuid) -> bool {
+        self.all || self.members.contains(&MemberId(id))
+    }
+
+    /// A SQL condition selecting what is reached, given the columns that
+    /// name an object's reseller, tenant and member (where it has them).
+    pub fn condition<C: ColumnTrait>(
+        &self,
+        reseller: Option<C>,
+        tenant: Option<C>,
+        member: Option<C>,
+    ) -> Condition {
+        if self.all {
+            return Condition::all();
+        }
+        let uuids = |ids: Vec<Uuid>| ids;
+        let mut any = Condition::any();
+        let mut parts = 0;
+        if let Some(col) = reseller.filter(|_| !self.resellers.is_empty()) {
+            any = any.add(col.is_in(uuids(self.resellers.iter().map(|r| r.0).collect())));
+            parts += 1;
+        }
+        if let Some(col) = tenant.filter(|_| !self.tenants.is_empty()) {
+            any = any.add(col.is_in(uuids(self.tenants.iter().map(|t| t.0).collect())));
+            parts += 1;
+        }
+        if let Some(col) = member.filter(|_| !self.members.is_empty()) {
+            any = any.add(col.is_in(uuids(self.members.iter().map(|m| m.0).collect())));
+            parts += 1;
+        }
+        if parts == 0 {
+            Condition::all().add(Expr::cust("1 = 0"))
+        } else {
+            any
+        }
+    }
+}
+
+impl Principal {
+    /// What `permission` extends to for this principal, or why it is refused.
+    pub fn authorize(&self, permission: Permission) -> Result<Grant> {
+        if self.is_anonymous() {
+            return Err(Error::Unauthenticated);
+        }
+        let mut grant = Grant::default();
+        for role in &self.roles {
+            if let Some(reach) = self.grant_of(*role, permission) {
+                grant.reach.merge(reach);
+                grant.roles.push(*role);
+            }
+        }
+        if grant.roles.is_empty() {
+            return Err(Error::Forbidden(format!(
+                "no role of this credential allows {}",
+                permission_name(permission)
+            )));
+        }
+        Ok(grant)
+    }
+
+    fn grant_of(&self, role: Role, p: Permission) -> Option<Reach> {
+        use Permission::*;
+        let own_reseller = || Reach {
+            resellers: self.reseller_id.into_iter().collect(),
+            ..Reach::default()
+        };
+        match role {
+            Role::Steward => Some(Reach::everything()),
+            Role::Reseller => matches!(
+                p,
+                ReadResellers
+                    | ReadCustomers
+                    | WriteCustomers
+                    | ReadTenants
+                    | WriteTenants
+                    | ManageTokens
+            )
+            .then(own_reseller),
+            Role::TenantAdmin => (p == ReadTenants).then(|| Reach {
+                tenants: self.tenant_ids.clone(),
+                ..Reach::default()
+            }),
+            Role::Member => (p == ReadMembers).then(|| Reach {
+                members: self.member_id.into_iter().collect(),
+                ..Reach::default()
+            }),
+            Role::Integration => {
+                let allowed = self.scopes.iter().any(|s| {
+                    SCOPES
+                        .iter()
+                        .any(|(name, perms)| name == s && perms.contains(&p))
+                });
+                allowed.then(|| {
+                    if self.reseller_id.is_some() {
+                        own_reseller()
+                    } else {
+                        Reach::everything()
+                    }
+                })
+            }
+        }
+    }
+}
+
+fn permission_name(p: Permission) -> &'static str {
+    match p {
+        Permission::ReadMembers => "reading members",
+        Permission::WriteMembers => "changing members",
+        Permission::ReadResellers => "reading resellers",
+        Permission::WriteResellers => "changing resellers",
+        Permission::ReadCustomers => "reading customers",
+        Permission::WriteCustomers => "changing customers",
+        Permission::ReadTenants => "reading tenants",
+        Permission::WriteTenants => "changing tenants",
+        Permission::ManageTokens => "managing API tokens",
+        Permission::ReadAudit => "reading the audit trail",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(roles: &[Role]) -> Principal {
+        Principal {
+            subject: "s".into(),
+            roles: roles.to_vec(),
+            ..Principal::default()
+        }
+    }
+
+    #[test]
+    fn stewards_reach_everything_and_anonymous_nothing() {
+        assert!(
+            principal(&[Role::Steward])
+                .authorize(Permission::ReadAudit)
+                .unwrap()
+                .reach
+                .all
+        );
+        assert!(matches!(
+            Principal::anonymous().authorize(Permission::ReadTenants),
+            Err(Error::Unauthenticated)
+        ));
+    }
+
+    #[test]
+    fn a_reseller_reaches_its_own_world_only() {
+        let r = ResellerId::new();
+        let p = Principal {
+            reseller_id: Some(r),
+            ..principal(&[Role::Reseller])
+        };
+        let reach = p.authorize(Permission::WriteTenants).unwrap().reach;
+        assert!(
+            reach.reseller(Some(r.0))
+                && !reach.reseller(Some(Uuid::now_v7()))
+                && !reach.reseller(None)
+        );
+        assert!(matches!(
+            p.authorize(Permission::WriteResellers),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            p.authorize(Permission::ReadAudit),
+            Err(Error::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn integration_scopes_grant_exactly_their_permissions() {
+        let p = Principal {
+            scopes: vec!["customers:read".into()],
+            ..principal(&[Role::Integration])
+        };
+        assert!(p.authorize(Permission::ReadCustomers).unwrap().reach.all);
+        assert!(matches!(
+            p.authorize(Permission::WriteCustomers),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            p.authorize(Permission::ReadTenants),
+            Err(Error::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn roles_combine_into_one_reach() {
+        let (r, t) = (ResellerId::new(), TenantId::new());
+        let p = Principal {
+            reseller_id: Some(r),
+            tenant_ids: vec![t],
+            ..principal(&[Role::TenantAdmin, Role::Reseller])
+        };
+        let grant = p.authorize(Permission::ReadTenants).unwrap();
+        assert_eq!(grant.roles, [Role::TenantAdmin, Role::Reseller]);
+        assert!(grant.reach.tenant(t.0, None) && grant.reach.tenant(Uuid::now_v7(), Some(r.0)));
+    }
+}

@@ -1,0 +1,42 @@
+//! `api_tokens`.
+
+use sea_orm::entity::prelude::*;
+
+/// An API token row. The secret itself is never stored.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "api_tokens")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Label.
+    pub name: String,
+    /// SHA-256 of the secret, hex.
+    pub token_hash: String,
+    /// JSON array of role names.
+    pub roles: String,
+    /// JSON array of scopes.
+    pub scopes: String,
+    /// The reseller it acts for; `None`: co-op wide.
+    pub reseller_id: Option<Uuid>,
+    /// The member it acts for.
+    pub member_id: Option<Uuid>,
+    /// Who created it.
+    pub created_by: String,
+    /// Expiry.
+    pub expires_at: Option<DateTimeUtc>,
+    /// Revocation.
+    pub revoked_at: Option<DateTimeUtc>,
+    /// Last use (updated at most once a minute).
+    pub last_used_at: Option<DateTimeUtc>,
+    /// Created.
+    pub created_at: DateTimeUtc,
+    /// Last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,36 @@
+//! `members`.
+
+use sea_orm::entity::prelude::*;
+
+/// A member row.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "members")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `person` | `organisation`.
+    pub kind: String,
+    /// `worker` | `reseller` | `user`.
+    pub class: String,
+    /// Name shown.
+    pub display_name: String,
+    /// Contact.
+    pub email: Option<String>,
+    /// Shares held.
+    pub shares_held: i64,
+    /// Joined.
+    pub joined_on: Date,
+    /// Left, if so.
+    pub left_on: Option<Date>,
+    /// Created.
+    pub created_at: DateTimeUtc,
+    /// Last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,9 @@
+//! sea-orm entities: rows as stored. Domain types parse them; the use cases
+//! in each feature module are the only writers.
+
+pub mod api_token;
+pub mod audit_event;
+pub mod customer;
+pub mod member;
+pub mod reseller;
+pub mod tenant;

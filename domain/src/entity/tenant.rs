@@ -1,0 +1,71 @@
+//! `tenants`.
+
+use sea_orm::entity::prelude::*;
+
+use crate::tenancy::Quota;
+
+/// A tenant row.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenants")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Owner.
+    pub customer_id: Uuid,
+    /// The customer's reseller (denormalized for scoping).
+    pub reseller_id: Option<Uuid>,
+    /// Plan.
+    pub plan_id: Option<Uuid>,
+    /// Immutable slug.
+    pub slug: String,
+    /// Cluster it runs in.
+    pub cluster: String,
+    /// Namespace (from the slug).
+    pub namespace: String,
+    /// Quota: CPU millicores.
+    pub quota_cpu_millis: i64,
+    /// Quota: memory bytes.
+    pub quota_memory_bytes: i64,
+    /// Quota: storage bytes.
+    pub quota_storage_bytes: i64,
+    /// Quota: pods.
+    pub quota_pods: i64,
+    /// Quota: app installs.
+    pub quota_app_installs: i64,
+    /// `pending` | `active` | `suspended` | `terminated`.
+    pub state: String,
+    /// `overdue` | `manual`, when suspended.
+    pub suspension_reason: Option<String>,
+    /// Why, in words.
+    pub suspension_note: Option<String>,
+    /// When suspended.
+    pub suspended_at: Option<DateTimeUtc>,
+    /// When terminated.
+    pub terminated_at: Option<DateTimeUtc>,
+    /// Paid up to (prepaid terms are exempt from dunning).
+    pub prepaid_until: Option<DateTimeUtc>,
+    /// Created.
+    pub created_at: DateTimeUtc,
+    /// Last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+impl Model {
+    /// The quota.
+    pub fn quota(&self) -> Quota {
+        Quota {
+            cpu_millis: self.quota_cpu_millis,
+            memory_bytes: self.quota_memory_bytes,
+            storage_bytes: self.quota_storage_bytes,
+            pods: self.quota_pods,
+            app_installs: self.quota_app_installs,
+        }
+    }
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,73 @@
+//! The domain's errors. Each says which input field is at fault, when one
+//! is, and carries a stable code for programs.
+
+use sea_orm::DbErr;
+
+/// Why a use case refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that does not parse or breaks a rule.
+    #[error("{message}")]
+    Invalid {
+        /// The input field at fault (camelCase, as clients name it).
+        field: &'static str,
+        /// Stable code (`INVALID_SLUG`, …).
+        code: &'static str,
+        /// What is wrong, for people.
+        message: String,
+    },
+    /// Not there, or not within the caller's reach: the two read the same.
+    #[error("{entity} not found")]
+    NotFound {
+        /// The input field naming it.
+        field: &'static str,
+        /// What was looked for.
+        entity: &'static str,
+    },
+    /// A quota or allotment would be exceeded.
+    #[error("{message}")]
+    QuotaExceeded {
+        /// The input field at fault.
+        field: &'static str,
+        /// The figures.
+        message: String,
+    },
+    /// The change conflicts with what exists (a taken slug, a reused key).
+    #[error("{message}")]
+    Conflict {
+        /// The input field at fault.
+        field: &'static str,
+        /// Stable code.
+        code: &'static str,
+        /// What conflicts.
+        message: String,
+    },
+    /// The caller holds no role or scope that allows this at all.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No credential was presented, and this needs one.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The database failed.
+    #[error("database error")]
+    Db(#[from] DbErr),
+}
+
+/// `Result` of the domain.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Invalid`].
+    pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::NotFound`].
+    pub fn not_found(field: &'static str, entity: &'static str) -> Self {
+        Self::NotFound { field, entity }
+    }
+}

@@ -1,0 +1,244 @@
+//! Tenants: a namespace with a quota, for a customer.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, Set, SqlErr, Statement, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    QuotaInput, TenantSlug, TenantState, begin_create, finish_create, parse_cluster, parse_quota,
+    resellers,
+};
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Permission};
+use crate::entity::{customer, tenant};
+use crate::error::{Error, Result};
+use crate::page::{self, Page, PageRequest};
+
+/// The cluster a tenant goes to when none is named.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+/// A new tenant.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewTenant {
+    /// Its customer.
+    pub customer_id: Uuid,
+    /// Its slug (immutable).
+    pub slug: String,
+    /// Its cluster; [`DEFAULT_CLUSTER`] when `None`.
+    pub cluster: Option<String>,
+    /// Its plan.
+    pub plan_id: Option<Uuid>,
+    /// Its quota.
+    pub quota: QuotaInput,
+}
+
+fn taken(slug: &str, cluster: &str) -> Error {
+    Error::Conflict {
+        field: "slug",
+        code: "SLUG_TAKEN",
+        message: format!("the slug `{slug}` is taken in cluster `{cluster}`"),
+    }
+}
+
+/// Creates a tenant, within its reseller's allotment.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewTenant,
+    key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model> {
+    let grant = actor.principal.authorize(Permission::WriteTenants)?;
+    let slug = TenantSlug::parse(&input.slug)
+        .map_err(|e| Error::invalid("slug", "INVALID_SLUG", e.to_string()))?;
+    let cluster = parse_cluster(input.cluster.as_deref().unwrap_or(DEFAULT_CLUSTER))
+        .map_err(|e| Error::invalid("cluster", "INVALID_CLUSTER", e.to_string()))?;
+    let quota = parse_quota("quota", input.quota)?;
+    let (txn, replay) = begin_create(db, actor, "createTenant", key, &input, now).await?;
+    if let Some(id) = replay {
+        let found = tenant::Entity::find_by_id(id).one(&txn).await?;
+        txn.commit().await?;
+        return found.ok_or_else(|| Error::not_found("idempotencyKey", "tenant"));
+    }
+    let customer = customer::Entity::find_by_id(input.customer_id)
+        .one(&txn)
+        .await?
+        .filter(|c| grant.reach.reseller(c.reseller_id))
+        .ok_or_else(|| Error::not_found("customerId", "customer"))?;
+    if let Some(plan) = input.plan_id {
+        let found = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                "SELECT id FROM plans WHERE id = $1",
+                [plan.into()],
+            ))
+            .await?;
+        if found.is_none() {
+            return Err(Error::not_found("planId", "plan"));
+        }
+    }
+    if let Some(reseller_id) = customer.reseller_id {
+        let reseller = resellers::lock(&txn, reseller_id)
+            .await?
+            .ok_or_else(|| Error::not_found("customerId", "reseller"))?;
+        resellers::check_pool(&txn, &reseller, None, &quota).await?;
+    }
+    let exists = tenant::Entity::find()
+        .filter(tenant::Column::Cluster.eq(&cluster))
+        .filter(tenant::Column::Slug.eq(slug.as_ref()))
+        .one(&txn)
+        .await?;
+    if exists.is_some() {
+        return Err(taken(slug.as_ref(), &cluster));
+    }
+    let inserted = tenant::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        customer_id: Set(customer.id),
+        reseller_id: Set(customer.reseller_id),
+        plan_id: Set(input.plan_id),
+        slug: Set(slug.to_string()),
+        cluster: Set(cluster.clone()),
+        namespace: Set(slug.namespace()),
+        quota_cpu_millis: Set(quota.cpu_millis),
+        quota_memory_bytes: Set(quota.memory_bytes),
+        quota_storage_bytes: Set(quota.storage_bytes),
+        quota_pods: Set(quota.pods),
+        quota_app_installs: Set(quota.app_installs),
+        state: Set(TenantState::Pending.as_str().to_owned()),
+        suspension_reason: Set(None),
+        suspension_note: Set(None),
+        suspended_at: Set(None),
+        terminated_at: Set(None),
+        prepaid_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await;
+    let model = match inserted {
+        Ok(m) => m,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(taken(slug.as_ref(), &cluster));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    finish_create(&txn, actor, "createTenant", key, model.id).await?;
+    let change = Change {
+        action: "createTenant",
+        object_type: "Tenant",
+        object_id: model.id,
+        reseller_id: model.reseller_id,
+        details: serde_json::json!({ "slug": model.slug, "cluster": model.cluster, "quota": quota }),
+    };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Changes a tenant's quota, within its reseller's allotment.
+pub async fn update_quota(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    quota: QuotaInput,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model> {
+    let grant = actor.principal.authorize(Permission::WriteTenants)?;
+    let quota = parse_quota("quota", quota)?;
+    let txn = db.begin().await?;
+    let current = tenant::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .filter(|t| grant.reach.tenant(t.id, t.reseller_id))
+        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    if current.state == TenantState::Terminated.as_str() {
+        return Err(Error::invalid(
+            "tenantId",
+            "TENANT_TERMINATED",
+            "a terminated tenant's quota cannot change",
+        ));
+    }
+    if let Some(reseller_id) = current.reseller_id {
+        let reseller = resellers::lock(&txn, reseller_id)
+            .await?
+            .ok_or_else(|| Error::not_found("tenantId", "reseller"))?;
+        resellers::check_pool(&txn, &reseller, Some(id), &quota).await?;
+    }
+    let before = current.quota();
+    let mut active = current.into_active_model();
+    active.quota_cpu_millis = Set(quota.cpu_millis);
+    active.quota_memory_bytes = Set(quota.memory_bytes);
+    active.quota_storage_bytes = Set(quota.storage_bytes);
+    active.quota_pods = Set(quota.pods);
+    active.quota_app_installs = Set(quota.app_installs);
+    active.updated_at = Set(now);
+    let model = active.update(&txn).await?;
+    let change = Change {
+        action: "updateTenantQuota",
+        object_type: "Tenant",
+        object_id: id,
+        reseller_id: model.reseller_id,
+        details: serde_json::json!({ "from": before, "to": quota }),
+    };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Filters of the tenant list.
+#[derive(Clone, Debug, Default)]
+pub struct TenantFilter {
+    /// Only in this state.
+    pub state: Option<TenantState>,
+    /// Only this reseller's.
+    pub reseller_id: Option<Uuid>,
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
+    /// Changed at or after.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// Tenants the actor reaches.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: TenantFilter,
+    page: PageRequest,
+) -> Result<Page<tenant::Model>> {
+    let grant = actor.principal.authorize(Permission::ReadTenants)?;
+    let mut q = tenant::Entity::find().filter(grant.reach.condition(
+        Some(tenant::Column::ResellerId),
+        Some(tenant::Column::Id),
+        None,
+    ));
+    if let Some(s) = filter.state {
+        q = q.filter(tenant::Column::State.eq(s.as_str()));
+    }
+    if let Some(r) = filter.reseller_id {
+        q = q.filter(tenant::Column::ResellerId.eq(r));
+    }
+    if let Some(c) = filter.customer_id {
+        q = q.filter(tenant::Column::CustomerId.eq(c));
+    }
+    if let Some(since) = filter.updated_since {
+        q = q.filter(tenant::Column::UpdatedAt.gte(since));
+    }
+    page::fetch(db, q, tenant::Column::Id, page).await
+}
+
+/// One tenant, if reached.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Option<tenant::Model>> {
+    let grant = actor.principal.authorize(Permission::ReadTenants)?;
+    Ok(tenant::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|t| grant.reach.tenant(t.id, t.reseller_id)))
+}

@@ -1,0 +1,79 @@
+//! Batch loaders, one set per request, so a list of N tenants with their
+//! customers and resellers costs one query per kind, not N. They load
+//! through the domain, so the caller's reach applies to what they return.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use coplane_domain::auth::Actor;
+use coplane_domain::entity::{customer, reseller};
+use coplane_domain::tenancy::{customers, resellers};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+/// Loads customers by id.
+pub struct CustomerLoader {
+    db: DatabaseConnection,
+    actor: Actor,
+}
+
+/// Loads resellers by id.
+pub struct ResellerLoader {
+    db: DatabaseConnection,
+    actor: Actor,
+}
+
+fn allowed<T>(r: coplane_domain::Result<Vec<T>>) -> Result<Vec<T>, Arc<coplane_domain::Error>> {
+    match r {
+        Ok(v) => Ok(v),
+        // Without the permission to read this kind, nothing is loaded.
+        Err(coplane_domain::Error::Forbidden(_) | coplane_domain::Error::Unauthenticated) => {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(Arc::new(e)),
+    }
+}
+
+impl Loader<Uuid> for CustomerLoader {
+    type Value = customer::Model;
+    type Error = Arc<coplane_domain::Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = allowed(customers::load_many(&self.db, &self.actor, keys).await)?;
+        Ok(found.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
+
+impl Loader<Uuid> for ResellerLoader {
+    type Value = reseller::Model;
+    type Error = Arc<coplane_domain::Error>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = allowed(resellers::load_many(&self.db, &self.actor, keys).await)?;
+        Ok(found.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
+
+/// Adds the caller and its loaders to a request.
+pub fn with_request_data(
+    request: async_graphql::Request,
+    db: &DatabaseConnection,
+    actor: Actor,
+) -> async_graphql::Request {
+    let customers = DataLoader::new(
+        CustomerLoader {
+            db: db.clone(),
+            actor: actor.clone(),
+        },
+        tokio::spawn,
+    );
+    let resellers = DataLoader::new(
+        ResellerLoader {
+            db: db.clone(),
+            actor: actor.clone(),
+        },
+        tokio::spawn,
+    );
+    request.data(actor).data(customers).data(resellers)
+}
