@@ -62,7 +62,10 @@ impl Application {
             .register(Box::new(statements.clone()))
             .context("registering the statement counter")?;
         let mut db = db::connect(&settings.database).await?;
-        db.set_metric_callback(move |_| statements.inc());
+        db.set_metric_callback(move |info| {
+            statements.inc();
+            tracing::trace!(target: "coplane::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
+        });
         let on_pending = if components == Components::Up {
             OnPending::Apply
         } else {

@@ -12,6 +12,8 @@ use coplane_domain::tenancy::{customers, resellers};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Loads customers by id.
 pub struct CustomerLoader {
     db: DatabaseConnection,
@@ -61,19 +63,23 @@ pub fn with_request_data(
     db: &DatabaseConnection,
     actor: Actor,
 ) -> async_graphql::Request {
+    // A few milliseconds of batching window, so the sibling fields of a page
+    // register their keys before the batch goes out.
     let customers = DataLoader::new(
         CustomerLoader {
             db: db.clone(),
             actor: actor.clone(),
         },
         tokio::spawn,
-    );
+    )
+    .delay(BATCH_WINDOW);
     let resellers = DataLoader::new(
         ResellerLoader {
             db: db.clone(),
             actor: actor.clone(),
         },
         tokio::spawn,
-    );
+    )
+    .delay(BATCH_WINDOW);
     request.data(actor).data(customers).data(resellers)
 }

@@ -8,5 +8,6 @@ mod health;
 mod jobs;
 mod schema;
 mod startup;
+mod tenancy;
 
 pub use coplane_tests::*;

@@ -1,0 +1,313 @@
+//! The authorization matrix: every query and mutation, as each role,
+//! against its own (reseller A's) and another party's (reseller B's) objects.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::{Value, json};
+
+use super::fixture::{Fixture, World, allotment, api_token, mutate, quota};
+use crate::{TestApp, test_both_dbs};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Allowed,
+    NotFound,
+    Forbidden,
+    Unauthenticated,
+}
+use Outcome::{Allowed as A, Forbidden as F, NotFound as N, Unauthenticated as U};
+
+#[derive(Clone, Copy, Debug)]
+enum Caller {
+    Steward,
+    Reseller,
+    TenantAdmin,
+    Member,
+    Integration,
+    Anonymous,
+}
+
+const CALLERS: [Caller; 6] = [
+    Caller::Steward,
+    Caller::Reseller,
+    Caller::TenantAdmin,
+    Caller::Member,
+    Caller::Integration,
+    Caller::Anonymous,
+];
+
+/// (operation, expected (own, other) per caller in `CALLERS` order).
+const MATRIX: &[(&str, [(Outcome, Outcome); 6])] = &[
+    ("viewer", [(A, A), (A, A), (A, A), (A, A), (A, A), (A, A)]),
+    ("node", [(A, A), (A, N), (A, N), (N, N), (A, N), (U, U)]),
+    ("members", [(A, A), (F, F), (F, F), (A, N), (F, F), (U, U)]),
+    (
+        "resellers",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "customers",
+        [(A, A), (A, N), (F, F), (F, F), (A, N), (U, U)],
+    ),
+    ("tenants", [(A, A), (A, N), (A, N), (F, F), (A, N), (U, U)]),
+    ("tenant", [(A, A), (A, N), (A, N), (F, F), (A, N), (U, U)]),
+    (
+        "apiTokens",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "auditEvents",
+        [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "createMember",
+        [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "createReseller",
+        [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "setResellerAllotment",
+        [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "createCustomer",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "createTenant",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "updateTenantQuota",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "createApiToken",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "revokeApiToken",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+];
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// Reads an operation's outcome from its response.
+type Check = Box<dyn Fn(&Value) -> Outcome>;
+
+fn token(fx: &Fixture, caller: Caller) -> Option<&str> {
+    match caller {
+        Caller::Steward => Some(&fx.steward),
+        Caller::Reseller => Some(&fx.a.reseller_token),
+        Caller::TenantAdmin => Some(&fx.a.tenant_admin_token),
+        Caller::Member => Some(&fx.a.member_token),
+        Caller::Integration => Some(&fx.a.integration_token),
+        Caller::Anonymous => None,
+    }
+}
+
+fn classify_errors(body: &Value) -> Option<Outcome> {
+    let code = body["errors"][0]["extensions"]["code"].as_str()?;
+    Some(match code {
+        "FORBIDDEN" => F,
+        "UNAUTHENTICATED" => U,
+        other => panic!("unexpected error code {other}: {body}"),
+    })
+}
+
+fn in_list(body: &Value, field: &str, id: &str) -> Outcome {
+    let edges = body["data"][field]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    if edges.iter().any(|e| e["node"]["id"] == id) {
+        A
+    } else {
+        N
+    }
+}
+
+fn mutation_outcome(body: &Value, field: &str, object: &str) -> Outcome {
+    let payload = &body["data"][field];
+    match payload["userErrors"][0]["code"].as_str() {
+        Some("NOT_FOUND") => N,
+        Some(_) => panic!("unexpected user error: {body}"),
+        None if payload[object].is_object() => A,
+        None => panic!("neither object nor error: {body}"),
+    }
+}
+
+async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &World) -> Outcome {
+    let token = token(fx, caller);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let (query, vars, check): (String, Value, Check) = match op {
+        "viewer" => ("{ viewer { roles } }".into(), json!({}), Box::new(|_| A)),
+        "node" => (
+            "query($id: ID!) { node(id: $id) { id } }".into(),
+            json!({ "id": target.tenant_id }),
+            Box::new(|b| if b["data"]["node"].is_object() { A } else { N }),
+        ),
+        "tenant" => (
+            "query($id: ID!) { tenant(id: $id) { id } }".into(),
+            json!({ "id": target.tenant_id }),
+            Box::new(|b| {
+                if b["data"]["tenant"].is_object() {
+                    A
+                } else {
+                    N
+                }
+            }),
+        ),
+        "members" | "resellers" | "customers" | "tenants" | "apiTokens" => {
+            let id = match op {
+                "members" => target.person_id.clone(),
+                "resellers" => target.reseller_id.clone(),
+                "customers" => target.customer_id.clone(),
+                "tenants" => target.tenant_id.clone(),
+                _ => target.integration_token_id.clone(),
+            };
+            let field = op.to_owned();
+            (
+                format!("{{ {op}(first: 100) {{ edges {{ node {{ id }} }} }} }}"),
+                json!({}),
+                Box::new(move |b| in_list(b, &field, &id)),
+            )
+        }
+        "auditEvents" => (
+            "query($id: ID!) { auditEvents(objectId: $id) { edges { node { id } } } }".into(),
+            json!({ "id": target.tenant_id }),
+            Box::new(|b| {
+                if b["data"]["auditEvents"]["edges"]
+                    .as_array()
+                    .is_some_and(|e| !e.is_empty())
+                {
+                    A
+                } else {
+                    N
+                }
+            }),
+        ),
+        _ => {
+            let (input_type, object, input) = match op {
+                "createMember" => (
+                    "CreateMemberInput",
+                    "member",
+                    json!({ "kind": "person", "class": "user", "displayName": "x", "sharesHeld": "1", "joinedOn": "2026-03-01" }),
+                ),
+                "createReseller" => {
+                    let member = mutate(
+                        app,
+                        &fx.steward,
+                        "createMember",
+                        "CreateMemberInput",
+                        "member { id }",
+                        json!({ "kind": "organisation", "class": "reseller", "displayName": format!("org {n}"), "sharesHeld": "1", "joinedOn": "2026-03-01" }),
+                    )
+                    .await["member"]["id"]
+                    .clone();
+                    (
+                        "CreateResellerInput",
+                        "reseller",
+                        json!({ "memberId": member, "brandName": "b", "allotment": quota(0, 0, 0, 0, 0) }),
+                    )
+                }
+                "setResellerAllotment" => (
+                    "SetResellerAllotmentInput",
+                    "reseller",
+                    json!({ "resellerId": target.reseller_id, "allotment": allotment() }),
+                ),
+                "createCustomer" => (
+                    "CreateCustomerInput",
+                    "customer",
+                    json!({ "resellerId": target.reseller_id, "name": "c", "billingEmail": "c@example.org", "country": "FR", "currency": "EUR", "taxRate": "0.2" }),
+                ),
+                "createTenant" => (
+                    "CreateTenantInput",
+                    "tenant",
+                    json!({ "customerId": target.customer_id, "slug": format!("matrix-{n}"), "quota": quota(1, 1, 1, 1, 0) }),
+                ),
+                "updateTenantQuota" => (
+                    "UpdateTenantQuotaInput",
+                    "tenant",
+                    json!({ "tenantId": target.tenant_id, "quota": quota(1000, 1 << 30, 10 << 30, 10, 2) }),
+                ),
+                "createApiToken" => (
+                    "CreateApiTokenInput",
+                    "apiToken",
+                    json!({ "name": "t", "scopes": ["customers:read"], "resellerId": target.reseller_id }),
+                ),
+                "revokeApiToken" => {
+                    let (id, _) = api_token(
+                        app,
+                        &fx.steward,
+                        &["customers:read"],
+                        Some(&target.reseller_id),
+                    )
+                    .await;
+                    ("RevokeApiTokenInput", "apiToken", json!({ "id": id }))
+                }
+                other => panic!("no matrix case for {other}"),
+            };
+            let query = format!(
+                "mutation($input: {input_type}!) {{ {op}(input: $input) {{ {object} {{ id }} userErrors {{ code }} }} }}"
+            );
+            let field = op.to_owned();
+            (
+                query,
+                json!({ "input": input }),
+                Box::new(move |b| mutation_outcome(b, &field, object)),
+            )
+        }
+    };
+    let body = app.graphql_vars(&query, vars, token).await;
+    classify_errors(&body).unwrap_or_else(|| check(&body))
+}
+
+test_both_dbs!(every_operation_reaches_exactly_what_each_role_may, |app| {
+    // Completeness: every query and mutation of the schema has a row.
+    let schema = app
+        .graphql(
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
+            None,
+        )
+        .await;
+    let names: BTreeSet<String> = ["queryType", "mutationType"]
+        .iter()
+        .flat_map(|t| {
+            schema["data"]["__schema"][t]["fields"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    let covered: BTreeSet<String> = MATRIX.iter().map(|(op, _)| (*op).to_owned()).collect();
+    assert_eq!(
+        names, covered,
+        "the authorization matrix must cover every query and mutation"
+    );
+
+    let fx = Fixture::new(&app).await;
+    let mut failures = Vec::new();
+    for (op, expected) in MATRIX {
+        for (caller, (own, other)) in CALLERS.iter().zip(expected) {
+            let got_own = run(&app, &fx, op, *caller, &fx.a).await;
+            let got_other = run(&app, &fx, op, *caller, &fx.b).await;
+            if (got_own, got_other) != (*own, *other) {
+                failures.push(format!(
+                    "{op} as {caller:?}: expected {:?}, got {:?}",
+                    (own, other),
+                    (got_own, got_other)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix mismatches:\n{}",
+        failures.join("\n")
+    );
+});
