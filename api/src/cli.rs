@@ -45,17 +45,17 @@ pub struct TokenArgs {
     /// The subject.
     #[arg(long)]
     pub sub: String,
-    /// The reseller the token acts for.
-    #[arg(long)]
+    /// The reseller the token acts for (its global id or UUID).
+    #[arg(long, value_parser = object_id)]
     pub reseller: Option<uuid::Uuid>,
-    /// The member the token is.
-    #[arg(long)]
+    /// The member the token is (global id or UUID).
+    #[arg(long, value_parser = object_id)]
     pub member: Option<uuid::Uuid>,
-    /// The customer the token acts for.
-    #[arg(long)]
+    /// The customer the token acts for (global id or UUID).
+    #[arg(long, value_parser = object_id)]
     pub customer: Option<uuid::Uuid>,
-    /// A tenant administered (repeatable).
-    #[arg(long = "tenant")]
+    /// A tenant administered, repeatable (global id or UUID).
+    #[arg(long = "tenant", value_parser = object_id)]
     pub tenants: Vec<uuid::Uuid>,
     /// A scope (repeatable), for integrations.
     #[arg(long = "scope")]
@@ -63,6 +63,14 @@ pub struct TokenArgs {
     /// Lifetime: 30m, 1h, 7d…
     #[arg(long, default_value = "1h")]
     pub ttl: String,
+}
+
+/// A UUID, or the UUID inside a GraphQL global id.
+fn object_id(s: &str) -> Result<uuid::Uuid, String> {
+    s.parse()
+        .ok()
+        .or_else(|| coplane_graphql::node::decode(s).map(|(_, id)| id))
+        .ok_or_else(|| format!("`{s}` is neither a UUID nor a global id"))
 }
 
 /// Runs a parsed command line.
@@ -126,4 +134,18 @@ pub fn mint(settings: &Settings, args: &TokenArgs) -> anyhow::Result<String> {
         aud: None,
     };
     Authenticator::new(&settings.jwt).mint(&claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_taken_as_uuids_or_global_ids() {
+        let id = uuid::Uuid::now_v7();
+        let global = coplane_graphql::node::global_id("Reseller", id);
+        assert_eq!(object_id(&id.to_string()), Ok(id));
+        assert_eq!(object_id(global.as_str()), Ok(id));
+        assert!(object_id("nope").is_err());
+    }
 }
