@@ -116,6 +116,9 @@ pub fn mint(settings: &Settings, args: &TokenArgs) -> anyhow::Result<String> {
     for role in &args.roles {
         role.parse::<coplane_domain::auth::Role>()?;
     }
+    if args.roles.iter().any(|r| r == "reseller") && args.reseller.is_none() {
+        anyhow::bail!("--role reseller needs --reseller ID");
+    }
     let ttl = crate::settings::parse_duration(&args.ttl)
         .map_err(anyhow::Error::msg)
         .context("--ttl")?;

@@ -318,9 +318,11 @@ impl Settings {
                     get("job_poll_interval"),
                     "job_poll_interval",
                     "1s",
-                    parse_duration,
+                    |s| bounded(s, Duration::from_millis(10), Duration::from_secs(3600)),
                 )?,
-                lease: parse_or(get("job_lease"), "job_lease", "60s", parse_duration)?,
+                lease: parse_or(get("job_lease"), "job_lease", "60s", |s| {
+                    bounded(s, Duration::from_secs(3), Duration::from_secs(86_400))
+                })?,
                 failed_job_retention: parse_or(
                     get("failed_job_retention"),
                     "failed_job_retention",
@@ -483,6 +485,15 @@ fn dev_key(path: &Path) -> std::io::Result<SecretString> {
     Ok(secret(&key))
 }
 
+/// A duration between `min` and `max`.
+fn bounded(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < min || d > max {
+        return Err(format!("`{s}` is out of range ({min:?} to {max:?})"));
+    }
+    Ok(d)
+}
+
 /// Parses `90s`, `15m`, `1h`, `30d` (or bare seconds).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let err = || format!("`{s}` is not a duration (e.g. 30s, 15m, 1h, 7d)");
@@ -566,6 +577,11 @@ mod tests {
             error_of(&[("COPLANE_WORKER_CONCURRENCY", "0")]).contains("COPLANE_WORKER_CONCURRENCY")
         );
         assert!(error_of(&[("COPLANE_JOB_LEASE", "soon")]).contains("COPLANE_JOB_LEASE"));
+        assert!(error_of(&[("COPLANE_JOB_LEASE", "0s")]).contains("out of range"));
+        assert!(error_of(&[("COPLANE_JOB_LEASE", "100000000d")]).contains("out of range"));
+        assert!(
+            error_of(&[("COPLANE_JOB_POLL_INTERVAL", "0")]).contains("COPLANE_JOB_POLL_INTERVAL")
+        );
         assert!(error_of(&[("COPLANE_SMTP_URL", "gopher://x")]).contains("COPLANE_SMTP_URL"));
         assert!(
             error_of(&[("COPLANE_STRIPE_API_BASE", "ftp://x")]).contains("COPLANE_STRIPE_API_BASE")

@@ -261,3 +261,36 @@ async fn tokens_of_an_oidc_provider_are_verified_against_its_jwks() {
     assert!(coplane_api::cli::mint(&app.settings, &steward_args()).is_err());
     app.finish().await;
 }
+
+test_both_dbs!(a_reseller_token_without_its_reseller_is_refused, |app| {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({ "sub": "someone", "roles": ["reseller"], "exp": now + 600 });
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(app_secret(&app).as_bytes()),
+    )
+    .unwrap();
+    let res = app.graphql_response(VIEWER, json!({}), Some(&token)).await;
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(reason(&body), "malformed_token");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reseller_id"),
+        "{body}"
+    );
+    // The command line refuses to mint one.
+    assert!(
+        coplane_api::cli::mint(
+            &app.settings,
+            &TokenArgs {
+                roles: vec!["reseller".into()],
+                ..steward_args()
+            }
+        )
+        .is_err()
+    );
+});

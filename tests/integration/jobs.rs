@@ -321,11 +321,7 @@ test_both_dbs!(deduplicated_jobs_are_enqueued_once_while_pending, |app| {
             .unwrap()
     );
     for job in claimed {
-        assert!(
-            jobs::complete(&app.db, job.id, r.worker_id())
-                .await
-                .unwrap()
-        );
+        assert!(jobs::complete(&app.db, &job, r.worker_id()).await.unwrap());
     }
     assert_eq!(r.run_pending().await.unwrap(), 1);
     assert_eq!(ctx.runs(), ["tenant-1"]);
@@ -370,7 +366,7 @@ test_both_dbs!(
         assert_eq!(ctx.runs(), ["orphan"]);
         // Had the first worker come back, its completion would not count.
         assert!(
-            !jobs::complete(&app.db, claimed[0].id, dead.worker_id())
+            !jobs::complete(&app.db, &claimed[0], dead.worker_id())
                 .await
                 .unwrap()
         );
@@ -494,3 +490,35 @@ test_both_dbs!(job_outcomes_are_counted_in_metrics, |app| {
     app.execute("DELETE FROM jobs WHERE name = 'test.always_fails'", vec![])
         .await;
 });
+
+test_both_dbs!(
+    an_expired_attempt_cannot_finish_a_job_claimed_again_by_the_same_worker,
+    |app| {
+        jobs::enqueue(
+            &app.db,
+            &Record {
+                key: "twice".into(),
+            },
+            app.now(),
+        )
+        .await
+        .unwrap();
+        let ctx = Ctx::default();
+        let r = runner(&app, &ctx, "same-worker");
+        let first = r.claim(1).await.unwrap().remove(0);
+        app.clock.advance(Duration::seconds(61));
+        let second = r.claim(1).await.unwrap().remove(0);
+        assert_eq!((first.id, first.attempt, second.attempt), (second.id, 1, 2));
+        assert!(
+            !jobs::complete(&app.db, &first, r.worker_id())
+                .await
+                .unwrap(),
+            "the stale attempt is fenced off"
+        );
+        assert!(
+            jobs::complete(&app.db, &second, r.worker_id())
+                .await
+                .unwrap()
+        );
+    }
+);

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod jobs;
+pub mod kube;
 pub mod kube_target;
 pub mod metrics;
 pub mod runner;

@@ -272,7 +272,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         };
         let now = self.clock.now();
         let outcome = match result {
-            Ok(()) => match jobs::complete(&self.db, job.id, worker).await {
+            Ok(()) => match jobs::complete(&self.db, &job, worker).await {
                 Ok(true) => "success",
                 Ok(false) => "lease_lost",
                 Err(e) => {
@@ -318,7 +318,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         loop {
             tokio::time::sleep(every).await;
             let until = self.clock.now() + self.config.lease;
-            match jobs::extend_lease(&self.db, job.id, &self.config.worker_id, until).await {
+            match jobs::extend_lease(&self.db, job, &self.config.worker_id, until).await {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {

@@ -49,8 +49,10 @@ impl JwksCache {
             .fetched_at
             .is_none_or(|t| t.elapsed() >= REFRESH_MIN_INTERVAL);
         if stale {
-            cached.keys = self.fetch().await?;
+            // Recorded before the fetch, so a failing provider is asked at most
+            // once per interval, not once per request.
             cached.fetched_at = Some(Instant::now());
+            cached.keys = self.fetch().await?;
         }
         lookup(&cached.keys, kid).ok_or(AuthError::BadSignature)
     }

@@ -51,7 +51,7 @@ pub struct Claims {
     pub iss: Option<String>,
     /// Audience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<serde_json::Value>,
 }
 
 /// Why a credential was refused. Shown to the caller as the reason.
@@ -146,6 +146,7 @@ impl Authenticator {
         };
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         if matches!(settings, JwtSettings::Hs256 { .. }) {
             validation.validate_aud = false;
         }
@@ -256,6 +257,11 @@ fn principal(c: Claims) -> Result<Principal, AuthError> {
         if !roles.contains(&role) {
             roles.push(role);
         }
+    }
+    if roles.contains(&Role::Reseller) && c.reseller_id.is_none() {
+        return Err(AuthError::Malformed(
+            "the reseller role needs a `reseller_id` claim".into(),
+        ));
     }
     Ok(Principal {
         subject: c.sub,

@@ -106,6 +106,12 @@ impl Reach {
         self.resellers.extend(other.resellers);
         self.tenants.extend(other.tenants);
         self.members.extend(other.members);
+        self.resellers.sort();
+        self.resellers.dedup();
+        self.tenants.sort();
+        self.tenants.dedup();
+        self.members.sort();
+        self.members.dedup();
     }
 
     /// Whether an object in `reseller`'s world (`None`: the co-op's own) is reached.

@@ -108,6 +108,12 @@ pub async fn create(
     // A reseller's token acts for that reseller; only stewards choose.
     let reseller_id = match (grant.reach.all, input.reseller_id) {
         (true, r) => r,
+        // Not co-op wide: the token acts for exactly the caller's one reseller.
+        (false, _) if grant.reach.resellers.len() != 1 => {
+            return Err(Error::Forbidden(
+                "API tokens are made by stewards or by one reseller for itself".into(),
+            ));
+        }
         (false, None) => grant.reach.resellers.first().map(|r| r.0),
         (false, Some(r)) if grant.reach.reseller(Some(r)) => Some(r),
         (false, Some(_)) => return Err(Error::not_found("resellerId", "reseller")),

@@ -201,27 +201,29 @@ pub async fn claim(
 /// Renews `worker`'s lease on a running job. False if the lease was lost.
 pub async fn extend_lease(
     db: &impl ConnectionTrait,
-    id: JobId,
+    job: &ClaimedJob,
     worker: &str,
     until: DateTime<Utc>,
 ) -> Result<bool> {
     let r = db
         .execute_raw(stmt(
             db,
-            "UPDATE jobs SET locked_until = $3 WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-            vec![id.into(), worker.into(), until.into()],
+            "UPDATE jobs SET locked_until = $3 WHERE id = $1 AND locked_by = $2 AND attempts = $4 AND state = 'running'",
+            vec![job.id.into(), worker.into(), until.into(), job.attempt.into()],
         ))
         .await?;
     Ok(r.rows_affected() == 1)
 }
 
-/// Marks a job done by deleting it. False if the lease was lost meanwhile.
-pub async fn complete(db: &impl ConnectionTrait, id: JobId, worker: &str) -> Result<bool> {
+/// Marks a job done by deleting it. False if the lease was lost meanwhile
+/// (leases are fenced by worker and attempt: a claim of the same job by the
+/// same worker after its lease expired is another attempt).
+pub async fn complete(db: &impl ConnectionTrait, job: &ClaimedJob, worker: &str) -> Result<bool> {
     let r = db
         .execute_raw(stmt(
             db,
-            "DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-            vec![id.into(), worker.into()],
+            "DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running'",
+            vec![job.id.into(), worker.into(), job.attempt.into()],
         ))
         .await?;
     Ok(r.rows_affected() == 1)
@@ -243,8 +245,14 @@ pub async fn fail(
                 db,
                 "UPDATE jobs SET state = 'failed', last_error = $3, locked_by = NULL, \
                  locked_until = NULL, updated_at = $4 \
-                 WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-                vec![job.id.into(), worker.into(), error.into(), now.into()],
+                 WHERE id = $1 AND locked_by = $2 AND attempts = $5 AND state = 'running'",
+                vec![
+                    job.id.into(),
+                    worker.into(),
+                    error.into(),
+                    now.into(),
+                    job.attempt.into(),
+                ],
             ))
             .await?;
         return Ok(if r.rows_affected() == 1 {
@@ -275,8 +283,8 @@ pub async fn fail(
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             db.execute_raw(stmt(
                 db,
-                "DELETE FROM jobs WHERE id = $1 AND locked_by = $2",
-                vec![job.id.into(), worker.into()],
+                "DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND attempts = $3",
+                vec![job.id.into(), worker.into(), job.attempt.into()],
             ))
             .await?;
             Ok(FailOutcome::Superseded)

@@ -90,7 +90,10 @@ pub async fn create(
     };
     let (txn, replay) = begin_create(db, actor, "createCustomer", key, &input, now).await?;
     if let Some(id) = replay {
-        let found = customer::Entity::find_by_id(id).one(&txn).await?;
+        let found = customer::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .filter(|c| grant.reach.reseller(c.reseller_id));
         txn.commit().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "customer"));
     }

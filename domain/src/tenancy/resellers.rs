@@ -94,7 +94,16 @@ pub async fn create(
         updated_at: Set(now),
     }
     .insert(&txn)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // A concurrent request made this member a reseller first.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
+            field: "memberId",
+            code: "ALREADY_A_RESELLER",
+            message: "this member is already a reseller".into(),
+        },
+        _ => Error::Db(e),
+    })?;
     finish_create(&txn, actor, "createReseller", key, model.id).await?;
     let change = Change {
         action: "createReseller",

@@ -60,7 +60,10 @@ pub async fn create(
     let quota = parse_quota("quota", input.quota)?;
     let (txn, replay) = begin_create(db, actor, "createTenant", key, &input, now).await?;
     if let Some(id) = replay {
-        let found = tenant::Entity::find_by_id(id).one(&txn).await?;
+        let found = tenant::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .filter(|t| grant.reach.tenant(t.id, t.reseller_id));
         txn.commit().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "tenant"));
     }
@@ -150,10 +153,24 @@ pub async fn update_quota(
     let grant = actor.principal.authorize(Permission::WriteTenants)?;
     let quota = parse_quota("quota", quota)?;
     let txn = db.begin().await?;
-    let current = tenant::Entity::find_by_id(id)
+    let found = tenant::Entity::find_by_id(id)
         .one(&txn)
         .await?
         .filter(|t| grant.reach.tenant(t.id, t.reseller_id))
+        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    // Lock the reseller's pool first, then read the tenant again under it:
+    // what a concurrent change committed before the lock was ours is seen.
+    let reseller = match found.reseller_id {
+        Some(r) => Some(
+            resellers::lock(&txn, r)
+                .await?
+                .ok_or_else(|| Error::not_found("tenantId", "reseller"))?,
+        ),
+        None => None,
+    };
+    let current = tenant::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
         .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
     if current.state == TenantState::Terminated.as_str() {
         return Err(Error::invalid(
@@ -162,11 +179,8 @@ pub async fn update_quota(
             "a terminated tenant's quota cannot change",
         ));
     }
-    if let Some(reseller_id) = current.reseller_id {
-        let reseller = resellers::lock(&txn, reseller_id)
-            .await?
-            .ok_or_else(|| Error::not_found("tenantId", "reseller"))?;
-        resellers::check_pool(&txn, &reseller, Some(id), &quota).await?;
+    if let Some(reseller) = &reseller {
+        resellers::check_pool(&txn, reseller, Some(id), &quota).await?;
     }
     let before = current.quota();
     let mut active = current.into_active_model();

@@ -1,0 +1,340 @@
+//! The operator: reconciles each `Tenant` to its namespace and the objects
+//! that fence it, suspends and resumes its workloads, and deletes the
+//! namespace only after the retention.
+//!
+//! A reconcile reads before it writes: an object that already has what the
+//! tenant needs is left alone, so a pass over converged tenants writes
+//! nothing. Suspension records each workload's replica count in an
+//! annotation on that workload in the same patch that scales it to zero, so
+//! an operator stopped half-way picks up where it was; resumption restores
+//! the recorded counts and removes the annotations.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use coplane_domain::Clock;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use prometheus::{IntCounterVec, Opts, Registry};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::FIELD_MANAGER;
+use super::crd::{Condition, Tenant, TenantStatus};
+use super::render::{self, FINALIZER, SUSPENDED_CRONJOB, SUSPENDED_REPLICAS};
+use super::target::{dynamic_api, ensure};
+
+/// Tuning of the operator.
+#[derive(Clone, Debug)]
+pub struct OperatorConfig {
+    /// How long a deleted tenant's namespace is kept.
+    pub retention: chrono::Duration,
+    /// How often a converged tenant is checked again.
+    pub requeue: Duration,
+    /// Wait after a failed reconcile.
+    pub error_backoff: Duration,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            retention: chrono::Duration::days(30),
+            requeue: Duration::from_secs(300),
+            error_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Reconcile outcomes, by outcome and error variant.
+#[derive(Clone, Debug)]
+pub struct OperatorMetrics {
+    reconciles: IntCounterVec,
+}
+
+impl OperatorMetrics {
+    /// Creates and registers the metrics.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let reconciles = IntCounterVec::new(
+            Opts::new(
+                "coplane_operator_reconciles_total",
+                "Tenant reconciles by outcome (ok, or the error variant).",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(reconciles.clone()))?;
+        Ok(Self { reconciles })
+    }
+}
+
+/// What reconciles share.
+pub struct Context {
+    /// The cluster.
+    pub client: Client,
+    /// Tuning.
+    pub config: OperatorConfig,
+    /// Time, for the retention.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics, if registered.
+    pub metrics: Option<OperatorMetrics>,
+}
+
+/// Why a reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API server refused or failed.
+    #[error("kubernetes API error: {0}")]
+    Kube(#[from] kube::Error),
+    /// Anything else.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    fn variant(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "kube",
+            Error::Other(_) => "other",
+        }
+    }
+}
+
+/// Runs the operator until `shutdown`.
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let c = ctx.client.clone();
+    let wc = watcher::Config::default();
+    let labelled = watcher::Config::default().labels("app.kubernetes.io/managed-by=coplane");
+    tracing::info!("tenant operator started");
+    Controller::new(Api::<Tenant>::all(c.clone()), wc)
+        .owns(Api::<Namespace>::all(c.clone()), labelled.clone())
+        .owns(Api::<ResourceQuota>::all(c.clone()), labelled.clone())
+        .owns(Api::<LimitRange>::all(c.clone()), labelled.clone())
+        .owns(Api::<NetworkPolicy>::all(c.clone()), labelled.clone())
+        .owns(Api::<Role>::all(c.clone()), labelled.clone())
+        .owns(Api::<RoleBinding>::all(c), labelled)
+        .graceful_shutdown_on(async move { shutdown.cancelled().await })
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error.message = %e, "reconcile did not complete");
+            }
+        })
+        .await;
+    tracing::info!("tenant operator stopped");
+}
+
+fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(tenant = %tenant.name_any(), error.message = %error, "tenant reconcile failed");
+    if let Some(m) = &ctx.metrics {
+        m.reconciles.with_label_values(&[error.variant()]).inc();
+    }
+    Action::requeue(ctx.config.error_backoff)
+}
+
+/// Makes the cluster match one tenant.
+#[tracing::instrument(skip_all, fields(tenant = %tenant.name_any(), tenant_id = tracing::field::Empty))]
+pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    tracing::Span::current().record("tenant_id", tenant.name_any());
+    let api = Api::<Tenant>::all(ctx.client.clone());
+    let name = tenant.name_any();
+    let action = if let Some(deleted) = &tenant.metadata.deletion_timestamp {
+        let deleted_at = DateTime::<Utc>::from_timestamp_millis(deleted.0.as_millisecond())
+            .unwrap_or_else(Utc::now);
+        cleanup(&api, &tenant, deleted_at, &ctx).await?
+    } else {
+        if !tenant.finalizers().iter().any(|f| f == FINALIZER) {
+            let mut finalizers = tenant.finalizers().to_vec();
+            finalizers.push(FINALIZER.to_owned());
+            api.patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "metadata": { "finalizers": finalizers } })),
+            )
+            .await?;
+        }
+        apply(&api, &tenant, &ctx).await?
+    };
+    if let Some(m) = &ctx.metrics {
+        m.reconciles.with_label_values(&["ok"]).inc();
+    }
+    Ok(action)
+}
+
+async fn apply(api: &Api<Tenant>, tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+    let children = render::tenant_children(tenant);
+    for child in &children {
+        ensure(&ctx.client, child).await?;
+    }
+    let namespace = render::namespace(&tenant.spec.slug);
+    let suspended_replicas = suspension(&ctx.client, &namespace, tenant.spec.suspended).await?;
+    let status = TenantStatus {
+        namespace: Some(namespace),
+        ready: true,
+        observed_generation: tenant.metadata.generation,
+        conditions: vec![
+            Condition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                reason: "Reconciled".into(),
+                message: "namespace, quota, limits, network policy and admin role are in place"
+                    .into(),
+            },
+            Condition {
+                type_: "Suspended".into(),
+                status: if tenant.spec.suspended {
+                    "True"
+                } else {
+                    "False"
+                }
+                .into(),
+                reason: if tenant.spec.suspended {
+                    "Suspended"
+                } else {
+                    "Running"
+                }
+                .into(),
+                message: if tenant.spec.suspended {
+                    "workloads are scaled to zero"
+                } else {
+                    "workloads run"
+                }
+                .into(),
+            },
+        ],
+        suspended: tenant.spec.suspended,
+        suspended_replicas,
+    };
+    if tenant.status.as_ref() != Some(&status) {
+        let body =
+            json!({ "apiVersion": "coplane.io/v1alpha1", "kind": "Tenant", "status": status });
+        api.patch_status(
+            &tenant.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(body),
+        )
+        .await?;
+    }
+    Ok(Action::requeue(ctx.config.requeue))
+}
+
+/// Scales the namespace's workloads to zero (recording what they had) or
+/// back to what was recorded. Returns the recorded counts by `Kind/name`.
+async fn suspension(
+    client: &Client,
+    namespace: &str,
+    suspended: bool,
+) -> Result<BTreeMap<String, i32>, Error> {
+    let mut recorded = BTreeMap::new();
+    for kind in ["Deployment", "StatefulSet"] {
+        let api = dynamic_api(client, kind, Some(namespace))?;
+        for object in api.list(&ListParams::default()).await? {
+            let name = object.name_any();
+            let value = serde_json::to_value(&object).map_err(anyhow::Error::from)?;
+            let replicas = value["spec"]["replicas"].as_i64().unwrap_or(1);
+            let before: Option<i64> = object
+                .annotations()
+                .get(SUSPENDED_REPLICAS)
+                .and_then(|v| v.parse().ok());
+            let patch = match (suspended, before) {
+                (true, None) => Some(
+                    json!({ "metadata": { "annotations": { SUSPENDED_REPLICAS: replicas.to_string() } }, "spec": { "replicas": 0 } }),
+                ),
+                // Scaled up by someone while suspended: back to zero, keep the record.
+                (true, Some(_)) if replicas != 0 => Some(json!({ "spec": { "replicas": 0 } })),
+                (false, Some(before)) => Some(
+                    json!({ "metadata": { "annotations": { SUSPENDED_REPLICAS: Value::Null } }, "spec": { "replicas": before } }),
+                ),
+                _ => None,
+            };
+            if suspended {
+                recorded.insert(
+                    format!("{kind}/{name}"),
+                    i32::try_from(before.unwrap_or(replicas)).unwrap_or(i32::MAX),
+                );
+            }
+            if let Some(patch) = patch {
+                api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                    .await?;
+            }
+        }
+    }
+    let cronjobs = dynamic_api(client, "CronJob", Some(namespace))?;
+    for object in cronjobs.list(&ListParams::default()).await? {
+        let name = object.name_any();
+        let value = serde_json::to_value(&object).map_err(anyhow::Error::from)?;
+        let was = value["spec"]["suspend"].as_bool().unwrap_or(false);
+        let before: Option<bool> = object
+            .annotations()
+            .get(SUSPENDED_CRONJOB)
+            .and_then(|v| v.parse().ok());
+        let patch = match (suspended, before) {
+            (true, None) => Some(
+                json!({ "metadata": { "annotations": { SUSPENDED_CRONJOB: was.to_string() } }, "spec": { "suspend": true } }),
+            ),
+            (true, Some(_)) if !was => Some(json!({ "spec": { "suspend": true } })),
+            (false, Some(before)) => Some(
+                json!({ "metadata": { "annotations": { SUSPENDED_CRONJOB: Value::Null } }, "spec": { "suspend": before } }),
+            ),
+            _ => None,
+        };
+        if let Some(patch) = patch {
+            cronjobs
+                .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                .await?;
+        }
+    }
+    Ok(recorded)
+}
+
+/// A deleted tenant: keep its namespace for the retention, then delete it
+/// and release the tenant.
+async fn cleanup(
+    api: &Api<Tenant>,
+    tenant: &Tenant,
+    deleted_at: DateTime<Utc>,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    if !tenant.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let remaining = deleted_at + ctx.config.retention - ctx.clock.now();
+    if remaining > chrono::Duration::zero() {
+        let wait = remaining
+            .to_std()
+            .unwrap_or(ctx.config.requeue)
+            .min(ctx.config.requeue);
+        tracing::info!(
+            remaining_seconds = remaining.num_seconds(),
+            "namespace kept until the retention ends"
+        );
+        return Ok(Action::requeue(wait));
+    }
+    let namespaces = Api::<Namespace>::all(ctx.client.clone());
+    let namespace = render::namespace(&tenant.spec.slug);
+    if namespaces.get_opt(&namespace).await?.is_some() {
+        namespaces
+            .delete(&namespace, &DeleteParams::default())
+            .await?;
+        tracing::info!(%namespace, "namespace deleted after the retention");
+    }
+    let finalizers: Vec<String> = tenant
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    api.patch(
+        &tenant.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "metadata": { "finalizers": finalizers } })),
+    )
+    .await?;
+    Ok(Action::await_change())
+}

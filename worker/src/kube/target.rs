@@ -1,0 +1,153 @@
+//! Where Kubernetes objects go: a cluster, through kube-rs and server-side
+//! apply; or a directory, as deterministic YAML, one file per object.
+
+use std::path::{Path, PathBuf};
+
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::{Client, core::GroupVersionKind};
+use serde_json::Value;
+
+use super::FIELD_MANAGER;
+use super::diff::is_subset;
+use crate::kube_target::KubeTarget;
+
+/// A connected target.
+#[derive(Clone)]
+pub enum Target {
+    /// A cluster.
+    Cluster(Client),
+    /// A directory of manifests.
+    Manifests(PathBuf),
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cluster(_) => f.write_str("Cluster"),
+            Self::Manifests(d) => write!(f, "Manifests({})", d.display()),
+        }
+    }
+}
+
+impl Target {
+    /// Connects to what `target` names.
+    pub async fn connect(target: &KubeTarget) -> anyhow::Result<Self> {
+        Ok(match target {
+            KubeTarget::Kubeconfig => Self::Cluster(Client::try_default().await?),
+            KubeTarget::Manifests(dir) => Self::Manifests(dir.clone()),
+        })
+    }
+}
+
+/// The kinds coplane writes: (apiVersion, kind, plural, namespaced).
+const KINDS: &[(&str, &str, &str, bool)] = &[
+    ("v1", "Namespace", "namespaces", false),
+    ("v1", "ResourceQuota", "resourcequotas", true),
+    ("v1", "LimitRange", "limitranges", true),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
+    ("rbac.authorization.k8s.io/v1", "Role", "roles", true),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+    ),
+    ("apps/v1", "Deployment", "deployments", true),
+    ("apps/v1", "StatefulSet", "statefulsets", true),
+    ("batch/v1", "CronJob", "cronjobs", true),
+    ("coplane.io/v1alpha1", "Tenant", "tenants", false),
+    ("coplane.io/v1alpha1", "AppInstall", "appinstalls", true),
+];
+
+/// The API resource of a kind coplane writes.
+pub fn api_resource(kind: &str) -> Option<(ApiResource, bool)> {
+    let (api_version, kind, plural, namespaced) = KINDS.iter().find(|k| k.1 == kind)?;
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    Some((ApiResource::from_gvk_with_plural(&gvk, plural), *namespaced))
+}
+
+/// A dynamic API for `kind` in `namespace` (ignored for cluster-scoped kinds).
+pub fn dynamic_api(
+    client: &Client,
+    kind: &str,
+    namespace: Option<&str>,
+) -> anyhow::Result<Api<DynamicObject>> {
+    let (ar, namespaced) =
+        api_resource(kind).ok_or_else(|| anyhow::anyhow!("unknown kind {kind}"))?;
+    Ok(match (namespaced, namespace) {
+        (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, &ar),
+        (true, None) => Api::all_with(client.clone(), &ar),
+        (false, _) => Api::all_with(client.clone(), &ar),
+    })
+}
+
+/// Applies `object` unless the live object already has everything it sets.
+/// Returns whether it wrote.
+pub async fn ensure(client: &Client, object: &Value) -> anyhow::Result<bool> {
+    let kind = object["kind"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("object without kind"))?;
+    let name = object["metadata"]["name"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("object without name"))?;
+    let api = dynamic_api(client, kind, object["metadata"]["namespace"].as_str())?;
+    if let Some(live) = api.get_opt(name).await?
+        && is_subset(object, &serde_json::to_value(&live)?)
+    {
+        return Ok(false);
+    }
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(object),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The file an object is written to: `<kind>-<name>.yaml`, lower case.
+fn file_name(object: &Value) -> String {
+    format!(
+        "{}-{}.yaml",
+        object["kind"].as_str().unwrap_or("object").to_lowercase(),
+        object["metadata"]["name"].as_str().unwrap_or("unnamed")
+    )
+}
+
+/// Writes `objects` into `dir/<group>`, one file each, removing the files of
+/// objects no longer there. Unchanged files are not rewritten.
+pub fn write_manifests(dir: &Path, group: &str, objects: &[Value]) -> anyhow::Result<()> {
+    let dir = dir.join(group);
+    std::fs::create_dir_all(&dir)?;
+    let mut keep = Vec::new();
+    for object in objects {
+        let name = file_name(object);
+        let yaml = serde_yaml::to_string(object)?;
+        let path = dir.join(&name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(yaml.as_str()) {
+            std::fs::write(&path, yaml)?;
+        }
+        keep.push(name);
+    }
+    for entry in std::fs::read_dir(&dir)? {
+        let entry = entry?;
+        if !keep.iter().any(|k| entry.file_name() == k.as_str()) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `dir/<group>` and everything in it.
+pub fn remove_manifests(dir: &Path, group: &str) -> anyhow::Result<()> {
+    match std::fs::remove_dir_all(dir.join(group)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
