@@ -34,6 +34,10 @@ pub enum Command {
     Migrate,
     /// Prints a JWT signed with the configured HS256 key.
     Token(TokenArgs),
+    /// The Kubernetes operator alone, for running inside a cluster.
+    Operator,
+    /// Prints the custom resource definitions as YAML.
+    Crdgen,
 }
 
 /// `coplane token`.
@@ -76,6 +80,10 @@ fn object_id(s: &str) -> Result<uuid::Uuid, String> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
+    if let Command::Crdgen = cli.command {
+        print!("{}", coplane_worker::kube::crd::crds_yaml()?);
+        return Ok(());
+    }
     if !matches!(cli.command, Command::Token(_)) {
         crate::telemetry::init(settings.log_format);
     }
@@ -104,6 +112,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations are current");
             Ok(())
         }
+        Command::Operator => {
+            let client = kube::Client::try_default()
+                .await
+                .context("cannot reach Kubernetes")?;
+            let ctx = std::sync::Arc::new(coplane_worker::kube::operator::Context {
+                client,
+                config: crate::startup::operator_config(&settings),
+                clock: std::sync::Arc::new(coplane_domain::SystemClock),
+                metrics: None,
+            });
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                crate::startup::wait_for_signal().await;
+                stop.cancel();
+            });
+            coplane_worker::kube::operator::run(ctx, shutdown).await;
+            Ok(())
+        }
+        Command::Crdgen => Ok(()),
         Command::Token(args) => {
             println!("{}", mint(&settings, &args)?);
             Ok(())

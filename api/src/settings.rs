@@ -38,6 +38,8 @@ pub const KEYS: &[&str] = &[
     "job_poll_interval",
     "job_lease",
     "failed_job_retention",
+    "namespace_retention",
+    "ingress_namespaces",
     "log_format",
 ];
 
@@ -156,6 +158,10 @@ pub struct KubeSettings {
     pub target: KubeTarget,
     /// Why it was chosen, for the start-up log.
     pub reason: &'static str,
+    /// How long a terminated tenant's namespace is kept.
+    pub namespace_retention: Duration,
+    /// Namespaces allowed to reach tenants' pods.
+    pub ingress_namespaces: Vec<String>,
 }
 
 /// The job runner.
@@ -296,15 +302,42 @@ impl Settings {
                     .unwrap_or("coplane <noreply@localhost>")
                     .to_owned(),
             },
-            kube: match get("kube_target") {
-                Some(s) => KubeSettings {
-                    target: KubeTarget::parse(s)
-                        .map_err(|e| invalid("kube_target", e.to_string()))?,
-                    reason: "set by COPLANE_KUBE_TARGET",
-                },
-                None => {
-                    let (target, reason) = KubeTarget::detect(PathBuf::from("coplane-manifests"));
-                    KubeSettings { target, reason }
+            kube: {
+                let (target, reason) = match get("kube_target") {
+                    Some(s) => (
+                        KubeTarget::parse(s).map_err(|e| invalid("kube_target", e.to_string()))?,
+                        "set by COPLANE_KUBE_TARGET",
+                    ),
+                    None => KubeTarget::detect(PathBuf::from("coplane-manifests")),
+                };
+                KubeSettings {
+                    target,
+                    reason,
+                    namespace_retention: parse_or(
+                        get("namespace_retention"),
+                        "namespace_retention",
+                        "30d",
+                        |s| bounded(s, Duration::ZERO, Duration::from_secs(3650 * 86_400)),
+                    )?,
+                    ingress_namespaces: parse_or(
+                        get("ingress_namespaces"),
+                        "ingress_namespaces",
+                        "ingress-nginx",
+                        |s| {
+                            let names: Vec<String> = s
+                                .split(',')
+                                .map(|n| n.trim().to_owned())
+                                .filter(|n| !n.is_empty())
+                                .collect();
+                            match names
+                                .iter()
+                                .find(|n| coplane_domain::tenancy::parse_cluster(n).is_err())
+                            {
+                                Some(bad) => Err(format!("`{bad}` is not a namespace name")),
+                                None => Ok(names),
+                            }
+                        },
+                    )?,
                 }
             },
             worker: WorkerSettings {

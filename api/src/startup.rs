@@ -10,6 +10,8 @@ use anyhow::Context as _;
 use coplane_domain::{Clock, SystemClock};
 use coplane_graphql::{CoplaneSchema, Limits};
 use coplane_worker::context::{Mailer, WorkerContext, stripe_client};
+use coplane_worker::kube::operator::{self, OperatorConfig, OperatorMetrics};
+use coplane_worker::kube::target::Target;
 use coplane_worker::metrics::JobMetrics;
 use coplane_worker::{Runner, RunnerConfig};
 use prometheus::Registry;
@@ -38,6 +40,7 @@ pub struct Application {
     port: u16,
     server: Server,
     runner: Option<Runner<WorkerContext>>,
+    operator: Option<Arc<operator::Context>>,
     db: DatabaseConnection,
     shutdown: CancellationToken,
 }
@@ -89,7 +92,27 @@ impl Application {
             None
         } else {
             let job_metrics = JobMetrics::register(&registry).context("registering job metrics")?;
-            Some(build_runner(&settings, db.clone(), clock.clone())?.with_metrics(job_metrics))
+            Some(
+                build_runner(&settings, db.clone(), clock.clone())
+                    .await?
+                    .with_metrics(job_metrics),
+            )
+        };
+        // Against a cluster, the worker runs the operator too.
+        let operator = match (&runner, components) {
+            (Some(r), Components::Up | Components::Work) => match &r.context().target {
+                Target::Cluster(client) => Some(Arc::new(operator::Context {
+                    client: client.clone(),
+                    config: operator_config(&settings),
+                    clock: clock.clone(),
+                    metrics: Some(
+                        OperatorMetrics::register(&registry)
+                            .context("registering operator metrics")?,
+                    ),
+                })),
+                Target::Manifests(_) => None,
+            },
+            _ => None,
         };
 
         let api = if components == Components::Work {
@@ -119,6 +142,7 @@ impl Application {
             port,
             server,
             runner,
+            operator,
             db,
             shutdown: CancellationToken::new(),
         })
@@ -145,6 +169,7 @@ impl Application {
         let Self {
             server,
             runner,
+            operator,
             shutdown,
             ..
         } = self;
@@ -161,13 +186,26 @@ impl Application {
             }
         });
         let worker = runner.map(|r| tokio::spawn(r.run(shutdown.clone())));
+        let operator = operator.map(|ctx| tokio::spawn(operator::run(ctx, shutdown.clone())));
         let served = server.await;
         shutdown.cancel();
         if let Some(worker) = worker {
             worker.await.context("the job runner panicked")?;
         }
+        if let Some(operator) = operator {
+            operator.await.context("the operator panicked")?;
+        }
         signals.abort();
         served.context("the HTTP server failed")
+    }
+}
+
+/// The operator's tuning from the settings.
+pub fn operator_config(settings: &Settings) -> OperatorConfig {
+    OperatorConfig {
+        retention: chrono::Duration::from_std(settings.kube.namespace_retention)
+            .unwrap_or(chrono::Duration::days(30)),
+        ..OperatorConfig::default()
     }
 }
 
@@ -176,7 +214,7 @@ fn observe_metrics(registry: &Registry) -> anyhow::Result<crate::http::metrics::
 }
 
 /// The production job runner for these settings.
-pub fn build_runner(
+pub async fn build_runner(
     settings: &Settings,
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
@@ -209,10 +247,14 @@ pub fn build_runner(
         settings.kube.target,
         settings.kube.reason
     );
+    let target = Target::connect(&settings.kube.target)
+        .await
+        .with_context(|| format!("cannot reach Kubernetes ({})", settings.kube.target))?;
     let ctx = WorkerContext {
         db,
         clock,
-        kube_target: settings.kube.target.clone(),
+        target,
+        ingress_namespaces: settings.kube.ingress_namespaces.clone(),
         mailer,
         stripe,
         failed_job_retention: chrono::Duration::from_std(settings.worker.failed_job_retention)
@@ -269,7 +311,8 @@ fn http_server(
     Ok(server)
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

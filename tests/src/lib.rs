@@ -225,8 +225,9 @@ pub async fn spawn_app_with(
     let db = app.db().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
-    let runner =
-        coplane_api::startup::build_runner(&settings, db.clone(), clock.clone()).expect("runner");
+    let runner = coplane_api::startup::build_runner(&settings, db.clone(), clock.clone())
+        .await
+        .expect("runner");
     TestApp {
         address,
         backend,

@@ -6,7 +6,7 @@ use coplane_domain::Clock;
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use sea_orm::DatabaseConnection;
 
-use crate::kube_target::KubeTarget;
+use crate::kube::target::Target;
 
 /// The production jobs' context: cheap to clone.
 #[derive(Clone)]
@@ -16,13 +16,15 @@ pub struct WorkerContext {
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Where Kubernetes objects go.
-    pub kube_target: KubeTarget,
+    pub target: Target,
     /// Outgoing mail, when `COPLANE_SMTP_URL` is set.
     pub mailer: Option<Mailer>,
     /// The payment rail, when `COPLANE_STRIPE_SECRET_KEY` is set.
     pub stripe: Option<stripe::Client>,
     /// How long failed jobs are kept for inspection.
     pub failed_job_retention: chrono::Duration,
+    /// Namespaces allowed to reach tenants' pods (the ingress controller's).
+    pub ingress_namespaces: Vec<String>,
 }
 
 /// An SMTP transport from a URL (`smtp://`, `smtps://`, with credentials).

@@ -105,6 +105,11 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         self
     }
 
+    /// The context jobs run with.
+    pub fn context(&self) -> &C {
+        &self.ctx
+    }
+
     /// This runner's worker id.
     pub fn worker_id(&self) -> &str {
         &self.config.worker_id

@@ -7,6 +7,7 @@
 //! audit event and its idempotency record in one transaction.
 
 pub mod customers;
+pub mod jobs;
 pub mod members;
 mod quota;
 pub mod resellers;

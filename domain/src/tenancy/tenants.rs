@@ -8,6 +8,7 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::jobs::SyncTenant;
 use super::{
     QuotaInput, TenantSlug, TenantState, begin_create, finish_create, parse_cluster, parse_quota,
     resellers,
@@ -129,6 +130,15 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
+    crate::jobs::enqueue(
+        &txn,
+        &SyncTenant {
+            tenant_id: model.id,
+        },
+        now,
+    )
+    .await
+    .map_err(job_error)?;
     finish_create(&txn, actor, "createTenant", key, model.id).await?;
     let change = Change {
         action: "createTenant",
@@ -191,6 +201,9 @@ pub async fn update_quota(
     active.quota_app_installs = Set(quota.app_installs);
     active.updated_at = Set(now);
     let model = active.update(&txn).await?;
+    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now)
+        .await
+        .map_err(job_error)?;
     let change = Change {
         action: "updateTenantQuota",
         object_type: "Tenant",
@@ -255,4 +268,58 @@ pub async fn get(
         .one(db)
         .await?
         .filter(|t| grant.reach.tenant(t.id, t.reseller_id)))
+}
+
+fn job_error(e: crate::jobs::JobError) -> Error {
+    match e {
+        crate::jobs::JobError::Db(e) => Error::Db(e),
+        crate::jobs::JobError::Payload(e) => Error::Db(sea_orm::DbErr::Custom(e.to_string())),
+    }
+}
+
+/// Marks a pending tenant active once its namespace is ready. Returns whether it changed.
+pub async fn mark_active(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let r = tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::State,
+            sea_orm::sea_query::Expr::value(TenantState::Active.as_str()),
+        )
+        .col_expr(
+            tenant::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(tenant::Column::Id.eq(id))
+        .filter(tenant::Column::State.eq(TenantState::Pending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Terminates a tenant (the system's own action, after the dunning
+/// ladder): its quota returns to the pool and its resources are removed;
+/// the cluster keeps the namespace for the retention.
+pub async fn terminate(
+    db: &DatabaseConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model> {
+    let txn = db.begin().await?;
+    let current = tenant::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    if current.state == TenantState::Terminated.as_str() {
+        txn.commit().await?;
+        return Ok(current);
+    }
+    let mut active = current.into_active_model();
+    active.state = Set(TenantState::Terminated.as_str().to_owned());
+    active.terminated_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let model = active.update(&txn).await?;
+    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now)
+        .await
+        .map_err(job_error)?;
+    txn.commit().await?;
+    Ok(model)
 }

@@ -310,4 +310,6 @@ test_both_dbs!(every_operation_reaches_exactly_what_each_role_may, |app| {
         "authorization matrix mismatches:\n{}",
         failures.join("\n")
     );
+    // Tenant changes enqueue their sync; run it as a worker would.
+    app.run_pending_jobs().await;
 });

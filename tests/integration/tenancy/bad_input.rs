@@ -128,6 +128,8 @@ test_both_dbs!(
             "{body}"
         );
         assert_eq!(snapshot(&app).await, before, "nothing changed");
+        // Tenant changes enqueue their sync; run it as a worker would.
+        app.run_pending_jobs().await;
     }
 );
 
@@ -204,6 +206,8 @@ test_both_dbs!(
         .await;
         assert_eq!(user_error(&body, "createReseller").0, "ALREADY_A_RESELLER");
         assert_eq!(snapshot(&app).await, before, "nothing changed");
+        // Tenant changes enqueue their sync; run it as a worker would.
+        app.run_pending_jobs().await;
     }
 );
 
@@ -237,5 +241,7 @@ test_both_dbs!(
                 .contains("too complex"),
             "{body}"
         );
+        // Tenant changes enqueue their sync; run it as a worker would.
+        app.run_pending_jobs().await;
     }
 );

@@ -56,6 +56,8 @@ test_both_dbs!(
             usage["data"]["resellers"]["edges"][0]["node"]["allotmentInUse"]["cpuMillis"],
             "4000"
         );
+        // Tenant changes enqueue their sync; run it as a worker would.
+        app.run_pending_jobs().await;
     }
 );
 
@@ -106,6 +108,8 @@ test_both_dbs!(
             .unwrap()
             .unwrap();
         assert_eq!(rows.try_get_by_index::<i64>(0).unwrap(), 4000);
+        // Tenant changes enqueue their sync; run it as a worker would.
+        app.run_pending_jobs().await;
     }
 );
 
@@ -151,5 +155,7 @@ test_both_dbs!(
             "{bodies:?}"
         );
         assert_eq!(count(&app, "tenants").await, 1);
+        // Tenant changes enqueue their sync; run it as a worker would.
+        app.run_pending_jobs().await;
     }
 );

@@ -73,6 +73,8 @@ test_both_dbs!(an_erp_token_lists_customers_changed_since_a_date, |app| {
         res.json::<Value>().await.unwrap()["errors"][0]["extensions"]["reason"],
         "revoked"
     );
+    // Tenant changes enqueue their sync; run it as a worker would.
+    app.run_pending_jobs().await;
 });
 
 test_both_dbs!(expired_unknown_and_badly_scoped_tokens_are_refused, |app| {
@@ -130,4 +132,6 @@ test_both_dbs!(expired_unknown_and_badly_scoped_tokens_are_refused, |app| {
         assert!(body["data"]["createApiToken"]["token"].is_null());
     }
     assert_eq!(count(&app, "api_tokens").await, before);
+    // Tenant changes enqueue their sync; run it as a worker would.
+    app.run_pending_jobs().await;
 });

@@ -2,11 +2,15 @@
 //! fan-outs under `clock/`.
 
 pub mod clock;
+pub mod tenancy;
 
 use crate::context::WorkerContext;
 use crate::runner::Runner;
 
 /// Registers every production job with `runner`.
 pub fn register(runner: &mut Runner<WorkerContext>) {
-    runner.periodic::<clock::prune_failed_jobs::PruneFailedJobs>(chrono::Duration::days(1));
+    runner
+        .register::<coplane_domain::tenancy::jobs::SyncTenant>()
+        .periodic::<clock::prune_failed_jobs::PruneFailedJobs>(chrono::Duration::days(1))
+        .periodic::<clock::reconcile_tenants::ReconcileTenants>(chrono::Duration::minutes(5));
 }

@@ -1,3 +1,4 @@
 //! Periodic jobs.
 
 pub mod prune_failed_jobs;
+pub mod reconcile_tenants;

@@ -1,0 +1,52 @@
+//! The periodic full pass: every tenant's resource is synced again, which
+//! repairs drift and copies readiness back for tenants still pending.
+
+use coplane_domain::entity::tenant;
+use coplane_domain::jobs::{self, Job};
+use coplane_domain::tenancy::TenantState;
+use coplane_domain::tenancy::jobs::SyncTenant;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use serde::{Deserialize, Serialize};
+
+use crate::context::WorkerContext;
+use crate::runner::Handler;
+
+/// Enqueues a sync of every tenant that is not long terminated.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ReconcileTenants {}
+
+impl Job for ReconcileTenants {
+    const NAME: &'static str = "clock.reconcile_tenants";
+    const DEDUPLICATED: bool = true;
+}
+
+#[async_trait::async_trait]
+impl Handler<WorkerContext> for ReconcileTenants {
+    async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
+        let now = ctx.clock.now();
+        let recently = now - chrono::Duration::days(1);
+        let ids: Vec<uuid::Uuid> = tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .filter(
+                sea_orm::Condition::any()
+                    .add(tenant::Column::State.ne(TenantState::Terminated.as_str()))
+                    .add(tenant::Column::TerminatedAt.gte(recently)),
+            )
+            .into_tuple()
+            .all(&ctx.db)
+            .await?;
+        for tenant_id in &ids {
+            jobs::enqueue(
+                &ctx.db,
+                &SyncTenant {
+                    tenant_id: *tenant_id,
+                },
+                now,
+            )
+            .await?;
+        }
+        tracing::info!(tenants = ids.len(), "tenant syncs enqueued");
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Tenancy jobs.
+
+pub mod sync_tenant;

@@ -1,0 +1,92 @@
+//! From a tenant row to its `Tenant` resource, and its readiness back.
+
+use coplane_domain::entity::tenant;
+use coplane_domain::tenancy::TenantState;
+use coplane_domain::tenancy::jobs::SyncTenant;
+use coplane_domain::tenancy::tenants;
+use kube::api::{Api, DeleteParams};
+use sea_orm::EntityTrait;
+
+use crate::context::WorkerContext;
+use crate::kube::crd::{NetworkSpec, QuotaSpec, Tenant, TenantSpec};
+use crate::kube::render;
+use crate::kube::target::{Target, ensure, remove_manifests, write_manifests};
+use crate::runner::Handler;
+
+/// The `Tenant` resource a tenant row stands for. It is named by the slug,
+/// which is unique in its cluster.
+pub fn tenant_resource(t: &tenant::Model, ingress_namespaces: &[String]) -> Tenant {
+    let mut resource = Tenant::new(
+        &t.slug,
+        TenantSpec {
+            slug: t.slug.clone(),
+            customer: t.customer_id.to_string(),
+            reseller: t.reseller_id.map(|r| r.to_string()),
+            plan: t.plan_id.map(|p| p.to_string()),
+            quota: QuotaSpec {
+                cpu_millis: t.quota_cpu_millis,
+                memory_bytes: t.quota_memory_bytes,
+                storage_bytes: t.quota_storage_bytes,
+                pods: t.quota_pods,
+                app_installs: t.quota_app_installs,
+            },
+            suspended: t.state == TenantState::Suspended.as_str(),
+            network: NetworkSpec {
+                ingress_namespaces: ingress_namespaces.to_vec(),
+            },
+            admins: Vec::new(),
+        },
+    );
+    resource.metadata.labels = Some([("coplane.io/tenant-id".to_owned(), t.id.to_string())].into());
+    resource
+}
+
+#[async_trait::async_trait]
+impl Handler<WorkerContext> for SyncTenant {
+    async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
+        tracing::Span::current().record("tenant_id", tracing::field::display(self.tenant_id));
+        let Some(row) = tenant::Entity::find_by_id(self.tenant_id)
+            .one(&ctx.db)
+            .await?
+        else {
+            return Ok(());
+        };
+        let terminated = row.state == TenantState::Terminated.as_str();
+        let resource = tenant_resource(&row, &ctx.ingress_namespaces);
+        match &ctx.target {
+            Target::Manifests(dir) => {
+                if terminated {
+                    remove_manifests(dir, &row.slug)?;
+                } else {
+                    let mut objects = vec![serde_json::to_value(&resource)?];
+                    objects.extend(render::tenant_children(&resource));
+                    write_manifests(dir, &row.slug, &objects)?;
+                    // What would be applied is on disk: as ready as it gets.
+                    tenants::mark_active(&ctx.db, row.id, ctx.clock.now()).await?;
+                }
+            }
+            Target::Cluster(client) => {
+                let api = Api::<Tenant>::all(client.clone());
+                if terminated {
+                    // The operator's finalizer keeps the namespace for the retention.
+                    match api.delete(&row.slug, &DeleteParams::default()).await {
+                        Ok(_) => {}
+                        Err(kube::Error::Api(e)) if e.code == 404 => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                } else {
+                    ensure(client, &serde_json::to_value(&resource)?).await?;
+                    let ready = api
+                        .get_opt(&row.slug)
+                        .await?
+                        .and_then(|t| t.status)
+                        .is_some_and(|s| s.ready);
+                    if ready {
+                        tenants::mark_active(&ctx.db, row.id, ctx.clock.now()).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
