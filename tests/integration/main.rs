@@ -6,6 +6,7 @@ mod decimals;
 mod harness;
 mod health;
 mod jobs;
+mod kube;
 mod schema;
 mod startup;
 mod tenancy;

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod fake_kube;
 pub mod http;
 
 /// The environment variable naming a PostgreSQL server for tests
@@ -53,7 +54,8 @@ macro_rules! test_both_dbs {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::spawn_app($crate::Backend::Sqlite).await;
+                #[allow(unused_mut)]
+                let mut $app = $crate::spawn_app($crate::Backend::Sqlite).await;
                 $body
                 $app.finish().await;
             }
@@ -63,7 +65,8 @@ macro_rules! test_both_dbs {
                 if !$crate::postgres_available() {
                     return;
                 }
-                let $app = $crate::spawn_app($crate::Backend::Postgres).await;
+                #[allow(unused_mut)]
+                let mut $app = $crate::spawn_app($crate::Backend::Postgres).await;
                 $body
                 $app.finish().await;
             }
@@ -309,6 +312,23 @@ impl TestApp {
     /// The current test time.
     pub fn now(&self) -> DateTime<Utc> {
         coplane_domain::Clock::now(&*self.clock)
+    }
+
+    /// Points the worker at a Kubernetes API (the fake one, or a real cluster)
+    /// instead of a manifests directory.
+    pub fn use_cluster(&mut self, client: kube::Client) {
+        let mut ctx = self.runner.context().clone();
+        ctx.target = coplane_worker::kube::target::Target::Cluster(client);
+        let config = coplane_worker::RunnerConfig {
+            worker_id: "test-worker".into(),
+            ..Default::default()
+        };
+        self.runner = coplane_worker::build_runner(ctx, config);
+    }
+
+    /// Where the worker writes manifests (the default target in tests).
+    pub fn manifests_dir(&self) -> &std::path::Path {
+        &self._manifests.0
     }
 
     /// Runs every due job, as a worker would; returns how many ran.

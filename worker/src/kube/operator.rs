@@ -304,16 +304,37 @@ async fn cleanup(
     if !tenant.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(Action::await_change());
     }
-    let remaining = deleted_at + ctx.config.retention - ctx.clock.now();
+    let until = deleted_at + ctx.config.retention;
+    let remaining = until - ctx.clock.now();
     if remaining > chrono::Duration::zero() {
+        // Say once, in the status, when the namespace goes.
+        let deleting = Condition {
+            type_: "Deleting".into(),
+            status: "True".into(),
+            reason: "RetentionPeriod".into(),
+            message: format!(
+                "the namespace is kept until {}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        };
+        let mut status = tenant.status.clone().unwrap_or_default();
+        if !status.conditions.contains(&deleting) {
+            status.conditions.retain(|c| c.type_ != "Deleting");
+            status.conditions.push(deleting);
+            status.ready = false;
+            let body =
+                json!({ "apiVersion": "coplane.io/v1alpha1", "kind": "Tenant", "status": status });
+            api.patch_status(
+                &tenant.name_any(),
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(body),
+            )
+            .await?;
+        }
         let wait = remaining
             .to_std()
             .unwrap_or(ctx.config.requeue)
             .min(ctx.config.requeue);
-        tracing::info!(
-            remaining_seconds = remaining.num_seconds(),
-            "namespace kept until the retention ends"
-        );
         return Ok(Action::requeue(wait));
     }
     let namespaces = Api::<Namespace>::all(ctx.client.clone());

@@ -1,0 +1,558 @@
+//! The Kubernetes side against the fake API server: the sync, the
+//! operator, suspension, retention, faults, and the manifests target.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use coplane_domain::clock::ManualClock;
+use coplane_domain::jobs;
+use coplane_domain::tenancy::jobs::SyncTenant;
+use coplane_tests::fake_kube::{FakeKube, Fault, FaultKind};
+use coplane_worker::kube::crd::Tenant;
+use coplane_worker::kube::operator::{self, OperatorConfig};
+use kube::api::{Api, DeleteParams};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::tenancy::fixture::{allotment, customer, jwt, quota, reseller, tenant, uuid_of};
+use crate::{TestApp, test_both_dbs};
+
+/// A running operator against the fake API server.
+struct Operator {
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Operator {
+    fn start(fake: &FakeKube, clock: Arc<ManualClock>, retention: chrono::Duration) -> Self {
+        let ctx = operator::Context {
+            client: fake.client(),
+            config: OperatorConfig {
+                retention,
+                requeue: Duration::from_millis(300),
+                error_backoff: Duration::from_millis(100),
+            },
+            clock,
+            metrics: None,
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(operator::run(Arc::new(ctx), shutdown.clone()));
+        Self { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the operator stops")
+            .unwrap();
+    }
+}
+
+/// Waits (polling, at most 20 s) until `check` holds.
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let start = tokio::time::Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn converged(fake: &FakeKube, slug: &str) -> bool {
+    let ns = format!("coplane-{slug}");
+    fake.get("Tenant", None, slug)
+        .is_some_and(|t| t["status"]["ready"] == true)
+        && [
+            "ResourceQuota",
+            "LimitRange",
+            "NetworkPolicy",
+            "Role",
+            "RoleBinding",
+        ]
+        .iter()
+        .all(|k| !fake.list(k, Some(&ns)).is_empty())
+}
+
+fn tenant_resource(slug: &str, suspended: bool) -> Value {
+    json!({
+        "apiVersion": "coplane.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": { "name": slug },
+        "spec": {
+            "slug": slug,
+            "customer": "c-1",
+            "quota": { "cpuMillis": 2000, "memoryBytes": 4294967296i64, "storageBytes": 10737418240i64, "pods": 20, "appInstalls": 3 },
+            "suspended": suspended,
+            "admins": [{ "kind": "User", "name": "ada@example.org" }],
+        },
+    })
+}
+
+/// How many reconciles of `slug` the operator has made since the log was cleared
+/// (each reads the tenant's RoleBinding once).
+fn reconciles(fake: &FakeKube, slug: &str) -> usize {
+    let path = format!("/namespaces/coplane-{slug}/rolebindings/tenant-admin");
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with(&path))
+        .count()
+}
+
+async fn reseller_tenant(app: &TestApp, slug: &str) -> String {
+    let steward = app.token(&["steward"], "steward");
+    let (_, reseller_id) = reseller(app, &steward, "Kube", allotment()).await;
+    let token = jwt(app, &["reseller"], "kube", Some(&reseller_id), None, &[]);
+    let customer_id = customer(app, &token, None, "K").await;
+    tenant(
+        app,
+        &token,
+        &customer_id,
+        slug,
+        quota(2000, 4 << 30, 10 << 30, 20, 3),
+    )
+    .await
+}
+
+test_both_dbs!(
+    a_new_tenant_converges_and_a_converged_one_costs_no_writes,
+    |app| {
+        let fake = FakeKube::start().await;
+        app.use_cluster(fake.client());
+        let op = Operator::start(&fake, app.clock.clone(), chrono::Duration::days(30));
+
+        let tenant_id = reseller_tenant(&app, "acme").await;
+        app.run_pending_jobs().await;
+        eventually("the tenant converges", || converged(&fake, "acme")).await;
+
+        let ns = "coplane-acme";
+        let rq = fake.get("ResourceQuota", Some(ns), "tenant-quota").unwrap();
+        assert_eq!(rq["spec"]["hard"]["pods"], "20");
+        assert_eq!(rq["spec"]["hard"]["requests.cpu"], "2000m");
+        assert_eq!(
+            fake.get("Namespace", None, ns).unwrap()["metadata"]["labels"]["coplane.io/tenant"],
+            "acme"
+        );
+        let policy = fake
+            .get("NetworkPolicy", Some(ns), "tenant-isolation")
+            .unwrap();
+        assert_eq!(
+            policy["spec"]["ingress"][1]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            "ingress-nginx"
+        );
+        assert_eq!(
+            fake.get("Tenant", None, "acme").unwrap()["metadata"]["finalizers"],
+            json!(["coplane.io/namespace-retention"])
+        );
+
+        // The next sync copies readiness back.
+        jobs::enqueue(
+            &app.db,
+            &SyncTenant {
+                tenant_id: uuid_of(&tenant_id),
+            },
+            app.now(),
+        )
+        .await
+        .unwrap();
+        app.run_pending_jobs().await;
+        let body = app
+            .graphql_vars(
+                "query($id: ID!) { tenant(id: $id) { state } }",
+                json!({ "id": tenant_id }),
+                Some(&app.token(&["steward"], "s")),
+            )
+            .await;
+        assert_eq!(body["data"]["tenant"]["state"], "active");
+
+        // Converged: further reconciles and syncs write nothing.
+        fake.clear_requests();
+        eventually("two more reconciles", || reconciles(&fake, "acme") >= 2).await;
+        jobs::enqueue(
+            &app.db,
+            &SyncTenant {
+                tenant_id: uuid_of(&tenant_id),
+            },
+            app.now(),
+        )
+        .await
+        .unwrap();
+        app.run_pending_jobs().await;
+        assert_eq!(
+            fake.writes().len(),
+            0,
+            "writes after convergence: {:?}",
+            fake.writes()
+        );
+
+        // A quota change through the API reaches the cluster.
+        let m = "mutation($input: UpdateTenantQuotaInput!) { updateTenantQuota(input: $input) { userErrors { code } } }";
+        let reseller_token = app.token(&["steward"], "steward");
+        app.graphql_vars(m, json!({ "input": { "tenantId": tenant_id, "quota": quota(3000, 4 << 30, 10 << 30, 30, 3) } }), Some(&reseller_token)).await;
+        app.run_pending_jobs().await;
+        eventually("the new quota is applied", || {
+            fake.get("ResourceQuota", Some(ns), "tenant-quota")
+                .is_some_and(|q| q["spec"]["hard"]["pods"] == "30")
+        })
+        .await;
+        op.stop().await;
+        fake.stop().await;
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_resource_quota_is_put_back() {
+    let fake = FakeKube::start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let op = Operator::start(&fake, clock, chrono::Duration::days(30));
+    fake.apply_as("coplane", tenant_resource("edited", false));
+    eventually("the tenant converges", || converged(&fake, "edited")).await;
+
+    fake.apply_as(
+        "kubectl",
+        json!({
+            "apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": { "name": "tenant-quota", "namespace": "coplane-edited" },
+            "spec": { "hard": { "pods": "999" } },
+        }),
+    );
+    assert_eq!(
+        fake.get("ResourceQuota", Some("coplane-edited"), "tenant-quota")
+            .unwrap()["spec"]["hard"]["pods"],
+        "999"
+    );
+    eventually("the quota is put back", || {
+        fake.get("ResourceQuota", Some("coplane-edited"), "tenant-quota")
+            .is_some_and(|q| q["spec"]["hard"]["pods"] == "20")
+    })
+    .await;
+    op.stop().await;
+    fake.stop().await;
+}
+
+fn workload(kind: &str, name: &str, replicas: i64) -> Value {
+    let api_version = if kind == "CronJob" {
+        "batch/v1"
+    } else {
+        "apps/v1"
+    };
+    let spec = if kind == "CronJob" {
+        json!({ "schedule": "0 3 * * *", "suspend": false })
+    } else {
+        json!({ "replicas": replicas })
+    };
+    json!({ "apiVersion": api_version, "kind": kind, "metadata": { "name": name, "namespace": "coplane-shop" }, "spec": spec })
+}
+
+fn replicas(fake: &FakeKube, kind: &str, name: &str) -> Value {
+    fake.get(kind, Some("coplane-shop"), name).unwrap()["spec"]["replicas"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_then_resume_restores_every_replica_count_across_an_operator_restart() {
+    let fake = FakeKube::start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let op = Operator::start(&fake, clock.clone(), chrono::Duration::days(30));
+    fake.apply_as("coplane", tenant_resource("shop", false));
+    eventually("the tenant converges", || converged(&fake, "shop")).await;
+    for (kind, name, n) in [
+        ("Deployment", "web", 3),
+        ("Deployment", "idle", 0),
+        ("Deployment", "api", 2),
+        ("StatefulSet", "db", 1),
+        ("CronJob", "backup", 0),
+    ] {
+        fake.apply_as("tenant-admin", workload(kind, name, n));
+    }
+
+    fake.apply_as("coplane", tenant_resource("shop", true));
+    eventually("every workload is at zero", || {
+        ["web", "api"]
+            .iter()
+            .all(|n| replicas(&fake, "Deployment", n) == 0)
+            && replicas(&fake, "StatefulSet", "db") == 0
+            && fake.get("CronJob", Some("coplane-shop"), "backup").unwrap()["spec"]["suspend"]
+                == true
+            && fake.get("Tenant", None, "shop").unwrap()["status"]["suspended"] == true
+    })
+    .await;
+    assert_eq!(
+        fake.get("ResourceQuota", Some("coplane-shop"), "tenant-quota")
+            .unwrap()["spec"]["hard"]["pods"],
+        "0"
+    );
+    assert_eq!(
+        fake.get("Tenant", None, "shop").unwrap()["status"]["suspendedReplicas"],
+        json!({ "Deployment/api": 2, "Deployment/idle": 0, "Deployment/web": 3, "StatefulSet/db": 1 })
+    );
+    assert_eq!(
+        fake.get("Deployment", Some("coplane-shop"), "web").unwrap()["metadata"]["annotations"]["coplane.io/suspended-replicas"],
+        "3"
+    );
+
+    // The operator restarts between suspension and resumption.
+    op.stop().await;
+    let op = Operator::start(&fake, clock, chrono::Duration::days(30));
+    // Suspending again changes nothing.
+    fake.clear_requests();
+    eventually("a reconcile after the restart", || {
+        reconciles(&fake, "shop") >= 2
+    })
+    .await;
+    assert!(
+        fake.writes()
+            .iter()
+            .all(|w| !w.path.contains("deployments") && !w.path.contains("statefulsets")),
+        "{:?}",
+        fake.writes()
+    );
+
+    fake.apply_as("coplane", tenant_resource("shop", false));
+    eventually("every replica count is back", || {
+        replicas(&fake, "Deployment", "web") == 3
+            && replicas(&fake, "Deployment", "idle") == 0
+            && replicas(&fake, "Deployment", "api") == 2
+            && replicas(&fake, "StatefulSet", "db") == 1
+            && fake.get("CronJob", Some("coplane-shop"), "backup").unwrap()["spec"]["suspend"]
+                == false
+            && fake
+                .get("ResourceQuota", Some("coplane-shop"), "tenant-quota")
+                .unwrap()["spec"]["hard"]["pods"]
+                == "20"
+    })
+    .await;
+    for name in ["web", "idle", "api"] {
+        let d = fake.get("Deployment", Some("coplane-shop"), name).unwrap();
+        assert!(
+            d["metadata"]["annotations"]
+                .get("coplane.io/suspended-replicas")
+                .is_none(),
+            "{d}"
+        );
+    }
+    op.stop().await;
+    fake.stop().await;
+}
+
+test_both_dbs!(
+    a_terminated_tenant_keeps_its_namespace_until_the_retention_ends,
+    |app| {
+        let fake = FakeKube::start().await;
+        app.use_cluster(fake.client());
+        let op = Operator::start(&fake, app.clock.clone(), chrono::Duration::hours(24));
+        let tenant_id = reseller_tenant(&app, "leaving").await;
+        app.run_pending_jobs().await;
+        eventually("the tenant converges", || converged(&fake, "leaving")).await;
+
+        coplane_domain::tenancy::tenants::terminate(&app.db, uuid_of(&tenant_id), app.now())
+            .await
+            .unwrap();
+        app.run_pending_jobs().await;
+        eventually("the tenant is being deleted", || {
+            fake.get("Tenant", None, "leaving")
+                .is_some_and(|t| t["metadata"]["deletionTimestamp"].is_string())
+        })
+        .await;
+        eventually("the operator reports the retention", || {
+            fake.get("Tenant", None, "leaving").is_some_and(|t| {
+                t["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "Deleting"))
+            })
+        })
+        .await;
+        assert!(
+            fake.get("Namespace", None, "coplane-leaving").is_some(),
+            "kept during the retention"
+        );
+
+        app.clock.advance(chrono::Duration::hours(25));
+        eventually("the namespace and the tenant are gone", || {
+            fake.get("Namespace", None, "coplane-leaving").is_none()
+                && fake.get("Tenant", None, "leaving").is_none()
+        })
+        .await;
+        assert!(
+            fake.list("ResourceQuota", Some("coplane-leaving"))
+                .is_empty()
+        );
+        op.stop().await;
+        fake.stop().await;
+    }
+);
+
+test_both_dbs!(
+    injected_conflicts_errors_and_dropped_watches_delay_but_lose_nothing,
+    |app| {
+        let fake = FakeKube::start().await;
+        app.use_cluster(fake.client());
+        let op = Operator::start(&fake, app.clock.clone(), chrono::Duration::days(30));
+        let fault = |method, path: &str, kind, times| Fault {
+            method,
+            path_contains: path.into(),
+            kind,
+            times,
+        };
+        fake.inject(fault(
+            Some("PATCH"),
+            "/tenants/faulty",
+            FaultKind::Status(500),
+            1,
+        ));
+        fake.inject(fault(
+            Some("PATCH"),
+            "/resourcequotas/",
+            FaultKind::Status(409),
+            3,
+        ));
+        fake.inject(fault(
+            Some("PATCH"),
+            "/namespaces/coplane-faulty",
+            FaultKind::Status(500),
+            2,
+        ));
+        fake.inject(fault(
+            Some("GET"),
+            "/limitranges/",
+            FaultKind::Delay(Duration::from_millis(300)),
+            2,
+        ));
+
+        let tenant_id = reseller_tenant(&app, "faulty").await;
+        // The first sync meets the injected 500 and is retried after its backoff.
+        app.run_pending_jobs().await;
+        assert!(fake.get("Tenant", None, "faulty").is_none());
+        app.clock.advance(chrono::Duration::seconds(11));
+        app.run_pending_jobs().await;
+        assert!(fake.get("Tenant", None, "faulty").is_some());
+        fake.drop_watches();
+        eventually("the tenant converges despite the faults", || {
+            converged(&fake, "faulty")
+        })
+        .await;
+        fake.drop_watches();
+        let _ = tenant_id;
+        op.stop().await;
+        fake.stop().await;
+    }
+);
+
+test_both_dbs!(
+    the_manifests_target_writes_each_tenant_and_removes_it_when_terminated,
+    |app| {
+        let tenant_id = reseller_tenant(&app, "on-disk").await;
+        app.run_pending_jobs().await;
+        let dir = app.manifests_dir().join("on-disk");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "limitrange-tenant-limits.yaml",
+                "namespace-coplane-on-disk.yaml",
+                "networkpolicy-tenant-isolation.yaml",
+                "resourcequota-tenant-quota.yaml",
+                "role-tenant-admin.yaml",
+                "rolebinding-tenant-admin.yaml",
+                "tenant-on-disk.yaml",
+            ]
+        );
+        let tenant_yaml = std::fs::read_to_string(dir.join("tenant-on-disk.yaml")).unwrap();
+        assert!(
+            tenant_yaml.contains("kind: Tenant") && tenant_yaml.contains("cpuMillis: 2000"),
+            "{tenant_yaml}"
+        );
+        let body = app
+            .graphql_vars(
+                "query($id: ID!) { tenant(id: $id) { state } }",
+                json!({ "id": tenant_id }),
+                Some(&app.token(&["steward"], "s")),
+            )
+            .await;
+        assert_eq!(body["data"]["tenant"]["state"], "active");
+
+        coplane_domain::tenancy::tenants::terminate(&app.db, uuid_of(&tenant_id), app.now())
+            .await
+            .unwrap();
+        app.run_pending_jobs().await;
+        assert!(!dir.exists(), "removed when terminated");
+    }
+);
+
+#[test]
+fn the_committed_crds_are_what_the_code_generates() {
+    let committed = include_str!("../../deploy/crds/coplane.io.yaml");
+    let generated = coplane_worker::kube::crd::crds_yaml().unwrap();
+    assert!(
+        committed == generated,
+        "deploy/crds/coplane.io.yaml is stale: run `coplane crdgen > deploy/crds/coplane.io.yaml`"
+    );
+}
+
+/// Against a real cluster, when `COPLANE_E2E_KUBECONFIG` names its kubeconfig.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_tenant_converges_on_a_real_cluster() {
+    let Ok(path) = std::env::var("COPLANE_E2E_KUBECONFIG") else {
+        eprintln!(
+            "e2e_a_tenant_converges_on_a_real_cluster: not run; set COPLANE_E2E_KUBECONFIG to a kubeconfig (the coplane CRDs must be installed)"
+        );
+        return;
+    };
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("a kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("a config");
+    let client = kube::Client::try_from(config).expect("a client");
+    let ctx = operator::Context {
+        client: client.clone(),
+        config: OperatorConfig {
+            retention: chrono::Duration::zero(),
+            requeue: Duration::from_secs(2),
+            error_backoff: Duration::from_secs(1),
+        },
+        clock: Arc::new(coplane_domain::SystemClock),
+        metrics: None,
+    };
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(operator::run(Arc::new(ctx), shutdown.clone()));
+    let slug = format!("e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let tenants = Api::<Tenant>::all(client.clone());
+    let resource: Tenant = serde_json::from_value(tenant_resource(&slug, false)).unwrap();
+    tenants
+        .patch(
+            &slug,
+            &kube::api::PatchParams::apply("coplane").force(),
+            &kube::api::Patch::Apply(&resource),
+        )
+        .await
+        .expect("apply the Tenant");
+    let namespaces = Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone());
+    let ns = format!("coplane-{slug}");
+    let start = tokio::time::Instant::now();
+    while namespaces.get_opt(&ns).await.unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "namespace {ns} did not appear"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tenants
+        .delete(&slug, &DeleteParams::default())
+        .await
+        .expect("delete the Tenant");
+    while tenants.get_opt(&slug).await.unwrap().is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "the Tenant was not released"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    shutdown.cancel();
+    task.await.unwrap();
+}
