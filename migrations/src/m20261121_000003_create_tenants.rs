@@ -60,7 +60,7 @@ impl MigrationTrait for Migration {
                 .fk("app_id", "apps")
                 .fk("app_version_id", "app_versions")
                 .fk_null("previous_version_id", "app_versions")
-                .col(text("values")) // JSON
+                .col(text("values_json")) // JSON: per-install values
                 // pending | installing | ready | failed | uninstalling | uninstalled
                 .col(string("state"))
                 .col(text_null("status_message"))

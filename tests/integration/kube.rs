@@ -11,6 +11,7 @@ use coplane_tests::fake_kube::{FakeKube, Fault, FaultKind};
 use coplane_worker::kube::crd::Tenant;
 use coplane_worker::kube::operator::{self, OperatorConfig};
 use kube::api::{Api, DeleteParams};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -555,4 +556,168 @@ async fn e2e_a_tenant_converges_on_a_real_cluster() {
     }
     shutdown.cancel();
     task.await.unwrap();
+}
+
+test_both_dbs!(
+    an_install_becomes_an_app_install_and_its_readiness_flows_back,
+    |app| {
+        let fake = FakeKube::start().await;
+        app.use_cluster(fake.client());
+        let tenant_id = uuid_of(&reseller_tenant(&app, "apps").await);
+        app.run_pending_jobs().await;
+        // The storefront's order creates these rows (see the catalog); written directly here.
+        let (app_id, version_id, install_id) = (
+            uuid::Uuid::now_v7(),
+            uuid::Uuid::now_v7(),
+            uuid::Uuid::now_v7(),
+        );
+        let now = app.now();
+        app.execute("INSERT INTO apps (id, slug, name, description, created_at, updated_at) VALUES ($1, 'wiki', 'Wiki', '', $2, $2)", vec![app_id.into(), now.into()]).await;
+        app.execute(
+        "INSERT INTO app_versions (id, app_id, version, recipe, published_at, created_at) VALUES ($1, $2, '1.0.0+2.3.4', $3, $4, $4)",
+        vec![version_id.into(), app_id.into(), json!({ "image": "wiki:2.3.4" }).to_string().into(), now.into()],
+    )
+    .await;
+        app.execute(
+        "INSERT INTO app_installs (id, tenant_id, reseller_id, app_id, app_version_id, values_json, state, created_at, updated_at) \
+         SELECT $1, id, reseller_id, $2, $3, '{\"title\":\"Docs\"}', 'pending', $4, $4 FROM tenants WHERE id = $5",
+        vec![install_id.into(), app_id.into(), version_id.into(), now.into(), tenant_id.into()],
+    )
+    .await;
+        jobs::enqueue(
+            &app.db,
+            &coplane_domain::tenancy::jobs::SyncAppInstall { install_id },
+            now,
+        )
+        .await
+        .unwrap();
+        app.run_pending_jobs().await;
+
+        let name = install_id.to_string();
+        let resource = fake
+            .get("AppInstall", Some("coplane-apps"), &name)
+            .expect("the AppInstall exists");
+        assert_eq!(resource["spec"]["app"], "wiki");
+        assert_eq!(resource["spec"]["version"], "1.0.0+2.3.4");
+        assert_eq!(resource["spec"]["recipe"], json!({ "image": "wiki:2.3.4" }));
+        assert_eq!(resource["spec"]["values"], json!({ "title": "Docs" }));
+
+        fake.set_status(
+            "AppInstall",
+            Some("coplane-apps"),
+            &name,
+            json!({ "ready": true }),
+        );
+        jobs::enqueue(
+            &app.db,
+            &coplane_domain::tenancy::jobs::SyncAppInstall { install_id },
+            app.now(),
+        )
+        .await
+        .unwrap();
+        app.run_pending_jobs().await;
+        let state = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                app.db.get_database_backend(),
+                "SELECT state FROM app_installs WHERE id = $1",
+                [install_id.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<String>("", "state")
+            .unwrap();
+        assert_eq!(state, "ready");
+
+        app.execute(
+            "UPDATE app_installs SET state = 'uninstalled' WHERE id = $1",
+            vec![install_id.into()],
+        )
+        .await;
+        jobs::enqueue(
+            &app.db,
+            &coplane_domain::tenancy::jobs::SyncAppInstall { install_id },
+            app.now(),
+        )
+        .await
+        .unwrap();
+        app.run_pending_jobs().await;
+        assert!(
+            fake.get("AppInstall", Some("coplane-apps"), &name)
+                .is_none()
+        );
+        fake.stop().await;
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_api_server_applies_by_field_manager_with_conflicts() {
+    use kube::api::{Patch, PatchParams};
+    let fake = FakeKube::start().await;
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(fake.client(), "default");
+    let cm = |manager_value: &str| json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "c" }, "data": { "a": manager_value } });
+    api.patch("c", &PatchParams::apply("alice"), &Patch::Apply(cm("1")))
+        .await
+        .unwrap();
+    let err = api
+        .patch("c", &PatchParams::apply("bob"), &Patch::Apply(cm("2")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 409),
+        "{err}"
+    );
+    let forced = api
+        .patch(
+            "c",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(cm("2")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data.unwrap()["a"], "2");
+    // Applying the same again changes nothing: same resourceVersion.
+    let rv =
+        fake.get("ConfigMap", Some("default"), "c").unwrap()["metadata"]["resourceVersion"].clone();
+    api.patch(
+        "c",
+        &PatchParams::apply("bob").force(),
+        &Patch::Apply(cm("2")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fake.get("ConfigMap", Some("default"), "c").unwrap()["metadata"]["resourceVersion"],
+        rv
+    );
+    // A field its manager stops applying is removed.
+    api.patch("c", &PatchParams::apply("carol"), &Patch::Apply(json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "c" }, "data": { "b": "x" } }))).await.unwrap();
+    api.patch("c", &PatchParams::apply("carol"), &Patch::Apply(json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "c" }, "data": {} }))).await.unwrap();
+    assert_eq!(
+        fake.get("ConfigMap", Some("default"), "c").unwrap()["data"],
+        json!({ "a": "2" })
+    );
+    // Deletion waits for finalizers.
+    api.patch(
+        "c",
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "metadata": { "finalizers": ["x/y"] } })),
+    )
+    .await
+    .unwrap();
+    api.delete("c", &DeleteParams::default()).await.unwrap();
+    assert!(
+        fake.get("ConfigMap", Some("default"), "c").unwrap()["metadata"]["deletionTimestamp"]
+            .is_string()
+    );
+    api.patch(
+        "c",
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "metadata": { "finalizers": [] } })),
+    )
+    .await
+    .unwrap();
+    assert!(fake.get("ConfigMap", Some("default"), "c").is_none());
+    fake.stop().await;
 }

@@ -326,6 +326,26 @@ impl FakeKube {
         result.expect("apply")
     }
 
+    /// Sets an object's status as its controller would (a Deployment's
+    /// availability, an install's readiness).
+    pub fn set_status(&self, kind: &str, namespace: Option<&str>, name: &str, status: Value) {
+        let k = KINDS
+            .iter()
+            .position(|x| x.kind == kind)
+            .expect("a known kind");
+        let mut store = lock(&self.shared.store);
+        merge(
+            &mut store,
+            &self.shared.events,
+            k,
+            namespace.unwrap_or(""),
+            name,
+            json!({ "status": status }),
+            true,
+        )
+        .expect("the object exists");
+    }
+
     /// Stops the server.
     pub async fn stop(self) {
         self.handle.stop(false).await;
@@ -1048,8 +1068,16 @@ fn apply(
         }
     }
     for p in &fields {
-        if let Some(v) = get_path(&applied, p) {
-            set_path(&mut object, p, v.clone());
+        let value = get_path(&applied, p).cloned();
+        // An empty map asserts the map exists; other managers' keys stay.
+        let asserts_map = value
+            .as_ref()
+            .is_some_and(|v| v.as_object().is_some_and(Map::is_empty));
+        let has_map = get_path(&object, p).is_some_and(Value::is_object);
+        match value {
+            Some(_) if asserts_map && has_map => {}
+            Some(v) => set_path(&mut object, p, v),
+            None => {}
         }
         for owned in managed.values_mut() {
             owned.remove(p);

@@ -2,6 +2,7 @@
 //! in each feature module are the only writers.
 
 pub mod api_token;
+pub mod app_install;
 pub mod audit_event;
 pub mod customer;
 pub mod member;

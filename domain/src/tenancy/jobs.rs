@@ -17,3 +17,16 @@ impl Job for SyncTenant {
     const NAME: &'static str = "tenancy.sync_tenant";
     const DEDUPLICATED: bool = true;
 }
+
+/// Makes an install's `AppInstall` resource match its row (or removes it
+/// once uninstalled or its tenant is terminated), and copies readiness back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncAppInstall {
+    /// The install.
+    pub install_id: Uuid,
+}
+
+impl Job for SyncAppInstall {
+    const NAME: &'static str = "tenancy.sync_app_install";
+    const DEDUPLICATED: bool = true;
+}

@@ -11,6 +11,7 @@ use crate::runner::Runner;
 pub fn register(runner: &mut Runner<WorkerContext>) {
     runner
         .register::<coplane_domain::tenancy::jobs::SyncTenant>()
+        .register::<coplane_domain::tenancy::jobs::SyncAppInstall>()
         .periodic::<clock::prune_failed_jobs::PruneFailedJobs>(chrono::Duration::days(1))
         .periodic::<clock::reconcile_tenants::ReconcileTenants>(chrono::Duration::minutes(5));
 }

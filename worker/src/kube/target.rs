@@ -137,7 +137,8 @@ pub fn write_manifests(dir: &Path, group: &str, objects: &[Value]) -> anyhow::Re
     }
     for entry in std::fs::read_dir(&dir)? {
         let entry = entry?;
-        if !keep.iter().any(|k| entry.file_name() == k.as_str()) {
+        // Subdirectories (a tenant's apps) are theirs to manage.
+        if entry.file_type()?.is_file() && !keep.iter().any(|k| entry.file_name() == k.as_str()) {
             std::fs::remove_file(entry.path())?;
         }
     }

@@ -1,10 +1,11 @@
-//! The periodic full pass: every tenant's resource is synced again, which
-//! repairs drift and copies readiness back for tenants still pending.
+//! The periodic full pass: every tenant's and install's resource is synced
+//! again, which repairs drift and copies readiness back.
 
+use coplane_domain::entity::app_install;
 use coplane_domain::entity::tenant;
 use coplane_domain::jobs::{self, Job};
 use coplane_domain::tenancy::TenantState;
-use coplane_domain::tenancy::jobs::SyncTenant;
+use coplane_domain::tenancy::jobs::{SyncAppInstall, SyncTenant};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +47,28 @@ impl Handler<WorkerContext> for ReconcileTenants {
             )
             .await?;
         }
-        tracing::info!(tenants = ids.len(), "tenant syncs enqueued");
+        let installs: Vec<uuid::Uuid> = app_install::Entity::find()
+            .select_only()
+            .column(app_install::Column::Id)
+            .filter(app_install::Column::State.ne("uninstalled"))
+            .into_tuple()
+            .all(&ctx.db)
+            .await?;
+        for install_id in &installs {
+            jobs::enqueue(
+                &ctx.db,
+                &SyncAppInstall {
+                    install_id: *install_id,
+                },
+                now,
+            )
+            .await?;
+        }
+        tracing::info!(
+            tenants = ids.len(),
+            installs = installs.len(),
+            "syncs enqueued"
+        );
         Ok(())
     }
 }

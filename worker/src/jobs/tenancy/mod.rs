@@ -1,3 +1,4 @@
 //! Tenancy jobs.
 
+pub mod sync_app_install;
 pub mod sync_tenant;

@@ -1,0 +1,38 @@
+//! `app_installs`.
+
+use sea_orm::entity::prelude::*;
+
+/// An app installed in a tenant.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "app_installs")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The tenant.
+    pub tenant_id: Uuid,
+    /// Whose world it is in.
+    pub reseller_id: Option<Uuid>,
+    /// The app.
+    pub app_id: Uuid,
+    /// The installed version.
+    pub app_version_id: Uuid,
+    /// The version before the last upgrade (for rollback).
+    pub previous_version_id: Option<Uuid>,
+    /// JSON values.
+    pub values_json: String,
+    /// `pending` | `installing` | `ready` | `failed` | `uninstalling` | `uninstalled`.
+    pub state: String,
+    /// Why, when failed.
+    pub status_message: Option<String>,
+    /// Created.
+    pub created_at: DateTimeUtc,
+    /// Last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
