@@ -212,16 +212,25 @@ async fn apply(api: &Api<Tenant>, tenant: &Tenant, ctx: &Context) -> Result<Acti
         suspended_replicas,
     };
     if tenant.status.as_ref() != Some(&status) {
-        let body =
-            json!({ "apiVersion": "coplane.io/v1alpha1", "kind": "Tenant", "status": status });
-        api.patch_status(
-            &tenant.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(body),
-        )
-        .await?;
+        write_status(api, tenant, &status).await?;
     }
     Ok(Action::requeue(ctx.config.requeue))
+}
+
+/// Applies a tenant's status (the status subresource).
+async fn write_status(
+    api: &Api<Tenant>,
+    tenant: &Tenant,
+    status: &TenantStatus,
+) -> Result<(), Error> {
+    let body = json!({ "apiVersion": "coplane.io/v1alpha1", "kind": "Tenant", "status": status });
+    api.patch_status(
+        &tenant.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(body),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Scales the namespace's workloads to zero (recording what they had) or
@@ -322,14 +331,7 @@ async fn cleanup(
             status.conditions.retain(|c| c.type_ != "Deleting");
             status.conditions.push(deleting);
             status.ready = false;
-            let body =
-                json!({ "apiVersion": "coplane.io/v1alpha1", "kind": "Tenant", "status": status });
-            api.patch_status(
-                &tenant.name_any(),
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(body),
-            )
-            .await?;
+            write_status(api, tenant, &status).await?;
         }
         let wait = remaining
             .to_std()

@@ -111,6 +111,18 @@ pub async fn ensure(client: &Client, object: &Value) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Deletes `name` through `api`; one already gone is deleted too.
+pub async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &kube::api::DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The file an object is written to: `<kind>-<name>.yaml`, lower case.
 fn file_name(object: &Value) -> String {
     format!(

@@ -2,13 +2,13 @@
 
 use coplane_domain::tenancy::TenantState;
 use coplane_domain::tenancy::jobs::SyncAppInstall;
-use kube::api::{Api, DeleteParams};
+use kube::api::Api;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 
 use crate::context::WorkerContext;
 use crate::kube::crd::{AppInstall, AppInstallSpec};
-use crate::kube::target::{Target, ensure, remove_manifests, write_manifests};
+use crate::kube::target::{Target, delete_if_present, ensure, remove_manifests, write_manifests};
 use crate::runner::Handler;
 
 /// Install states after which the resource goes.
@@ -64,11 +64,7 @@ impl Handler<WorkerContext> for SyncAppInstall {
             Target::Cluster(client) => {
                 let api = Api::<AppInstall>::namespaced(client.clone(), &namespace);
                 if gone {
-                    match api.delete(&name, &DeleteParams::default()).await {
-                        Ok(_) => {}
-                        Err(kube::Error::Api(e)) if e.code == 404 => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                    delete_if_present(&api, &name).await?;
                     false
                 } else {
                     ensure(client, &serde_json::to_value(&resource)?).await?;

@@ -4,13 +4,13 @@ use coplane_domain::entity::tenant;
 use coplane_domain::tenancy::TenantState;
 use coplane_domain::tenancy::jobs::SyncTenant;
 use coplane_domain::tenancy::tenants;
-use kube::api::{Api, DeleteParams};
+use kube::api::Api;
 use sea_orm::EntityTrait;
 
 use crate::context::WorkerContext;
 use crate::kube::crd::{NetworkSpec, QuotaSpec, Tenant, TenantSpec};
 use crate::kube::render;
-use crate::kube::target::{Target, ensure, remove_manifests, write_manifests};
+use crate::kube::target::{Target, delete_if_present, ensure, remove_manifests, write_manifests};
 use crate::runner::Handler;
 
 /// The `Tenant` resource a tenant row stands for. It is named by the slug,
@@ -69,11 +69,7 @@ impl Handler<WorkerContext> for SyncTenant {
                 let api = Api::<Tenant>::all(client.clone());
                 if terminated {
                     // The operator's finalizer keeps the namespace for the retention.
-                    match api.delete(&row.slug, &DeleteParams::default()).await {
-                        Ok(_) => {}
-                        Err(kube::Error::Api(e)) if e.code == 404 => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                    delete_if_present(&api, &row.slug).await?;
                 } else {
                     ensure(client, &serde_json::to_value(&resource)?).await?;
                     let ready = api
