@@ -719,5 +719,21 @@ async fn the_fake_api_server_applies_by_field_manager_with_conflicts() {
     .await
     .unwrap();
     assert!(fake.get("ConfigMap", Some("default"), "c").is_none());
+
+    // Discovery lists the kinds it serves, as kube-rs reads them.
+    let discovery = kube::Discovery::new(fake.client()).run().await.unwrap();
+    let coplane = discovery.get("coplane.io").expect("the coplane.io group");
+    let mut kinds: Vec<String> = coplane
+        .recommended_resources()
+        .into_iter()
+        .map(|(r, _)| r.kind)
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["AppInstall", "Tenant"]);
+    assert!(discovery.get("apps").is_some_and(|g| {
+        g.recommended_resources()
+            .iter()
+            .any(|(r, _)| r.kind == "Deployment")
+    }));
     fake.stop().await;
 }
