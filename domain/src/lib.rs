@@ -6,6 +6,7 @@
 //! are enqueued in the same transaction ([`jobs::enqueue`]).
 
 pub mod audit;
+pub mod catalog;
 pub mod auth;
 pub mod clock;
 pub mod db;

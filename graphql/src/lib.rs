@@ -19,6 +19,7 @@
 //! - anything else is `INTERNAL` with a generic message; the cause goes to the log.
 
 mod audit;
+mod catalog;
 mod context;
 pub mod error;
 mod loaders;
@@ -47,11 +48,12 @@ pub struct Query(
     tenancy::TenancyQuery,
     tokens::TokensQuery,
     audit::AuditQuery,
+    catalog::CatalogQuery,
 );
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct Mutation(tenancy::TenancyMutation, tokens::TokensMutation);
+pub struct Mutation(tenancy::TenancyMutation, tokens::TokensMutation, catalog::CatalogMutation);
 
 /// The schema type.
 pub type CoplaneSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -60,7 +60,7 @@ impl From<DomainQuota> for Quota {
 }
 
 /// A quota to set: whole numbers from 0 to 2⁶³−1, as decimal strings.
-#[derive(InputObject, Clone, Copy)]
+#[derive(InputObject, Clone, Copy, Debug)]
 pub struct QuotaInput {
     /// CPU in millicores.
     pub cpu_millis: Decimal,

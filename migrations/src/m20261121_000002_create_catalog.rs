@@ -53,7 +53,7 @@ impl MigrationTrait for Migration {
                 .col(string("name"))
                 .col(string("currency"))
                 .fixed("base_fee")
-                .col(string("interval")) // month | year
+                .col(string("billing_interval")) // month | year
                 .quota("included")
                 .col(text("allowed_apps")) // JSON array of app slugs; empty = all
                 .col(boolean("active"))

@@ -39,6 +39,10 @@ pub enum Permission {
     ManageTokens,
     /// Read the audit trail.
     ReadAudit,
+    /// Read the app catalog and plans.
+    ReadCatalog,
+    /// Publish apps, versions and plans.
+    WriteCatalog,
 }
 
 /// Scopes an integration token can carry, and what each allows.
@@ -191,6 +195,10 @@ impl Principal {
             resellers: self.reseller_id.into_iter().collect(),
             ..Reach::default()
         };
+        // The catalog is the co-op's shop window: every authenticated caller reads it.
+        if p == ReadCatalog {
+            return Some(Reach::everything());
+        }
         match role {
             Role::Steward => Some(Reach::everything()),
             Role::Reseller => matches!(
@@ -241,6 +249,8 @@ fn permission_name(p: Permission) -> &'static str {
         Permission::WriteTenants => "changing tenants",
         Permission::ManageTokens => "managing API tokens",
         Permission::ReadAudit => "reading the audit trail",
+        Permission::ReadCatalog => "reading the catalog",
+        Permission::WriteCatalog => "changing the catalog",
     }
 }
 

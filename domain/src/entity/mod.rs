@@ -2,9 +2,12 @@
 //! in each feature module are the only writers.
 
 pub mod api_token;
+pub mod app;
 pub mod app_install;
+pub mod app_version;
 pub mod audit_event;
 pub mod customer;
 pub mod member;
+pub mod plan;
 pub mod reseller;
 pub mod tenant;

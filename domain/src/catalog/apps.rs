@@ -1,0 +1,167 @@
+//! Apps and their published versions.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    Statement,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::recipe::{Recipe, check_version};
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Permission};
+use crate::entity::{app, app_version};
+use crate::error::{Error, Result};
+use crate::page::{self, Page, PageRequest};
+use crate::tenancy::{begin_create, finish_create, non_empty};
+
+/// A new app.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewApp {
+    /// DNS label, unique.
+    pub slug: String,
+    /// Name shown.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+}
+
+/// Creates an app (stewards).
+pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewApp, key: Option<&str>, now: DateTime<Utc>) -> Result<app::Model> {
+    let grant = actor.principal.authorize(Permission::WriteCatalog)?;
+    if crate::tenancy::parse_cluster(&input.slug).is_err() {
+        return Err(Error::invalid("slug", "INVALID_SLUG", format!("`{}` is not a DNS label", input.slug)));
+    }
+    let name = non_empty("name", &input.name, 200)?;
+    let (txn, replay) = begin_create(db, actor, "createApp", key, &input, now).await?;
+    if let Some(id) = replay {
+        let found = app::Entity::find_by_id(id).one(&txn).await?;
+        txn.commit().await?;
+        return found.ok_or_else(|| Error::not_found("idempotencyKey", "app"));
+    }
+    let model = app::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(input.slug.clone()),
+        name: Set(name),
+        description: Set(input.description.trim().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            Error::Conflict { field: "slug", code: "SLUG_TAKEN", message: format!("an app `{}` exists", input.slug) }
+        }
+        _ => Error::Db(e),
+    })?;
+    finish_create(&txn, actor, "createApp", key, model.id).await?;
+    let change = Change { action: "createApp", object_type: "App", object_id: model.id, reseller_id: None, details: serde_json::json!({ "slug": model.slug }) };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Why a version was not published: every problem of its recipe at once.
+#[derive(Debug)]
+pub enum PublishError {
+    /// The recipe's problems.
+    Recipe(Vec<super::RecipeError>),
+    /// Anything else.
+    Other(Error),
+}
+
+impl From<Error> for PublishError {
+    fn from(e: Error) -> Self {
+        Self::Other(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for PublishError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Other(Error::Db(e))
+    }
+}
+
+/// The largest storage any active plan includes, which bounds a recipe's volumes.
+pub async fn max_plan_storage(db: &impl ConnectionTrait) -> Result<Option<i64>> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(MAX(included_storage_bytes) AS BIGINT) AS max FROM plans WHERE active = TRUE",
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<Option<i64>>("", "max")?,
+        None => None,
+    })
+}
+
+/// Publishes a version of an app (stewards). The version is
+/// `recipeVersion+upstreamVersion`, the recipe is validated whole, and a
+/// published version never changes.
+pub async fn publish_version(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    app_id: Uuid,
+    version: &str,
+    recipe: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<app_version::Model, PublishError> {
+    let grant = actor.principal.authorize(Permission::WriteCatalog)?;
+    check_version(version).map_err(|e| PublishError::Recipe(vec![e]))?;
+    let parsed = Recipe::parse(recipe).map_err(|e| PublishError::Recipe(vec![e]))?;
+    let app = app::Entity::find_by_id(app_id).one(db).await?.ok_or_else(|| Error::not_found("appId", "app"))?;
+    let problems = parsed.validate(max_plan_storage(db).await?);
+    if !problems.is_empty() {
+        return Err(PublishError::Recipe(problems));
+    }
+    let canonical = serde_json::to_string(&parsed).map_err(|e| Error::invalid("recipe", "INVALID_RECIPE", e.to_string()))?;
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let model = app_version::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(app.id),
+        version: Set(version.to_owned()),
+        recipe: Set(canonical),
+        published_at: Set(now),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
+            field: "version",
+            code: "VERSION_EXISTS",
+            message: format!("{} {version} is published already; publish a new version instead", app.slug),
+        },
+        _ => Error::Db(e),
+    })?;
+    let change = Change {
+        action: "publishAppVersion",
+        object_type: "AppVersion",
+        object_id: model.id,
+        reseller_id: None,
+        details: serde_json::json!({ "app": app.slug, "version": version }),
+    };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Apps, for any authenticated caller.
+pub async fn list(db: &impl ConnectionTrait, actor: &Actor, page: PageRequest) -> Result<Page<app::Model>> {
+    actor.principal.authorize(Permission::ReadCatalog)?;
+    page::fetch(db, app::Entity::find(), app::Column::Id, page).await
+}
+
+/// An app's versions, oldest first.
+pub async fn versions(db: &impl ConnectionTrait, actor: &Actor, app_id: Uuid) -> Result<Vec<app_version::Model>> {
+    actor.principal.authorize(Permission::ReadCatalog)?;
+    Ok(app_version::Entity::find()
+        .filter(app_version::Column::AppId.eq(app_id))
+        .order_by_asc(app_version::Column::PublishedAt)
+        .order_by_asc(app_version::Column::Id)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,10 @@
+//! The co-op's catalog: apps with versioned recipes, and plans.
+//!
+//! Stewards publish; every authenticated caller reads. A published version
+//! is immutable: a change is a new version.
+
+pub mod apps;
+pub mod plans;
+pub mod recipe;
+
+pub use recipe::{Recipe, RecipeError};

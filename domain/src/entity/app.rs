@@ -1,0 +1,28 @@
+//! `apps` and `app_versions`.
+
+use sea_orm::entity::prelude::*;
+
+/// An app of the catalog.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "apps")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// DNS label, unique.
+    pub slug: String,
+    /// Name shown.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// Created.
+    pub created_at: DateTimeUtc,
+    /// Last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

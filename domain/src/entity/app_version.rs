@@ -1,0 +1,28 @@
+//! `app_versions`.
+
+use sea_orm::entity::prelude::*;
+
+/// A published, immutable version of an app's recipe.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "app_versions")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The app.
+    pub app_id: Uuid,
+    /// `recipeVersion+upstreamVersion`.
+    pub version: String,
+    /// The recipe, JSON.
+    pub recipe: String,
+    /// Published.
+    pub published_at: DateTimeUtc,
+    /// Created.
+    pub created_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
