@@ -255,6 +255,8 @@ pub async fn build_runner(
         clock,
         target,
         ingress_namespaces: settings.kube.ingress_namespaces.clone(),
+        namespace_retention: chrono::Duration::from_std(settings.kube.namespace_retention)
+            .context("COPLANE_NAMESPACE_RETENTION is too long")?,
         mailer,
         stripe,
         failed_job_retention: chrono::Duration::from_std(settings.worker.failed_job_retention)

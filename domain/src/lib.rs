@@ -6,8 +6,8 @@
 //! are enqueued in the same transaction ([`jobs::enqueue`]).
 
 pub mod audit;
-pub mod catalog;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod db;
 pub mod decimal;

@@ -22,6 +22,21 @@ pub struct Money {
     pub currency: String,
 }
 
+impl Money {
+    /// `amount` in `currency`, shown with the currency's minor digits (`9.90`).
+    pub fn new(mut amount: Decimal, currency: &str) -> Self {
+        let digits = coplane_domain::reference::Currency::parse(currency)
+            .map_or(2, |c| c.minor_unit_digits());
+        if amount.scale() < digits {
+            amount.rescale(digits);
+        }
+        Self {
+            amount,
+            currency: currency.to_owned(),
+        }
+    }
+}
+
 /// An app of the co-op's catalog.
 pub struct App(pub app::Model);
 
@@ -46,7 +61,9 @@ impl App {
     /// Published versions, oldest first.
     #[graphql(complexity = 10)]
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AppVersion>> {
-        let found = apps::versions(db(ctx)?, actor(ctx)?, self.0.id).await.map_err(to_gql)?;
+        let found = apps::versions(db(ctx)?, actor(ctx)?, self.0.id)
+            .await
+            .map_err(to_gql)?;
         Ok(found.into_iter().map(AppVersion).collect())
     }
 }
@@ -93,8 +110,9 @@ impl Plan {
     }
     /// Base fee per period, at the co-op's (wholesale) price.
     async fn base_fee(&self) -> async_graphql::Result<Money> {
-        let amount = Fixed::from_parts(self.0.base_fee_units, self.0.base_fee_nanos).map_err(|e| crate::error::internal(&e))?;
-        Ok(Money { amount: amount.to_decimal(), currency: self.0.currency.clone() })
+        let amount = Fixed::from_parts(self.0.base_fee_units, self.0.base_fee_nanos)
+            .map_err(|e| crate::error::internal(&e))?;
+        Ok(Money::new(amount.to_decimal(), &self.0.currency))
     }
     /// `month` or `year`.
     async fn interval(&self) -> &str {
@@ -117,17 +135,31 @@ pub struct CatalogQuery;
 impl CatalogQuery {
     /// The app catalog.
     #[graphql(complexity = "page_cost(first, child_complexity)")]
-    async fn apps(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Conn<App>> {
+    async fn apps(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<App>> {
         let page = page_request(first, after.clone())?;
-        let found = apps::list(db(ctx)?, actor(ctx)?, page).await.map_err(to_gql)?;
+        let found = apps::list(db(ctx)?, actor(ctx)?, page)
+            .await
+            .map_err(to_gql)?;
         Ok(connection(found, after.is_some(), |m| m.id, App))
     }
 
     /// Plans on sale, at the co-op's prices.
     #[graphql(complexity = "page_cost(first, child_complexity)")]
-    async fn plans(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Conn<Plan>> {
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Plan>> {
         let page = page_request(first, after.clone())?;
-        let found = plans::list(db(ctx)?, actor(ctx)?, page).await.map_err(to_gql)?;
+        let found = plans::list(db(ctx)?, actor(ctx)?, page)
+            .await
+            .map_err(to_gql)?;
         Ok(connection(found, after.is_some(), |m| m.id, Plan))
     }
 }
@@ -212,22 +244,44 @@ pub struct CatalogMutation;
 #[Object]
 impl CatalogMutation {
     /// Creates an app (stewards).
-    async fn create_app(&self, ctx: &Context<'_>, input: CreateAppInput) -> async_graphql::Result<CreateAppPayload> {
+    async fn create_app(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAppInput,
+    ) -> async_graphql::Result<CreateAppPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let new = apps::NewApp { slug: input.slug, name: input.name, description: input.description };
-        let (app, user_errors) = payload(apps::create(db, actor, new, input.idempotency_key.as_deref(), now).await.map(App))?;
+        let new = apps::NewApp {
+            slug: input.slug,
+            name: input.name,
+            description: input.description,
+        };
+        let (app, user_errors) = payload(
+            apps::create(db, actor, new, input.idempotency_key.as_deref(), now)
+                .await
+                .map(App),
+        )?;
         Ok(CreateAppPayload { app, user_errors })
     }
 
     /// Publishes a version of an app's recipe (stewards). Versions are immutable.
-    async fn publish_app_version(&self, ctx: &Context<'_>, input: PublishAppVersionInput) -> async_graphql::Result<PublishAppVersionPayload> {
+    async fn publish_app_version(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishAppVersionInput,
+    ) -> async_graphql::Result<PublishAppVersionPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let Some(app_id) = decode_as(&input.app_id, "App") else {
             let e = coplane_domain::Error::not_found("appId", "app");
-            return Ok(PublishAppVersionPayload { app_version: None, user_errors: user_error(&e).into_iter().collect() });
+            return Ok(PublishAppVersionPayload {
+                app_version: None,
+                user_errors: user_error(&e).into_iter().collect(),
+            });
         };
         match apps::publish_version(db, actor, app_id, &input.version, &input.recipe.0, now).await {
-            Ok(v) => Ok(PublishAppVersionPayload { app_version: Some(AppVersion(v)), user_errors: Vec::new() }),
+            Ok(v) => Ok(PublishAppVersionPayload {
+                app_version: Some(AppVersion(v)),
+                user_errors: Vec::new(),
+            }),
             Err(apps::PublishError::Recipe(problems)) => Ok(PublishAppVersionPayload {
                 app_version: None,
                 user_errors: problems
@@ -238,19 +292,30 @@ impl CatalogMutation {
                             field.push("recipe".to_owned());
                         }
                         field.push(p.path);
-                        UserError { field, message: p.message, code: p.code.to_owned() }
+                        UserError {
+                            field,
+                            message: p.message,
+                            code: p.code.to_owned(),
+                        }
                     })
                     .collect(),
             }),
             Err(apps::PublishError::Other(e)) => {
                 let (_, user_errors) = payload::<()>(Err(e))?;
-                Ok(PublishAppVersionPayload { app_version: None, user_errors })
+                Ok(PublishAppVersionPayload {
+                    app_version: None,
+                    user_errors,
+                })
             }
         }
     }
 
     /// Creates a plan (stewards).
-    async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> async_graphql::Result<CreatePlanPayload> {
+    async fn create_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePlanInput,
+    ) -> async_graphql::Result<CreatePlanPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let included = input.included_quota;
         let new = plans::NewPlan {
@@ -259,10 +324,20 @@ impl CatalogMutation {
             currency: input.currency,
             base_fee: input.base_fee,
             interval: input.interval,
-            included: [included.cpu_millis, included.memory_bytes, included.storage_bytes, included.pods, included.app_installs],
+            included: [
+                included.cpu_millis,
+                included.memory_bytes,
+                included.storage_bytes,
+                included.pods,
+                included.app_installs,
+            ],
             allowed_apps: input.allowed_apps,
         };
-        let (plan, user_errors) = payload(plans::create(db, actor, new, input.idempotency_key.as_deref(), now).await.map(Plan))?;
+        let (plan, user_errors) = payload(
+            plans::create(db, actor, new, input.idempotency_key.as_deref(), now)
+                .await
+                .map(Plan),
+        )?;
         Ok(CreatePlanPayload { plan, user_errors })
     }
 }

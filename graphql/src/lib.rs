@@ -53,7 +53,11 @@ pub struct Query(
 
 /// All mutations.
 #[derive(MergedObject, Default)]
-pub struct Mutation(tenancy::TenancyMutation, tokens::TokensMutation, catalog::CatalogMutation);
+pub struct Mutation(
+    tenancy::TenancyMutation,
+    tokens::TokensMutation,
+    catalog::CatalogMutation,
+);
 
 /// The schema type.
 pub type CoplaneSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -310,11 +310,42 @@ test_both_dbs!(deduplicated_jobs_are_enqueued_once_while_pending, |app| {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs").await, 3);
 
+    // A duplicate due sooner pulls the pending one forward instead.
+    let later = now + Duration::hours(1);
+    assert!(
+        jobs::enqueue_at(&app.db, &Deduplicated { tenant: 9 }, later, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !jobs::enqueue_at(
+            &app.db,
+            &Deduplicated { tenant: 9 },
+            later + Duration::hours(1),
+            now
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        jobs::enqueue(&app.db, &Deduplicated { tenant: 9 }, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM jobs WHERE name = 'test.deduplicated'"
+        )
+        .await,
+        4
+    );
+
     // A running job does not count: a change after it started needs a new run.
     let ctx = Ctx::default();
     let r = runner(&app, &ctx, "w");
-    let claimed = r.claim(3).await.unwrap();
-    assert_eq!(claimed.len(), 3);
+    let claimed = r.claim(4).await.unwrap();
+    assert_eq!(claimed.len(), 4);
     assert!(
         jobs::enqueue(&app.db, &Deduplicated { tenant: 1 }, now)
             .await

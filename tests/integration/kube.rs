@@ -482,7 +482,27 @@ test_both_dbs!(
             .await
             .unwrap();
         app.run_pending_jobs().await;
-        assert!(!dir.exists(), "removed when terminated");
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            left,
+            ["namespace-coplane-on-disk.yaml"],
+            "only the namespace stays, for the retention"
+        );
+        app.clock.advance(chrono::Duration::days(31));
+        jobs::enqueue(
+            &app.db,
+            &SyncTenant {
+                tenant_id: uuid_of(&tenant_id),
+            },
+            app.now(),
+        )
+        .await
+        .unwrap();
+        app.run_pending_jobs().await;
+        assert!(!dir.exists(), "removed once the retention has passed");
     }
 );
 
@@ -735,5 +755,59 @@ async fn the_fake_api_server_applies_by_field_manager_with_conflicts() {
             .iter()
             .any(|(r, _)| r.kind == "Deployment")
     }));
+    fake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_coplane_stops_setting_is_removed_from_the_cluster() {
+    let fake = FakeKube::start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let op = Operator::start(&fake, clock, chrono::Duration::days(30));
+    let mut resource = tenant_resource("moving", false);
+    resource["spec"]["reseller"] = json!("r-1");
+    fake.apply_as("coplane", resource);
+    eventually("the reseller label is on the quota", || {
+        fake.get("ResourceQuota", Some("coplane-moving"), "tenant-quota")
+            .is_some_and(|q| q["metadata"]["labels"]["coplane.io/reseller"] == "r-1")
+    })
+    .await;
+    // The tenant leaves its reseller: the label must go, not linger.
+    fake.apply_as("coplane", tenant_resource("moving", false));
+    eventually("the reseller label is gone", || {
+        fake.get("ResourceQuota", Some("coplane-moving"), "tenant-quota")
+            .is_some_and(|q| q["metadata"]["labels"].get("coplane.io/reseller").is_none())
+    })
+    .await;
+    op.stop().await;
+    fake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumption_falls_back_to_the_status_record_when_an_annotation_is_lost() {
+    let fake = FakeKube::start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let op = Operator::start(&fake, clock, chrono::Duration::days(30));
+    fake.apply_as("coplane", tenant_resource("shop", false));
+    eventually("the tenant converges", || converged(&fake, "shop")).await;
+    fake.apply_as("tenant-admin", workload("Deployment", "web", 4));
+    fake.apply_as("coplane", tenant_resource("shop", true));
+    eventually("suspended and recorded", || {
+        fake.get("Tenant", None, "shop")
+            .is_some_and(|t| t["status"]["suspendedReplicas"]["Deployment/web"] == 4)
+    })
+    .await;
+    // Someone strips the annotation, or writes nonsense into it.
+    fake.merge_patch(
+        "Deployment",
+        Some("coplane-shop"),
+        "web",
+        json!({ "metadata": { "annotations": { "coplane.io/suspended-replicas": "-7" } } }),
+    );
+    fake.apply_as("coplane", tenant_resource("shop", false));
+    eventually("the recorded count is back", || {
+        replicas(&fake, "Deployment", "web") == 4
+    })
+    .await;
+    op.stop().await;
     fake.stop().await;
 }

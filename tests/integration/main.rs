@@ -2,6 +2,7 @@
 //! (with `COPLANE_TEST_DATABASE_URL`) on PostgreSQL.
 
 mod auth;
+mod catalog;
 mod decimals;
 mod harness;
 mod health;

@@ -346,6 +346,25 @@ impl FakeKube {
         .expect("the object exists");
     }
 
+    /// Merge-patches an object as another actor would.
+    pub fn merge_patch(&self, kind: &str, namespace: Option<&str>, name: &str, patch: Value) {
+        let k = KINDS
+            .iter()
+            .position(|x| x.kind == kind)
+            .expect("a known kind");
+        let mut store = lock(&self.shared.store);
+        merge(
+            &mut store,
+            &self.shared.events,
+            k,
+            namespace.unwrap_or(""),
+            name,
+            patch,
+            false,
+        )
+        .expect("the object exists");
+    }
+
     /// Stops the server.
     pub async fn stop(self) {
         self.handle.stop(false).await;
@@ -925,6 +944,15 @@ fn merge(
         .objects
         .get(&key)
         .ok_or_else(|| not_found(&KINDS[kind], name))?;
+    if let Some(rv) = patch["metadata"]["resourceVersion"].as_str()
+        && Some(rv) != old.object["metadata"]["resourceVersion"].as_str()
+    {
+        return Err((
+            409,
+            "Conflict",
+            "the object has been modified; please apply your changes to the latest version".into(),
+        ));
+    }
     let mut object = old.object.clone();
     if is_status {
         patch = json!({ "status": patch["status"].take() });

@@ -25,6 +25,8 @@ pub struct WorkerContext {
     pub failed_job_retention: chrono::Duration,
     /// Namespaces allowed to reach tenants' pods (the ingress controller's).
     pub ingress_namespaces: Vec<String>,
+    /// How long a terminated tenant's namespace is kept.
+    pub namespace_retention: chrono::Duration,
 }
 
 /// An SMTP transport from a URL (`smtp://`, `smtps://`, with credentials).

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-    Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, SqlErr, Statement,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -28,10 +28,20 @@ pub struct NewApp {
 }
 
 /// Creates an app (stewards).
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewApp, key: Option<&str>, now: DateTime<Utc>) -> Result<app::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewApp,
+    key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<app::Model> {
     let grant = actor.principal.authorize(Permission::WriteCatalog)?;
     if crate::tenancy::parse_cluster(&input.slug).is_err() {
-        return Err(Error::invalid("slug", "INVALID_SLUG", format!("`{}` is not a DNS label", input.slug)));
+        return Err(Error::invalid(
+            "slug",
+            "INVALID_SLUG",
+            format!("`{}` is not a DNS label", input.slug),
+        ));
     }
     let name = non_empty("name", &input.name, 200)?;
     let (txn, replay) = begin_create(db, actor, "createApp", key, &input, now).await?;
@@ -51,13 +61,21 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewApp, key: 
     .insert(&txn)
     .await
     .map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            Error::Conflict { field: "slug", code: "SLUG_TAKEN", message: format!("an app `{}` exists", input.slug) }
-        }
+        Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
+            field: "slug",
+            code: "SLUG_TAKEN",
+            message: format!("an app `{}` exists", input.slug),
+        },
         _ => Error::Db(e),
     })?;
     finish_create(&txn, actor, "createApp", key, model.id).await?;
-    let change = Change { action: "createApp", object_type: "App", object_id: model.id, reseller_id: None, details: serde_json::json!({ "slug": model.slug }) };
+    let change = Change {
+        action: "createApp",
+        object_type: "App",
+        object_id: model.id,
+        reseller_id: None,
+        details: serde_json::json!({ "slug": model.slug }),
+    };
     audit::record(&txn, actor, &grant, change, now).await?;
     txn.commit().await?;
     Ok(model)
@@ -112,12 +130,16 @@ pub async fn publish_version(
     let grant = actor.principal.authorize(Permission::WriteCatalog)?;
     check_version(version).map_err(|e| PublishError::Recipe(vec![e]))?;
     let parsed = Recipe::parse(recipe).map_err(|e| PublishError::Recipe(vec![e]))?;
-    let app = app::Entity::find_by_id(app_id).one(db).await?.ok_or_else(|| Error::not_found("appId", "app"))?;
+    let app = app::Entity::find_by_id(app_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("appId", "app"))?;
     let problems = parsed.validate(max_plan_storage(db).await?);
     if !problems.is_empty() {
         return Err(PublishError::Recipe(problems));
     }
-    let canonical = serde_json::to_string(&parsed).map_err(|e| Error::invalid("recipe", "INVALID_RECIPE", e.to_string()))?;
+    let canonical = serde_json::to_string(&parsed)
+        .map_err(|e| Error::invalid("recipe", "INVALID_RECIPE", e.to_string()))?;
     let txn = sea_orm::TransactionTrait::begin(db).await?;
     let model = app_version::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -133,7 +155,10 @@ pub async fn publish_version(
         Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
             field: "version",
             code: "VERSION_EXISTS",
-            message: format!("{} {version} is published already; publish a new version instead", app.slug),
+            message: format!(
+                "{} {version} is published already; publish a new version instead",
+                app.slug
+            ),
         },
         _ => Error::Db(e),
     })?;
@@ -150,13 +175,21 @@ pub async fn publish_version(
 }
 
 /// Apps, for any authenticated caller.
-pub async fn list(db: &impl ConnectionTrait, actor: &Actor, page: PageRequest) -> Result<Page<app::Model>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    page: PageRequest,
+) -> Result<Page<app::Model>> {
     actor.principal.authorize(Permission::ReadCatalog)?;
     page::fetch(db, app::Entity::find(), app::Column::Id, page).await
 }
 
 /// An app's versions, oldest first.
-pub async fn versions(db: &impl ConnectionTrait, actor: &Actor, app_id: Uuid) -> Result<Vec<app_version::Model>> {
+pub async fn versions(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    app_id: Uuid,
+) -> Result<Vec<app_version::Model>> {
     actor.principal.authorize(Permission::ReadCatalog)?;
     Ok(app_version::Entity::find()
         .filter(app_version::Column::AppId.eq(app_id))

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, SqlErr,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -35,24 +38,42 @@ pub struct NewPlan {
 }
 
 /// Creates a plan (stewards).
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewPlan, key: Option<&str>, now: DateTime<Utc>) -> Result<plan::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewPlan,
+    key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<plan::Model> {
     let grant = actor.principal.authorize(Permission::WriteCatalog)?;
     if crate::tenancy::parse_cluster(&input.code).is_err() {
-        return Err(Error::invalid("code", "INVALID_CODE", format!("`{}` is not a plan code (a DNS label)", input.code)));
+        return Err(Error::invalid(
+            "code",
+            "INVALID_CODE",
+            format!("`{}` is not a plan code (a DNS label)", input.code),
+        ));
     }
     let name = non_empty("name", &input.name, 200)?;
-    let currency = Currency::parse(&input.currency).map_err(|e| Error::invalid("currency", "INVALID_CURRENCY", e.to_string()))?;
+    let currency = Currency::parse(&input.currency)
+        .map_err(|e| Error::invalid("currency", "INVALID_CURRENCY", e.to_string()))?;
     let minor = currency.minor_unit_digits();
     if input.base_fee < Decimal::ZERO || input.base_fee.normalize().scale() > minor {
         return Err(Error::invalid(
             "baseFee",
             "INVALID_AMOUNT",
-            format!("baseFee is a non-negative amount with at most {minor} decimal places in {currency}"),
+            format!(
+                "baseFee is a non-negative amount with at most {minor} decimal places in {currency}"
+            ),
         ));
     }
-    let base_fee = Fixed::from_decimal(input.base_fee).map_err(|e| Error::invalid("baseFee", "INVALID_AMOUNT", e.to_string()))?;
+    let base_fee = Fixed::from_decimal(input.base_fee)
+        .map_err(|e| Error::invalid("baseFee", "INVALID_AMOUNT", e.to_string()))?;
     if !matches!(input.interval.as_str(), "month" | "year") {
-        return Err(Error::invalid("interval", "INVALID_INTERVAL", "interval is month or year"));
+        return Err(Error::invalid(
+            "interval",
+            "INVALID_INTERVAL",
+            "interval is month or year",
+        ));
     }
     let included = parse_quota("included", input.included)?;
     let (txn, replay) = begin_create(db, actor, "createPlan", key, &input, now).await?;
@@ -64,9 +85,19 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewPlan, key:
     let mut allowed = input.allowed_apps.clone();
     allowed.sort();
     allowed.dedup();
-    let known = app::Entity::find().filter(app::Column::Slug.is_in(allowed.clone())).all(&txn).await?;
-    if let Some(missing) = allowed.iter().find(|s| !known.iter().any(|a| &a.slug == *s)) {
-        return Err(Error::invalid("allowedApps", "UNKNOWN_APP", format!("no app `{missing}` in the catalog")));
+    let known = app::Entity::find()
+        .filter(app::Column::Slug.is_in(allowed.clone()))
+        .all(&txn)
+        .await?;
+    if let Some(missing) = allowed
+        .iter()
+        .find(|s| !known.iter().any(|a| &a.slug == *s))
+    {
+        return Err(Error::invalid(
+            "allowedApps",
+            "UNKNOWN_APP",
+            format!("no app `{missing}` in the catalog"),
+        ));
     }
     let model = plan::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -89,20 +120,38 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewPlan, key:
     .insert(&txn)
     .await
     .map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            Error::Conflict { field: "code", code: "CODE_TAKEN", message: format!("a plan `{}` exists", input.code) }
-        }
+        Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
+            field: "code",
+            code: "CODE_TAKEN",
+            message: format!("a plan `{}` exists", input.code),
+        },
         _ => Error::Db(e),
     })?;
     finish_create(&txn, actor, "createPlan", key, model.id).await?;
-    let change = Change { action: "createPlan", object_type: "Plan", object_id: model.id, reseller_id: None, details: serde_json::json!({ "code": model.code }) };
+    let change = Change {
+        action: "createPlan",
+        object_type: "Plan",
+        object_id: model.id,
+        reseller_id: None,
+        details: serde_json::json!({ "code": model.code }),
+    };
     audit::record(&txn, actor, &grant, change, now).await?;
     txn.commit().await?;
     Ok(model)
 }
 
 /// Plans on sale, for any authenticated caller.
-pub async fn list(db: &impl ConnectionTrait, actor: &Actor, page: PageRequest) -> Result<Page<plan::Model>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    page: PageRequest,
+) -> Result<Page<plan::Model>> {
     actor.principal.authorize(Permission::ReadCatalog)?;
-    page::fetch(db, plan::Entity::find().filter(plan::Column::Active.eq(true)), plan::Column::Id, page).await
+    page::fetch(
+        db,
+        plan::Entity::find().filter(plan::Column::Active.eq(true)),
+        plan::Column::Id,
+        page,
+    )
+    .await
 }

@@ -157,7 +157,11 @@ pub struct RecipeError {
 }
 
 fn err(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> RecipeError {
-    RecipeError { path: path.into(), code, message: message.into() }
+    RecipeError {
+        path: path.into(),
+        code,
+        message: message.into(),
+    }
 }
 
 fn dns_label(s: &str, max: usize) -> bool {
@@ -178,10 +182,13 @@ pub fn is_image_repository(s: &str) -> bool {
     }
     let mut parts: Vec<&str> = s.split('/').collect();
     let first = parts[0];
-    let has_host = parts.len() > 1 && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_host =
+        parts.len() > 1 && (first.contains('.') || first.contains(':') || first == "localhost");
     if has_host {
         let (host, port) = first.split_once(':').unwrap_or((first, "1"));
-        let host_ok = host.split('.').all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+        let host_ok = host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
         if !host_ok || port.parse::<u16>().is_err() {
             return false;
         }
@@ -204,7 +211,8 @@ fn is_tag(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"_.-".contains(&c))
 }
 
 /// Checks a version string: `recipeVersion+upstreamVersion`, the recipe's
@@ -213,22 +221,31 @@ pub fn check_version(v: &str) -> Result<(), RecipeError> {
     let ok = v.split_once('+').is_some_and(|(recipe, upstream)| {
         let nums: Vec<&str> = recipe.split('.').collect();
         nums.len() == 3
-            && nums.iter().all(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+            && nums
+                .iter()
+                .all(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
             && !upstream.is_empty()
             && upstream.len() <= 100
-            && upstream.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+            && upstream
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
     });
     if ok {
         Ok(())
     } else {
-        Err(err("version", "INVALID_VERSION", format!("`{v}` is not recipeVersion+upstreamVersion (e.g. 1.0.0+2.3.4)")))
+        Err(err(
+            "version",
+            "INVALID_VERSION",
+            format!("`{v}` is not recipeVersion+upstreamVersion (e.g. 1.0.0+2.3.4)"),
+        ))
     }
 }
 
 impl Recipe {
     /// Parses a recipe from JSON, strictly.
     pub fn parse(value: &serde_json::Value) -> Result<Self, RecipeError> {
-        serde_json::from_value(value.clone()).map_err(|e| err("recipe", "INVALID_RECIPE", e.to_string()))
+        serde_json::from_value(value.clone())
+            .map_err(|e| err("recipe", "INVALID_RECIPE", e.to_string()))
     }
 
     /// Every problem of the recipe, given the largest storage any plan
@@ -236,91 +253,207 @@ impl Recipe {
     pub fn validate(&self, max_plan_storage: Option<i64>) -> Vec<RecipeError> {
         let mut errors = Vec::new();
         if !is_image_repository(&self.image) {
-            errors.push(err("image", "INVALID_IMAGE", format!("`{}` is not an image reference", self.image)));
+            errors.push(err(
+                "image",
+                "INVALID_IMAGE",
+                format!("`{}` is not an image reference", self.image),
+            ));
         }
         if !is_tag(&self.tag) {
-            errors.push(err("tag", "INVALID_IMAGE", format!("`{}` is not an image tag", self.tag)));
+            errors.push(err(
+                "tag",
+                "INVALID_IMAGE",
+                format!("`{}` is not an image tag", self.tag),
+            ));
         }
         let (mut names, mut numbers) = (BTreeSet::new(), BTreeSet::new());
         for (i, p) in self.ports.iter().enumerate() {
             if !dns_label(&p.name, 15) {
-                errors.push(err(format!("ports[{i}].name"), "INVALID_PORT", format!("`{}` is not a port name (a DNS label of at most 15 characters)", p.name)));
+                errors.push(err(
+                    format!("ports[{i}].name"),
+                    "INVALID_PORT",
+                    format!(
+                        "`{}` is not a port name (a DNS label of at most 15 characters)",
+                        p.name
+                    ),
+                ));
             }
             if !(1..=65_535).contains(&p.port) {
-                errors.push(err(format!("ports[{i}].port"), "INVALID_PORT", format!("{} is not a port number", p.port)));
+                errors.push(err(
+                    format!("ports[{i}].port"),
+                    "INVALID_PORT",
+                    format!("{} is not a port number", p.port),
+                ));
             }
             if !names.insert(p.name.as_str()) || !numbers.insert(p.port) {
-                errors.push(err(format!("ports[{i}]"), "PORT_COLLISION", format!("port `{}` ({}) collides with another port", p.name, p.port)));
+                errors.push(err(
+                    format!("ports[{i}]"),
+                    "PORT_COLLISION",
+                    format!("port `{}` ({}) collides with another port", p.name, p.port),
+                ));
             }
         }
         let mut services = BTreeSet::new();
         for (i, s) in self.services.iter().enumerate() {
             if !BACKING_SERVICES.contains(&s.as_str()) {
-                errors.push(err(format!("services[{i}]"), "UNKNOWN_SERVICE", format!("unknown backing service `{s}` (known: {})", BACKING_SERVICES.join(", "))));
+                errors.push(err(
+                    format!("services[{i}]"),
+                    "UNKNOWN_SERVICE",
+                    format!(
+                        "unknown backing service `{s}` (known: {})",
+                        BACKING_SERVICES.join(", ")
+                    ),
+                ));
             }
             if !services.insert(s.as_str()) {
-                errors.push(err(format!("services[{i}]"), "DUPLICATE_SERVICE", format!("`{s}` is listed twice")));
+                errors.push(err(
+                    format!("services[{i}]"),
+                    "DUPLICATE_SERVICE",
+                    format!("`{s}` is listed twice"),
+                ));
             }
         }
         let mut env_names = BTreeSet::new();
         for (i, e) in self.env.iter().enumerate() {
-            let valid_name = e.name.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
-                && e.name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+            let valid_name = e
+                .name
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+                && e.name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_');
             if !valid_name || !env_names.insert(e.name.as_str()) {
-                errors.push(err(format!("env[{i}].name"), "INVALID_ENV", format!("`{}` is not a distinct variable name", e.name)));
+                errors.push(err(
+                    format!("env[{i}].name"),
+                    "INVALID_ENV",
+                    format!("`{}` is not a distinct variable name", e.name),
+                ));
             }
-            let sources = usize::from(e.value.is_some()) + usize::from(e.generated_secret.is_some()) + usize::from(e.from_service.is_some());
+            let sources = usize::from(e.value.is_some())
+                + usize::from(e.generated_secret.is_some())
+                + usize::from(e.from_service.is_some());
             if sources != 1 {
-                errors.push(err(format!("env[{i}]"), "INVALID_ENV", format!("`{}` needs exactly one of value, generatedSecret, fromService", e.name)));
+                errors.push(err(
+                    format!("env[{i}]"),
+                    "INVALID_ENV",
+                    format!(
+                        "`{}` needs exactly one of value, generatedSecret, fromService",
+                        e.name
+                    ),
+                ));
             }
             if let Some(g) = &e.generated_secret
                 && !(16..=128).contains(&g.length)
             {
-                errors.push(err(format!("env[{i}].generatedSecret.length"), "INVALID_ENV", "a generated secret has 16 to 128 characters"));
+                errors.push(err(
+                    format!("env[{i}].generatedSecret.length"),
+                    "INVALID_ENV",
+                    "a generated secret has 16 to 128 characters",
+                ));
             }
             if let Some(f) = &e.from_service
                 && !services.contains(f.service.as_str())
             {
-                errors.push(err(format!("env[{i}].fromService.service"), "UNKNOWN_SERVICE", format!("`{}` is not one of the recipe's services", f.service)));
+                errors.push(err(
+                    format!("env[{i}].fromService.service"),
+                    "UNKNOWN_SERVICE",
+                    format!("`{}` is not one of the recipe's services", f.service),
+                ));
             }
         }
         let mut volume_names = BTreeSet::new();
         for (i, v) in self.volumes.iter().enumerate() {
             if !dns_label(&v.name, 63) || !volume_names.insert(v.name.as_str()) {
-                errors.push(err(format!("volumes[{i}].name"), "INVALID_VOLUME", format!("`{}` is not a distinct volume name", v.name)));
+                errors.push(err(
+                    format!("volumes[{i}].name"),
+                    "INVALID_VOLUME",
+                    format!("`{}` is not a distinct volume name", v.name),
+                ));
             }
             if !v.mount_path.starts_with('/') {
-                errors.push(err(format!("volumes[{i}].mountPath"), "INVALID_VOLUME", "a mount path is absolute"));
+                errors.push(err(
+                    format!("volumes[{i}].mountPath"),
+                    "INVALID_VOLUME",
+                    "a mount path is absolute",
+                ));
             }
             if v.size_bytes <= 0 {
-                errors.push(err(format!("volumes[{i}].sizeBytes"), "INVALID_VOLUME", "a volume has a positive size"));
+                errors.push(err(
+                    format!("volumes[{i}].sizeBytes"),
+                    "INVALID_VOLUME",
+                    "a volume has a positive size",
+                ));
             } else if let Some(max) = max_plan_storage
                 && v.size_bytes > max
             {
-                errors.push(err(format!("volumes[{i}].sizeBytes"), "VOLUME_TOO_LARGE", format!("{} bytes is more than any plan includes ({max})", v.size_bytes)));
+                errors.push(err(
+                    format!("volumes[{i}].sizeBytes"),
+                    "VOLUME_TOO_LARGE",
+                    format!(
+                        "{} bytes is more than any plan includes ({max})",
+                        v.size_bytes
+                    ),
+                ));
             }
         }
         let r = &self.resources;
-        let negative = [r.requests.cpu_millis, r.requests.memory_bytes, r.limits.cpu_millis, r.limits.memory_bytes].iter().any(|v| *v < 0);
-        if negative || r.requests.cpu_millis > r.limits.cpu_millis || r.requests.memory_bytes > r.limits.memory_bytes {
-            errors.push(err("resources", "INVALID_RESOURCES", "requests are non-negative and at most the limits"));
+        let negative = [
+            r.requests.cpu_millis,
+            r.requests.memory_bytes,
+            r.limits.cpu_millis,
+            r.limits.memory_bytes,
+        ]
+        .iter()
+        .any(|v| *v < 0);
+        if negative
+            || r.requests.cpu_millis > r.limits.cpu_millis
+            || r.requests.memory_bytes > r.limits.memory_bytes
+        {
+            errors.push(err(
+                "resources",
+                "INVALID_RESOURCES",
+                "requests are non-negative and at most the limits",
+            ));
         }
         if let Some(h) = &self.health {
             if !h.http_path.starts_with('/') {
-                errors.push(err("health.httpPath", "INVALID_HEALTH", "a probe path starts with /"));
+                errors.push(err(
+                    "health.httpPath",
+                    "INVALID_HEALTH",
+                    "a probe path starts with /",
+                ));
             }
             if !names.contains(h.port.as_str()) {
-                errors.push(err("health.port", "INVALID_HEALTH", format!("`{}` is not one of the recipe's ports", h.port)));
+                errors.push(err(
+                    "health.port",
+                    "INVALID_HEALTH",
+                    format!("`{}` is not one of the recipe's ports", h.port),
+                ));
             }
         }
         if let Some(ing) = &self.ingress {
             if !names.contains(ing.port.as_str()) {
-                errors.push(err("ingress.port", "INVALID_INGRESS", format!("`{}` is not one of the recipe's ports", ing.port)));
+                errors.push(err(
+                    "ingress.port",
+                    "INVALID_INGRESS",
+                    format!("`{}` is not one of the recipe's ports", ing.port),
+                ));
             }
-            let stripped = ing.host_template.replace("{app}", "a").replace("{tenant}", "t").replace("{domain}", "d.example");
-            let host_ok = !stripped.is_empty() && stripped.len() <= 253 && stripped.split('.').all(|l| dns_label(l, 63));
+            let stripped = ing
+                .host_template
+                .replace("{app}", "a")
+                .replace("{tenant}", "t")
+                .replace("{domain}", "d.example");
+            let host_ok = !stripped.is_empty()
+                && stripped.len() <= 253
+                && stripped.split('.').all(|l| dns_label(l, 63));
             if !host_ok {
-                errors.push(err("ingress.hostTemplate", "INVALID_INGRESS", format!("`{}` does not make a host name", ing.host_template)));
+                errors.push(err(
+                    "ingress.hostTemplate",
+                    "INVALID_INGRESS",
+                    format!("`{}` does not make a host name", ing.host_template),
+                ));
             }
         }
         errors
@@ -350,7 +483,9 @@ mod tests {
     }
 
     fn codes(v: serde_json::Value, max: Option<i64>) -> Vec<&'static str> {
-        Recipe::parse(&v).map(|r| r.validate(max).into_iter().map(|e| e.code).collect()).unwrap_or_else(|e| vec![e.code])
+        Recipe::parse(&v)
+            .map(|r| r.validate(max).into_iter().map(|e| e.code).collect())
+            .unwrap_or_else(|e| vec![e.code])
     }
 
     #[test]
@@ -367,13 +502,36 @@ mod tests {
             v.pointer_mut(path).map(|p| *p = value).expect("path");
             v
         };
-        assert_eq!(codes(with("/image", json!("Not An Image")), None), ["INVALID_IMAGE"]);
-        assert_eq!(codes(with("/ports", json!([{ "name": "http", "port": 80 }, { "name": "web", "port": 80 }])), None), ["PORT_COLLISION"]);
+        assert_eq!(
+            codes(with("/image", json!("Not An Image")), None),
+            ["INVALID_IMAGE"]
+        );
+        assert_eq!(
+            codes(
+                with(
+                    "/ports",
+                    json!([{ "name": "http", "port": 80 }, { "name": "web", "port": 80 }])
+                ),
+                None
+            ),
+            ["PORT_COLLISION"]
+        );
         assert_eq!(codes(wiki(), Some(1 << 20)), ["VOLUME_TOO_LARGE"]);
-        assert_eq!(codes(with("/services", json!(["postgres", "oracle"])), None), ["UNKNOWN_SERVICE"]);
-        assert_eq!(codes(with("/env/2/fromService/service", json!("redis")), None), ["UNKNOWN_SERVICE"]);
-        assert_eq!(codes(with("/health/port", json!("admin")), None), ["INVALID_HEALTH"]);
-        assert_eq!(codes(with("/ingress/hostTemplate", json!("{app}..{domain}")), None), ["INVALID_INGRESS"]);
+        assert_eq!(
+            codes(with("/services", json!(["postgres", "oracle"])), None),
+            ["UNKNOWN_SERVICE"]
+        );
+        assert_eq!(
+            codes(with("/env/2/fromService/service", json!("redis")), None),
+            ["UNKNOWN_SERVICE"]
+        );
+        assert_eq!(
+            codes(with("/health/port", json!("admin")), None),
+            ["INVALID_HEALTH"]
+        );
+        let mut host = wiki();
+        host["ingress"]["hostTemplate"] = json!("{app}..{domain}");
+        assert_eq!(codes(host, None), ["INVALID_INGRESS"]);
         let mut extra = wiki();
         extra["imagePullPolicy"] = json!("Always");
         assert_eq!(codes(extra, None), ["INVALID_RECIPE"]);
@@ -381,7 +539,13 @@ mod tests {
 
     #[test]
     fn image_references() {
-        for ok in ["nginx", "library/nginx", "ghcr.io/coop/wiki", "localhost:5000/a/b", "registry.example.org:443/x_y/z-1"] {
+        for ok in [
+            "nginx",
+            "library/nginx",
+            "ghcr.io/coop/wiki",
+            "localhost:5000/a/b",
+            "registry.example.org:443/x_y/z-1",
+        ] {
             assert!(is_image_repository(ok), "{ok}");
         }
         for bad in ["", "Nginx", "a//b", "a/", "-a", "ghcr.io:port/x", "a b"] {

@@ -11,7 +11,8 @@
 //! idempotent: a job may run more than once, never zero times.
 //!
 //! Deduplicated jobs ([`Job::DEDUPLICATED`]) are not enqueued while an
-//! identical job is still pending. A running one does not count: the change
+//! identical job is still pending; the pending one is moved earlier if the
+//! new one is due sooner. A running one does not count: the change
 //! that enqueues again may have happened after the running job read its
 //! inputs. Periodic jobs are pending rows too, one per schedule, enqueued for
 //! their next slot by the runner ([`next_slot`]).

@@ -120,13 +120,25 @@ pub async fn enqueue_at<C: ConnectionTrait, J: Job>(
     let payload = serde_json::to_string(job)?;
     let dedup_key = J::DEDUPLICATED.then(|| format!("{}:{payload}", J::NAME));
     // The partial unique index on (dedup_key) WHERE state = 'pending' makes a
-    // duplicate a conflict, which DO NOTHING turns into zero rows.
+    // duplicate a conflict. The pending twin is moved earlier if this one is
+    // due sooner (a change now must not wait for a retry or a follow-up
+    // scheduled later); otherwise nothing happens and no row is affected.
+    let earlier = match db.get_database_backend() {
+        DbBackend::Postgres => "LEAST(jobs.run_at, EXCLUDED.run_at)",
+        _ => "MIN(jobs.run_at, EXCLUDED.run_at)",
+    };
+    let sql = format!(
+        "INSERT INTO jobs (id, name, payload, dedup_key, state, attempts, max_attempts, \
+         run_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $7) \
+         ON CONFLICT (dedup_key) WHERE state = 'pending' \
+         DO UPDATE SET run_at = {earlier}, updated_at = EXCLUDED.updated_at \
+         WHERE EXCLUDED.run_at < jobs.run_at"
+    );
     let result = db
         .execute_raw(stmt(
             db,
-            "INSERT INTO jobs (id, name, payload, dedup_key, state, attempts, max_attempts, \
-             run_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
+            &sql,
             vec![
                 JobId::new().into(),
                 J::NAME.into(),

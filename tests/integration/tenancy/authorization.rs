@@ -92,6 +92,20 @@ const MATRIX: &[(&str, [(Outcome, Outcome); 6])] = &[
         "revokeApiToken",
         [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
     ),
+    ("apps", [(A, A), (A, A), (A, A), (A, A), (A, A), (U, U)]),
+    ("plans", [(A, A), (A, A), (A, A), (A, A), (A, A), (U, U)]),
+    (
+        "createApp",
+        [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "publishAppVersion",
+        [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "createPlan",
+        [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
+    ),
 ];
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -149,6 +163,12 @@ async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &Wor
             "query($id: ID!) { node(id: $id) { id } }".into(),
             json!({ "id": target.tenant_id }),
             Box::new(|b| if b["data"]["node"].is_object() { A } else { N }),
+        ),
+        // The catalog is not anyone's world: readable by every authenticated caller.
+        "apps" | "plans" => (
+            format!("{{ {op} {{ totalCount }} }}"),
+            json!({}),
+            Box::new(|_| A),
         ),
         "tenant" => (
             "query($id: ID!) { tenant(id: $id) { id } }".into(),
@@ -238,6 +258,34 @@ async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &Wor
                     "CreateApiTokenInput",
                     "apiToken",
                     json!({ "name": "t", "scopes": ["customers:read"], "resellerId": target.reseller_id }),
+                ),
+                "createApp" => (
+                    "CreateAppInput",
+                    "app",
+                    json!({ "slug": format!("app-{n}"), "name": "App" }),
+                ),
+                "publishAppVersion" => {
+                    let app_id = mutate(
+                        app,
+                        &fx.steward,
+                        "createApp",
+                        "CreateAppInput",
+                        "app { id }",
+                        json!({ "slug": format!("pub-{n}"), "name": "App" }),
+                    )
+                    .await["app"]["id"]
+                        .clone();
+                    let recipe = json!({ "image": "nginx", "tag": "1.27" });
+                    (
+                        "PublishAppVersionInput",
+                        "appVersion",
+                        json!({ "appId": app_id, "version": "1.0.0+1.27", "recipe": recipe }),
+                    )
+                }
+                "createPlan" => (
+                    "CreatePlanInput",
+                    "plan",
+                    json!({ "code": format!("plan-{n}"), "name": "P", "currency": "EUR", "baseFee": "9.90", "interval": "month", "includedQuota": quota(1000, 1 << 30, 10 << 30, 10, 2) }),
                 ),
                 "revokeApiToken" => {
                     let (id, _) = api_token(

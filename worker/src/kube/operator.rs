@@ -21,6 +21,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use prometheus::{IntCounterVec, Opts, Registry};
@@ -29,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::FIELD_MANAGER;
 use super::crd::{Condition, Tenant, TenantStatus};
-use super::render::{self, FINALIZER, SUSPENDED_CRONJOB, SUSPENDED_REPLICAS};
+use super::render::{self, FINALIZER, SUSPENDED_CRONJOB, SUSPENDED_REPLICAS, TENANT_LABEL};
 use super::target::{dynamic_api, ensure};
 
 /// Tuning of the operator.
@@ -113,12 +114,20 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let labelled = watcher::Config::default().labels("app.kubernetes.io/managed-by=coplane");
     tracing::info!("tenant operator started");
     Controller::new(Api::<Tenant>::all(c.clone()), wc)
-        .owns(Api::<Namespace>::all(c.clone()), labelled.clone())
-        .owns(Api::<ResourceQuota>::all(c.clone()), labelled.clone())
-        .owns(Api::<LimitRange>::all(c.clone()), labelled.clone())
-        .owns(Api::<NetworkPolicy>::all(c.clone()), labelled.clone())
-        .owns(Api::<Role>::all(c.clone()), labelled.clone())
-        .owns(Api::<RoleBinding>::all(c), labelled)
+        .watches(Api::<Namespace>::all(c.clone()), labelled.clone(), owner)
+        .watches(
+            Api::<ResourceQuota>::all(c.clone()),
+            labelled.clone(),
+            owner,
+        )
+        .watches(Api::<LimitRange>::all(c.clone()), labelled.clone(), owner)
+        .watches(
+            Api::<NetworkPolicy>::all(c.clone()),
+            labelled.clone(),
+            owner,
+        )
+        .watches(Api::<Role>::all(c.clone()), labelled.clone(), owner)
+        .watches(Api::<RoleBinding>::all(c), labelled, owner)
         .graceful_shutdown_on(async move { shutdown.cancelled().await })
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -128,6 +137,16 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         })
         .await;
     tracing::info!("tenant operator stopped");
+}
+
+/// The `Tenant` a child belongs to, by its `coplane.io/tenant` label. (Not by
+/// owner reference: the Namespace has none, and kube-runtime would key a
+/// cluster-scoped owner by its child's namespace, making a second key.)
+fn owner<K: ResourceExt>(child: K) -> Option<ObjectRef<Tenant>> {
+    child
+        .labels()
+        .get(TENANT_LABEL)
+        .map(|slug| ObjectRef::new(slug))
 }
 
 fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
@@ -143,7 +162,6 @@ fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
     tracing::Span::current().record("tenant_id", tenant.name_any());
     let api = Api::<Tenant>::all(ctx.client.clone());
-    let name = tenant.name_any();
     let action = if let Some(deleted) = &tenant.metadata.deletion_timestamp {
         let deleted_at = DateTime::<Utc>::from_timestamp_millis(deleted.0.as_millisecond())
             .unwrap_or_else(Utc::now);
@@ -152,12 +170,7 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         if !tenant.finalizers().iter().any(|f| f == FINALIZER) {
             let mut finalizers = tenant.finalizers().to_vec();
             finalizers.push(FINALIZER.to_owned());
-            api.patch(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "metadata": { "finalizers": finalizers } })),
-            )
-            .await?;
+            set_finalizers(&api, &tenant, finalizers).await?;
         }
         apply(&api, &tenant, &ctx).await?
     };
@@ -173,7 +186,13 @@ async fn apply(api: &Api<Tenant>, tenant: &Tenant, ctx: &Context) -> Result<Acti
         ensure(&ctx.client, child).await?;
     }
     let namespace = render::namespace(&tenant.spec.slug);
-    let suspended_replicas = suspension(&ctx.client, &namespace, tenant.spec.suspended).await?;
+    let prior = tenant
+        .status
+        .as_ref()
+        .map(|s| s.suspended_replicas.clone())
+        .unwrap_or_default();
+    let suspended_replicas =
+        suspension(&ctx.client, &namespace, tenant.spec.suspended, &prior).await?;
     let status = TenantStatus {
         namespace: Some(namespace),
         ready: true,
@@ -235,42 +254,62 @@ async fn write_status(
 
 /// Scales the namespace's workloads to zero (recording what they had) or
 /// back to what was recorded. Returns the recorded counts by `Kind/name`.
+///
+/// The record is the annotation on each workload, written in the same patch
+/// that scales it; the tenant's status keeps a copy, used when an annotation
+/// is missing or not a count. One workload that cannot be patched does not
+/// stop the others: the first error is returned after all were tried.
 async fn suspension(
     client: &Client,
     namespace: &str,
     suspended: bool,
+    prior: &BTreeMap<String, i32>,
 ) -> Result<BTreeMap<String, i32>, Error> {
     let mut recorded = BTreeMap::new();
+    let mut first_error: Option<Error> = None;
     for kind in ["Deployment", "StatefulSet"] {
         let api = dynamic_api(client, kind, Some(namespace))?;
         for object in api.list(&ListParams::default()).await? {
             let name = object.name_any();
+            let key = format!("{kind}/{name}");
             let value = serde_json::to_value(&object).map_err(anyhow::Error::from)?;
             let replicas = value["spec"]["replicas"].as_i64().unwrap_or(1);
-            let before: Option<i64> = object
+            let annotated: Option<i64> = object
                 .annotations()
                 .get(SUSPENDED_REPLICAS)
-                .and_then(|v| v.parse().ok());
+                .and_then(|v| v.parse().ok())
+                .filter(|n: &i64| *n >= 0);
+            let before = annotated.or_else(|| prior.get(&key).map(|n| i64::from(*n)));
             let patch = match (suspended, before) {
-                (true, None) => Some(
-                    json!({ "metadata": { "annotations": { SUSPENDED_REPLICAS: replicas.to_string() } }, "spec": { "replicas": 0 } }),
-                ),
-                // Scaled up by someone while suspended: back to zero, keep the record.
-                (true, Some(_)) if replicas != 0 => Some(json!({ "spec": { "replicas": 0 } })),
-                (false, Some(before)) => Some(
-                    json!({ "metadata": { "annotations": { SUSPENDED_REPLICAS: Value::Null } }, "spec": { "replicas": before } }),
-                ),
+                (true, None) => Some(json!({
+                    "metadata": { "annotations": { SUSPENDED_REPLICAS: replicas.to_string() } },
+                    "spec": { "replicas": 0 },
+                })),
+                // Scaled up while suspended, or the annotation was lost: back
+                // to zero, and the record back on the workload.
+                (true, Some(b)) if replicas != 0 || annotated.is_none() => Some(json!({
+                    "metadata": { "annotations": { SUSPENDED_REPLICAS: b.to_string() } },
+                    "spec": { "replicas": 0 },
+                })),
+                (false, Some(b)) => Some(json!({
+                    "metadata": { "annotations": { SUSPENDED_REPLICAS: Value::Null } },
+                    "spec": { "replicas": b },
+                })),
                 _ => None,
             };
             if suspended {
                 recorded.insert(
-                    format!("{kind}/{name}"),
+                    key,
                     i32::try_from(before.unwrap_or(replicas)).unwrap_or(i32::MAX),
                 );
             }
-            if let Some(patch) = patch {
-                api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
-                    .await?;
+            if let Some(patch) = patch
+                && let Err(e) = api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                    .await
+            {
+                tracing::warn!(%namespace, workload = %name, error.message = %e, "scaling a workload failed");
+                first_error.get_or_insert(e.into());
             }
         }
     }
@@ -284,22 +323,47 @@ async fn suspension(
             .get(SUSPENDED_CRONJOB)
             .and_then(|v| v.parse().ok());
         let patch = match (suspended, before) {
-            (true, None) => Some(
-                json!({ "metadata": { "annotations": { SUSPENDED_CRONJOB: was.to_string() } }, "spec": { "suspend": true } }),
-            ),
+            (true, None) => Some(json!({
+                "metadata": { "annotations": { SUSPENDED_CRONJOB: was.to_string() } },
+                "spec": { "suspend": true },
+            })),
             (true, Some(_)) if !was => Some(json!({ "spec": { "suspend": true } })),
-            (false, Some(before)) => Some(
-                json!({ "metadata": { "annotations": { SUSPENDED_CRONJOB: Value::Null } }, "spec": { "suspend": before } }),
-            ),
+            (false, Some(before)) => Some(json!({
+                "metadata": { "annotations": { SUSPENDED_CRONJOB: Value::Null } },
+                "spec": { "suspend": before },
+            })),
             _ => None,
         };
-        if let Some(patch) = patch {
-            cronjobs
+        if let Some(patch) = patch
+            && let Err(e) = cronjobs
                 .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
-                .await?;
+                .await
+        {
+            tracing::warn!(%namespace, cronjob = %name, error.message = %e, "suspending a CronJob failed");
+            first_error.get_or_insert(e.into());
         }
     }
-    Ok(recorded)
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(recorded),
+    }
+}
+
+/// Sets the tenant's finalizers, guarded by its resourceVersion so that a
+/// finalizer someone else added meanwhile is not lost (a conflict retries).
+async fn set_finalizers(
+    api: &Api<Tenant>,
+    tenant: &Tenant,
+    finalizers: Vec<String>,
+) -> Result<(), Error> {
+    let patch = json!({ "metadata": { "finalizers": finalizers, "resourceVersion": tenant.resource_version() } });
+    api.patch(
+        &tenant.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(patch),
+    )
+    .await?;
+    Ok(())
 }
 
 /// A deleted tenant: keep its namespace for the retention, then delete it
@@ -353,11 +417,6 @@ async fn cleanup(
         .filter(|f| *f != FINALIZER)
         .cloned()
         .collect();
-    api.patch(
-        &tenant.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "metadata": { "finalizers": finalizers } })),
-    )
-    .await?;
+    set_finalizers(api, tenant, finalizers).await?;
     Ok(Action::await_change())
 }

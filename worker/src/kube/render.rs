@@ -9,6 +9,8 @@ use super::crd::Tenant;
 pub const SUSPENDED_REPLICAS: &str = "coplane.io/suspended-replicas";
 /// Annotation on a CronJob holding its `suspend` from before suspension.
 pub const SUSPENDED_CRONJOB: &str = "coplane.io/suspended-cronjob";
+/// Label naming the tenant (its slug) on every object of a tenant.
+pub const TENANT_LABEL: &str = "coplane.io/tenant";
 /// Finalizer that keeps a deleted tenant until its namespace has gone.
 pub const FINALIZER: &str = "coplane.io/namespace-retention";
 
@@ -85,8 +87,20 @@ pub fn tenant_children(t: &Tenant) -> Vec<Value> {
         .iter()
         .map(|n| json!({ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": n } } }))
         .collect();
+    // An empty `from` would admit every source: leave the rule out instead.
+    let mut ingress_rules = vec![json!({ "from": [{ "podSelector": {} }] })];
+    if !ingress_from.is_empty() {
+        ingress_rules.push(json!({ "from": ingress_from }));
+    }
+    // The Namespace carries no owner reference: the garbage collector would
+    // delete it with the Tenant, skipping the retention. The operator finds
+    // it by its label.
+    let mut namespace_meta = metadata(t, &ns, None);
+    if let Some(m) = namespace_meta.as_object_mut() {
+        m.remove("ownerReferences");
+    }
     vec![
-        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": metadata(t, &ns, None) }),
+        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": namespace_meta }),
         json!({
             "apiVersion": "v1",
             "kind": "ResourceQuota",
@@ -119,10 +133,7 @@ pub fn tenant_children(t: &Tenant) -> Vec<Value> {
                 "policyTypes": ["Ingress"],
                 // Only the namespace itself and the ingress controller's:
                 // every other tenant is denied.
-                "ingress": [
-                    { "from": [{ "podSelector": {} }] },
-                    { "from": ingress_from },
-                ],
+                "ingress": ingress_rules,
             },
         }),
         json!({
@@ -208,6 +219,10 @@ mod tests {
         assert_eq!(objects[0]["metadata"]["name"], "coplane-acme");
         assert_eq!(objects[1]["spec"]["hard"]["pods"], "20");
         assert_eq!(objects[1]["metadata"]["ownerReferences"][0]["uid"], "uid-1");
+        assert!(
+            objects[0]["metadata"].get("ownerReferences").is_none(),
+            "the namespace outlives its Tenant's deletion"
+        );
         assert_eq!(objects[5]["subjects"][0]["name"], "ada@example.org");
         assert_eq!(
             objects[0]["metadata"]["labels"]["coplane.io/reseller"],
@@ -220,6 +235,17 @@ mod tests {
         assert_eq!(
             tenant_children(&tenant(true))[1]["spec"]["hard"]["pods"],
             "0"
+        );
+    }
+
+    #[test]
+    fn no_ingress_namespaces_admits_only_the_namespace_itself() {
+        let mut t = tenant(false);
+        t.spec.network.ingress_namespaces.clear();
+        let policy = &tenant_children(&t)[3];
+        assert_eq!(
+            policy["spec"]["ingress"],
+            json!([{ "from": [{ "podSelector": {} }] }])
         );
     }
 

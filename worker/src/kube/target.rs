@@ -87,8 +87,25 @@ pub fn dynamic_api(
     })
 }
 
-/// Applies `object` unless the live object already has everything it sets.
-/// Returns whether it wrote.
+/// Annotation holding a hash of what coplane last applied to an object.
+pub const APPLIED_HASH: &str = "coplane.io/applied-hash";
+
+/// `object` with [`APPLIED_HASH`] set to the hash of the rest of it.
+pub fn with_applied_hash(object: &Value) -> Value {
+    use sha2::{Digest, Sha256};
+    let mut object = object.clone();
+    let hash = format!("{:x}", Sha256::digest(object.to_string().as_bytes()));
+    object["metadata"]["annotations"][APPLIED_HASH] = Value::String(hash[..16].to_owned());
+    object
+}
+
+/// Applies `object` unless it is unchanged since coplane last applied it
+/// (same hash) and nobody has edited the live object since (it still has
+/// every field `object` sets). Returns whether it wrote.
+///
+/// The hash catches changes that a comparison cannot see, such as a field
+/// coplane stopped setting, which the apply then removes; the comparison
+/// catches edits by others.
 pub async fn ensure(client: &Client, object: &Value) -> anyhow::Result<bool> {
     let kind = object["kind"]
         .as_str()
@@ -97,15 +114,16 @@ pub async fn ensure(client: &Client, object: &Value) -> anyhow::Result<bool> {
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("object without name"))?;
     let api = dynamic_api(client, kind, object["metadata"]["namespace"].as_str())?;
+    let desired = with_applied_hash(object);
     if let Some(live) = api.get_opt(name).await?
-        && is_subset(object, &serde_json::to_value(&live)?)
+        && is_subset(&desired, &serde_json::to_value(&live)?)
     {
         return Ok(false);
     }
     api.patch(
         name,
         &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(object),
+        &Patch::Apply(&desired),
     )
     .await?;
     Ok(true)

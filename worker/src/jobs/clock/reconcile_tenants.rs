@@ -1,12 +1,11 @@
 //! The periodic full pass: every tenant's and install's resource is synced
 //! again, which repairs drift and copies readiness back.
 
-use coplane_domain::entity::app_install;
 use coplane_domain::entity::tenant;
 use coplane_domain::jobs::{self, Job};
 use coplane_domain::tenancy::TenantState;
 use coplane_domain::tenancy::jobs::{SyncAppInstall, SyncTenant};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use crate::context::WorkerContext;
@@ -25,7 +24,9 @@ impl Job for ReconcileTenants {
 impl Handler<WorkerContext> for ReconcileTenants {
     async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
         let now = ctx.clock.now();
-        let recently = now - chrono::Duration::days(1);
+        // Terminated tenants are synced until their retention has passed (the
+        // manifests target removes their namespace then).
+        let recently = now - ctx.namespace_retention - chrono::Duration::days(1);
         let ids: Vec<uuid::Uuid> = tenant::Entity::find()
             .select_only()
             .column(tenant::Column::Id)
@@ -47,13 +48,19 @@ impl Handler<WorkerContext> for ReconcileTenants {
             )
             .await?;
         }
-        let installs: Vec<uuid::Uuid> = app_install::Entity::find()
-            .select_only()
-            .column(app_install::Column::Id)
-            .filter(app_install::Column::State.ne("uninstalled"))
-            .into_tuple()
-            .all(&ctx.db)
+        let rows = ctx
+            .db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                ctx.db.get_database_backend(),
+                "SELECT i.id FROM app_installs i JOIN tenants t ON t.id = i.tenant_id \
+                 WHERE i.state <> 'uninstalled' AND (t.state <> 'terminated' OR t.terminated_at >= $1)",
+                [recently.into()],
+            ))
             .await?;
+        let installs = rows
+            .iter()
+            .map(|r| r.try_get::<uuid::Uuid>("", "id"))
+            .collect::<Result<Vec<_>, _>>()?;
         for install_id in &installs {
             jobs::enqueue(
                 &ctx.db,

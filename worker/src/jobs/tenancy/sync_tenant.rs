@@ -1,6 +1,7 @@
 //! From a tenant row to its `Tenant` resource, and its readiness back.
 
 use coplane_domain::entity::tenant;
+use coplane_domain::jobs;
 use coplane_domain::tenancy::TenantState;
 use coplane_domain::tenancy::jobs::SyncTenant;
 use coplane_domain::tenancy::tenants;
@@ -53,16 +54,25 @@ impl Handler<WorkerContext> for SyncTenant {
         };
         let terminated = row.state == TenantState::Terminated.as_str();
         let resource = tenant_resource(&row, &ctx.ingress_namespaces);
+        let now = ctx.clock.now();
         match &ctx.target {
             Target::Manifests(dir) => {
+                let mut objects = vec![serde_json::to_value(&resource)?];
+                objects.extend(render::tenant_children(&resource));
                 if terminated {
-                    remove_manifests(dir, &row.slug)?;
+                    // Keep the Namespace on disk for the retention, so that a
+                    // GitOps prune does not delete it early.
+                    let until = row.terminated_at.unwrap_or(now) + ctx.namespace_retention;
+                    if now < until {
+                        remove_manifests(dir, &format!("{}/apps", row.slug))?;
+                        write_manifests(dir, &row.slug, &objects[1..2])?;
+                    } else {
+                        remove_manifests(dir, &row.slug)?;
+                    }
                 } else {
-                    let mut objects = vec![serde_json::to_value(&resource)?];
-                    objects.extend(render::tenant_children(&resource));
                     write_manifests(dir, &row.slug, &objects)?;
                     // What would be applied is on disk: as ready as it gets.
-                    tenants::mark_active(&ctx.db, row.id, ctx.clock.now()).await?;
+                    tenants::mark_active(&ctx.db, row.id, now).await?;
                 }
             }
             Target::Cluster(client) => {
@@ -78,7 +88,11 @@ impl Handler<WorkerContext> for SyncTenant {
                         .and_then(|t| t.status)
                         .is_some_and(|s| s.ready);
                     if ready {
-                        tenants::mark_active(&ctx.db, row.id, ctx.clock.now()).await?;
+                        tenants::mark_active(&ctx.db, row.id, now).await?;
+                    } else if row.state == TenantState::Pending.as_str() {
+                        // Look again shortly rather than at the next full pass.
+                        jobs::enqueue_at(&ctx.db, &self, now + chrono::Duration::seconds(10), now)
+                            .await?;
                     }
                 }
             }
