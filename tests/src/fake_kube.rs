@@ -1060,6 +1060,17 @@ fn apply(
         manager.to_owned()
     };
     let fields = applied_fields(&applied, is_status, k.status);
+    if let (Some(rv), Some(s)) = (
+        applied["metadata"]["resourceVersion"].as_str(),
+        store.objects.get(&key),
+    ) && Some(rv) != s.object["metadata"]["resourceVersion"].as_str()
+    {
+        return Err((
+            409,
+            "Conflict",
+            "the object has been modified; please apply your changes to the latest version".into(),
+        ));
+    }
     let (mut object, mut managed) = match store.objects.get(&key) {
         Some(s) => (s.object.clone(), s.managed.clone()),
         None if is_status => return Err(not_found(k, name)),

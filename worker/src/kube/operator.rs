@@ -167,11 +167,15 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
             .unwrap_or_else(Utc::now);
         cleanup(&api, &tenant, deleted_at, &ctx).await?
     } else {
-        if !tenant.finalizers().iter().any(|f| f == FINALIZER) {
+        // Continue with what the finalizer patch returns: it carries the new
+        // resourceVersion that the status write is guarded by.
+        let tenant = if tenant.finalizers().iter().any(|f| f == FINALIZER) {
+            tenant
+        } else {
             let mut finalizers = tenant.finalizers().to_vec();
             finalizers.push(FINALIZER.to_owned());
-            set_finalizers(&api, &tenant, finalizers).await?;
-        }
+            Arc::new(set_finalizers(&api, &tenant, finalizers).await?)
+        };
         apply(&api, &tenant, &ctx).await?
     };
     if let Some(m) = &ctx.metrics {
@@ -242,7 +246,15 @@ async fn write_status(
     tenant: &Tenant,
     status: &TenantStatus,
 ) -> Result<(), Error> {
-    let body = json!({ "apiVersion": "coplane.io/v1alpha1", "kind": "Tenant", "status": status });
+    // Guarded by the resourceVersion: a reconcile that worked from a stale
+    // copy gets a conflict and runs again, instead of overwriting a newer
+    // status (and the suspension record in it).
+    let body = json!({
+        "apiVersion": "coplane.io/v1alpha1",
+        "kind": "Tenant",
+        "metadata": { "resourceVersion": tenant.resource_version() },
+        "status": status,
+    });
     api.patch_status(
         &tenant.name_any(),
         &PatchParams::apply(FIELD_MANAGER).force(),
@@ -274,12 +286,18 @@ async fn suspension(
             let key = format!("{kind}/{name}");
             let value = serde_json::to_value(&object).map_err(anyhow::Error::from)?;
             let replicas = value["spec"]["replicas"].as_i64().unwrap_or(1);
-            let annotated: Option<i64> = object
-                .annotations()
-                .get(SUSPENDED_REPLICAS)
+            let annotation = object.annotations().get(SUSPENDED_REPLICAS);
+            let annotated: Option<i64> = annotation
                 .and_then(|v| v.parse().ok())
                 .filter(|n: &i64| *n >= 0);
             let before = annotated.or_else(|| prior.get(&key).map(|n| i64::from(*n)));
+            // Marked but unreadable, with no record to fall back on: the
+            // count is unknown, and the current (zero) count must not stand
+            // in for it.
+            if annotation.is_some() && before.is_none() {
+                tracing::warn!(%namespace, workload = %name, "suspension record unreadable; left as it is");
+                continue;
+            }
             let patch = match (suspended, before) {
                 (true, None) => Some(json!({
                     "metadata": { "annotations": { SUSPENDED_REPLICAS: replicas.to_string() } },
@@ -355,15 +373,15 @@ async fn set_finalizers(
     api: &Api<Tenant>,
     tenant: &Tenant,
     finalizers: Vec<String>,
-) -> Result<(), Error> {
+) -> Result<Tenant, Error> {
     let patch = json!({ "metadata": { "finalizers": finalizers, "resourceVersion": tenant.resource_version() } });
-    api.patch(
-        &tenant.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(patch),
-    )
-    .await?;
-    Ok(())
+    Ok(api
+        .patch(
+            &tenant.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?)
 }
 
 /// A deleted tenant: keep its namespace for the retention, then delete it
