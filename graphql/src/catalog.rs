@@ -341,3 +341,154 @@ impl CatalogMutation {
         Ok(CreatePlanPayload { plan, user_errors })
     }
 }
+
+/// A plan at a reseller's price.
+#[derive(SimpleObject)]
+pub struct StorefrontPlan {
+    /// The plan.
+    pub plan: Plan,
+    /// Its price per period, as this reseller sells it.
+    pub price: Money,
+}
+
+/// The catalog as one reseller sells it: its prices, its brand.
+pub struct Storefront(pub coplane_domain::catalog::storefront::Storefront);
+
+#[Object]
+impl Storefront {
+    /// The reseller.
+    async fn reseller_id(&self) -> ID {
+        global_id("Reseller", self.0.reseller.id)
+    }
+    /// The brand it sells under.
+    async fn brand_name(&self) -> &str {
+        &self.0.reseller.brand_name
+    }
+    /// Its support contact.
+    async fn support_email(&self) -> Option<&str> {
+        self.0.reseller.support_email.as_deref()
+    }
+    /// Its markup over wholesale (`"0.25"` for 25 %), if set.
+    async fn markup(&self) -> Option<Decimal> {
+        self.0.markup
+    }
+    /// The price list's version (0: never set).
+    async fn price_version(&self) -> i32 {
+        self.0.price_version
+    }
+    /// Plans on sale, at its prices.
+    async fn plans(&self) -> Vec<StorefrontPlan> {
+        self.0
+            .plans
+            .iter()
+            .map(|p| StorefrontPlan {
+                price: Money::new(p.price, &p.plan.currency),
+                plan: Plan(p.plan.clone()),
+            })
+            .collect()
+    }
+    /// Apps on sale.
+    async fn apps(&self) -> Vec<App> {
+        self.0.apps.iter().cloned().map(App).collect()
+    }
+}
+
+#[derive(Default)]
+pub struct StorefrontQuery;
+
+#[Object]
+impl StorefrontQuery {
+    /// The calling reseller's storefront (stewards name the reseller); null outside the caller's reach.
+    #[graphql(complexity = 50)]
+    async fn storefront(
+        &self,
+        ctx: &Context<'_>,
+        reseller_id: Option<ID>,
+    ) -> async_graphql::Result<Option<Storefront>> {
+        let reseller = match reseller_id {
+            Some(id) => match decode_as(&id, "Reseller") {
+                Some(u) => Some(u),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let found = coplane_domain::catalog::storefront::get(db(ctx)?, actor(ctx)?, reseller)
+            .await
+            .map_err(to_gql)?;
+        Ok(found.map(Storefront))
+    }
+}
+
+/// A plan's price in a price list.
+#[derive(InputObject)]
+pub struct PlanPriceInput {
+    /// The plan.
+    pub plan_id: ID,
+    /// Its retail price per period, in the plan's currency.
+    pub price: Decimal,
+}
+
+/// `setPriceList` input.
+#[derive(InputObject)]
+pub struct SetPriceListInput {
+    /// The reseller (stewards; a reseller sets its own).
+    pub reseller_id: Option<ID>,
+    /// Markup over wholesale for plans without an explicit price (`"0.25"` for 25 %).
+    pub markup: Option<Decimal>,
+    /// Explicit prices.
+    #[graphql(default)]
+    pub prices: Vec<PlanPriceInput>,
+}
+
+/// `setPriceList` result.
+#[derive(SimpleObject)]
+pub struct SetPriceListPayload {
+    /// The storefront at the new prices, unless there were user errors.
+    pub storefront: Option<Storefront>,
+    /// What was wrong with the input; nothing was changed.
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(Default)]
+pub struct StorefrontMutation;
+
+#[Object]
+impl StorefrontMutation {
+    /// Sets a reseller's prices, replacing the previous price list.
+    async fn set_price_list(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPriceListInput,
+    ) -> async_graphql::Result<SetPriceListPayload> {
+        let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
+        let result = async {
+            let reseller = match &input.reseller_id {
+                Some(id) => Some(
+                    decode_as(id, "Reseller")
+                        .ok_or(coplane_domain::Error::not_found("resellerId", "reseller"))?,
+                ),
+                None => None,
+            };
+            let mut prices = Vec::new();
+            for p in &input.prices {
+                let plan = decode_as(&p.plan_id, "Plan")
+                    .ok_or(coplane_domain::Error::not_found("prices", "plan"))?;
+                prices.push((plan, p.price));
+            }
+            coplane_domain::catalog::storefront::set_prices(
+                db,
+                actor,
+                reseller,
+                input.markup,
+                prices,
+                now,
+            )
+            .await
+        };
+        let (storefront, user_errors) = payload(result.await.map(Storefront))?;
+        Ok(SetPriceListPayload {
+            storefront,
+            user_errors,
+        })
+    }
+}

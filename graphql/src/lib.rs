@@ -49,6 +49,7 @@ pub struct Query(
     tokens::TokensQuery,
     audit::AuditQuery,
     catalog::CatalogQuery,
+    catalog::StorefrontQuery,
 );
 
 /// All mutations.
@@ -57,6 +58,7 @@ pub struct Mutation(
     tenancy::TenancyMutation,
     tokens::TokensMutation,
     catalog::CatalogMutation,
+    catalog::StorefrontMutation,
 );
 
 /// The schema type.

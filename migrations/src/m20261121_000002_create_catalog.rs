@@ -79,7 +79,6 @@ impl MigrationTrait for Migration {
             m,
             Table::new("price_lists")
                 .fk("reseller_id", "resellers")
-                .col(string("currency"))
                 .fixed_null("markup") // a fraction: 0.25 = 25 % over wholesale
                 .col(integer("version"))
                 .timestamps(),

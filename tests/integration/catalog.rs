@@ -198,3 +198,109 @@ test_both_dbs!(bad_plans_get_user_errors_and_change_nothing, |app| {
     }
     assert_eq!(count(&app, "plans").await, before);
 });
+
+test_both_dbs!(a_reseller_sells_at_its_own_prices_under_its_brand, |app| {
+    use crate::tenancy::fixture::Fixture;
+    let fx = Fixture::new(&app).await;
+    let plan = |code: &str, fee: &str| json!({ "code": code, "name": code, "currency": "EUR", "baseFee": fee, "interval": "month", "includedQuota": quota(1000, 1 << 30, 10 << 30, 10, 2) });
+    mutate(
+        &app,
+        &fx.steward,
+        "createPlan",
+        "CreatePlanInput",
+        "plan { id }",
+        plan("small", "9.9"),
+    )
+    .await;
+    let pro = mutate(
+        &app,
+        &fx.steward,
+        "createPlan",
+        "CreatePlanInput",
+        "plan { id }",
+        plan("pro", "49"),
+    )
+    .await["plan"]["id"]
+        .clone();
+
+    let set = "mutation($input: SetPriceListInput!) { setPriceList(input: $input) { storefront { priceVersion } userErrors { field code } } }";
+    let body = app
+        .graphql_vars(
+            set,
+            json!({ "input": { "markup": "0.25", "prices": [{ "planId": pro, "price": "45" }] } }),
+            Some(&fx.a.reseller_token),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["setPriceList"]["storefront"]["priceVersion"], 1,
+        "{body}"
+    );
+
+    let q = "query($id: ID) { storefront(resellerId: $id) { brandName markup plans { plan { code } price { amount currency } } } }";
+    let own = app
+        .graphql_vars(q, json!({ "id": Value::Null }), Some(&fx.a.reseller_token))
+        .await;
+    assert_eq!(
+        own["data"]["storefront"],
+        json!({
+            "brandName": "Alpha Cloud",
+            "markup": "0.25",
+            "plans": [
+                // 9.90 × 1.25 = 12.375, rounded half away from zero.
+                { "plan": { "code": "small" }, "price": { "amount": "12.38", "currency": "EUR" } },
+                { "plan": { "code": "pro" }, "price": { "amount": "45.00", "currency": "EUR" } },
+            ],
+        }),
+        "{own}"
+    );
+    // Another reseller without a price list sells at wholesale; neither sees the other's storefront.
+    let other = app
+        .graphql_vars(q, json!({ "id": Value::Null }), Some(&fx.b.reseller_token))
+        .await;
+    assert_eq!(
+        other["data"]["storefront"]["plans"][0]["price"]["amount"],
+        "9.90"
+    );
+    let peek = app
+        .graphql_vars(
+            q,
+            json!({ "id": fx.b.reseller_id }),
+            Some(&fx.a.reseller_token),
+        )
+        .await;
+    assert_eq!(peek["data"]["storefront"], Value::Null);
+
+    // Bad prices change nothing.
+    for (input, code) in [
+        (json!({ "markup": "-0.1" }), "INVALID_MARKUP"),
+        (
+            json!({ "prices": [{ "planId": pro, "price": "1.234" }] }),
+            "INVALID_AMOUNT",
+        ),
+        (
+            json!({ "prices": [{ "planId": pro, "price": "1" }, { "planId": pro, "price": "2" }] }),
+            "DUPLICATE_PLAN",
+        ),
+        (
+            json!({ "prices": [{ "planId": "nope", "price": "1" }] }),
+            "NOT_FOUND",
+        ),
+        (
+            json!({ "resellerId": fx.b.reseller_id, "markup": "0.1" }),
+            "NOT_FOUND",
+        ),
+    ] {
+        let body = app
+            .graphql_vars(set, json!({ "input": input }), Some(&fx.a.reseller_token))
+            .await;
+        assert_eq!(
+            body["data"]["setPriceList"]["userErrors"][0]["code"], code,
+            "{body}"
+        );
+    }
+    let again = app
+        .graphql_vars(q, json!({ "id": Value::Null }), Some(&fx.a.reseller_token))
+        .await;
+    assert_eq!(again["data"]["storefront"], own["data"]["storefront"]);
+    app.run_pending_jobs().await;
+});

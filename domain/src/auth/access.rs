@@ -43,6 +43,10 @@ pub enum Permission {
     ReadCatalog,
     /// Publish apps, versions and plans.
     WriteCatalog,
+    /// Read a reseller's storefront (its prices and brand).
+    ReadStorefront,
+    /// Set a reseller's prices.
+    WritePrices,
 }
 
 /// Scopes an integration token can carry, and what each allows.
@@ -209,6 +213,8 @@ impl Principal {
                     | ReadTenants
                     | WriteTenants
                     | ManageTokens
+                    | ReadStorefront
+                    | WritePrices
             )
             .then(own_reseller),
             Role::TenantAdmin => (p == ReadTenants).then(|| Reach {
@@ -251,6 +257,8 @@ fn permission_name(p: Permission) -> &'static str {
         Permission::ReadAudit => "reading the audit trail",
         Permission::ReadCatalog => "reading the catalog",
         Permission::WriteCatalog => "changing the catalog",
+        Permission::ReadStorefront => "reading a storefront",
+        Permission::WritePrices => "setting prices",
     }
 }
 

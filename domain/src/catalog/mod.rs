@@ -5,6 +5,8 @@
 
 pub mod apps;
 pub mod plans;
+pub mod pricing;
 pub mod recipe;
+pub mod storefront;
 
 pub use recipe::{Recipe, RecipeError};

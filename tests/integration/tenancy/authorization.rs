@@ -106,6 +106,14 @@ const MATRIX: &[(&str, [(Outcome, Outcome); 6])] = &[
         "createPlan",
         [(A, A), (F, F), (F, F), (F, F), (F, F), (U, U)],
     ),
+    (
+        "storefront",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "setPriceList",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
 ];
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -169,6 +177,17 @@ async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &Wor
             format!("{{ {op} {{ totalCount }} }}"),
             json!({}),
             Box::new(|_| A),
+        ),
+        "storefront" => (
+            "query($id: ID) { storefront(resellerId: $id) { brandName } }".into(),
+            json!({ "id": target.reseller_id }),
+            Box::new(|b| {
+                if b["data"]["storefront"].is_object() {
+                    A
+                } else {
+                    N
+                }
+            }),
         ),
         "tenant" => (
             "query($id: ID!) { tenant(id: $id) { id } }".into(),
@@ -287,6 +306,11 @@ async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &Wor
                     "plan",
                     json!({ "code": format!("plan-{n}"), "name": "P", "currency": "EUR", "baseFee": "9.90", "interval": "month", "includedQuota": quota(1000, 1 << 30, 10 << 30, 10, 2) }),
                 ),
+                "setPriceList" => (
+                    "SetPriceListInput",
+                    "storefront",
+                    json!({ "resellerId": target.reseller_id, "markup": "0.1" }),
+                ),
                 "revokeApiToken" => {
                     let (id, _) = api_token(
                         app,
@@ -299,8 +323,14 @@ async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &Wor
                 }
                 other => panic!("no matrix case for {other}"),
             };
+            // A storefront is read by its brand; everything else has an id.
+            let selected = if op == "setPriceList" {
+                "brandName"
+            } else {
+                "id"
+            };
             let query = format!(
-                "mutation($input: {input_type}!) {{ {op}(input: $input) {{ {object} {{ id }} userErrors {{ code }} }} }}"
+                "mutation($input: {input_type}!) {{ {op}(input: $input) {{ {object} {{ {selected} }} userErrors {{ code }} }} }}"
             );
             let field = op.to_owned();
             (
