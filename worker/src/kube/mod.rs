@@ -6,6 +6,7 @@ pub mod crd;
 pub mod diff;
 pub mod operator;
 pub mod render;
+pub mod render_app;
 pub mod target;
 
 /// The one field manager of every server-side apply coplane makes.
