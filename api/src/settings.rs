@@ -40,6 +40,7 @@ pub const KEYS: &[&str] = &[
     "failed_job_retention",
     "namespace_retention",
     "ingress_namespaces",
+    "app_domain",
     "log_format",
 ];
 
@@ -162,6 +163,8 @@ pub struct KubeSettings {
     pub namespace_retention: Duration,
     /// Namespaces allowed to reach tenants' pods.
     pub ingress_namespaces: Vec<String>,
+    /// Base domain of apps' ingress hosts.
+    pub app_domain: String,
 }
 
 /// The job runner.
@@ -313,6 +316,16 @@ impl Settings {
                 KubeSettings {
                     target,
                     reason,
+                    app_domain: parse_or(get("app_domain"), "app_domain", "apps.localhost", |s| {
+                        let ok = s
+                            .split('.')
+                            .all(|l| coplane_domain::tenancy::parse_cluster(l).is_ok());
+                        if ok {
+                            Ok(s.to_owned())
+                        } else {
+                            Err(format!("`{s}` is not a domain name"))
+                        }
+                    })?,
                     namespace_retention: parse_or(
                         get("namespace_retention"),
                         "namespace_retention",

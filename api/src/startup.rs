@@ -205,6 +205,7 @@ pub fn operator_config(settings: &Settings) -> OperatorConfig {
     OperatorConfig {
         retention: chrono::Duration::from_std(settings.kube.namespace_retention)
             .unwrap_or(chrono::Duration::days(30)),
+        app_domain: settings.kube.app_domain.clone(),
         ..OperatorConfig::default()
     }
 }

@@ -33,6 +33,7 @@ impl Operator {
                 retention,
                 requeue: Duration::from_millis(300),
                 error_backoff: Duration::from_millis(100),
+                app_domain: "apps.example.coop".into(),
             },
             clock,
             metrics: None,
@@ -536,6 +537,7 @@ async fn e2e_a_tenant_converges_on_a_real_cluster() {
             retention: chrono::Duration::zero(),
             requeue: Duration::from_secs(2),
             error_backoff: Duration::from_secs(1),
+            ..OperatorConfig::default()
         },
         clock: Arc::new(coplane_domain::SystemClock),
         metrics: None,
@@ -808,6 +810,91 @@ async fn resumption_falls_back_to_the_status_record_when_an_annotation_is_lost()
         replicas(&fake, "Deployment", "web") == 4
     })
     .await;
+    op.stop().await;
+    fake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_install_renders_keeps_its_secrets_and_reports_readiness() {
+    let fake = FakeKube::start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let op = Operator::start(&fake, clock, chrono::Duration::days(30));
+    fake.apply_as("coplane", tenant_resource("shop", false));
+    eventually("the tenant converges", || converged(&fake, "shop")).await;
+    let install = |tag: &str, version: &str| {
+        json!({
+            "apiVersion": "coplane.io/v1alpha1", "kind": "AppInstall",
+            "metadata": { "name": "wiki-1", "namespace": "coplane-shop" },
+            "spec": { "app": "wiki", "version": version, "values": {}, "recipe": {
+                "image": "ghcr.io/coop/wiki", "tag": tag,
+                "ports": [{ "name": "http", "port": 8080 }],
+                "env": [{ "name": "SECRET_KEY", "generatedSecret": { "length": 32 } }],
+                "volumes": [{ "name": "data", "mountPath": "/data", "sizeBytes": 1073741824 }],
+                "ingress": { "port": "http" },
+            } },
+        })
+    };
+    fake.apply_as("coplane", install("2.3.4", "1.0.0+2.3.4"));
+    eventually("the install is rendered", || {
+        [
+            "Deployment",
+            "Service",
+            "Ingress",
+            "PersistentVolumeClaim",
+            "Secret",
+        ]
+        .iter()
+        .all(|k| !fake.list(k, Some("coplane-shop")).is_empty())
+    })
+    .await;
+    let secret = fake
+        .get("Secret", Some("coplane-shop"), "wiki-1-generated")
+        .unwrap()["data"]["SECRET_KEY"]
+        .clone();
+    assert_eq!(secret.as_str().unwrap().len(), 44, "32 characters, base64");
+    assert_eq!(
+        fake.get("Ingress", Some("coplane-shop"), "wiki-1").unwrap()["spec"]["rules"][0]["host"],
+        "wiki.shop.apps.example.coop"
+    );
+    assert_eq!(
+        fake.get("AppInstall", Some("coplane-shop"), "wiki-1")
+            .unwrap()["status"]["ready"],
+        false
+    );
+
+    // The cluster reports the Deployment available: the install is ready.
+    fake.set_status(
+        "Deployment",
+        Some("coplane-shop"),
+        "wiki-1",
+        json!({ "availableReplicas": 1 }),
+    );
+    eventually("the install is ready", || {
+        fake.get("AppInstall", Some("coplane-shop"), "wiki-1")
+            .is_some_and(|i| i["status"]["ready"] == true)
+    })
+    .await;
+
+    // An upgrade changes the image and nothing else; the generated secret stays.
+    fake.apply_as("coplane", install("2.4.0", "1.0.1+2.4.0"));
+    eventually("the image is upgraded", || {
+        fake.get("Deployment", Some("coplane-shop"), "wiki-1")
+            .is_some_and(|d| {
+                d["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/coop/wiki:2.4.0"
+            })
+    })
+    .await;
+    assert_eq!(
+        fake.get("Secret", Some("coplane-shop"), "wiki-1-generated")
+            .unwrap()["data"]["SECRET_KEY"],
+        secret
+    );
+    assert!(
+        fake.get("Deployment", Some("coplane-shop"), "wiki-1")
+            .unwrap()["spec"]
+            .get("replicas")
+            .is_none()
+    );
     op.stop().await;
     fake.stop().await;
 }

@@ -961,7 +961,9 @@ fn merge(
     {
         p.remove("status");
     }
-    if let Some(m) = patch["metadata"].as_object_mut() {
+    // `get_mut`, not indexing: indexing would insert a null, and a null in
+    // a merge patch deletes.
+    if let Some(m) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
         for f in [
             "uid",
             "resourceVersion",

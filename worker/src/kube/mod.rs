@@ -2,6 +2,7 @@
 //! objects a tenant needs, the targets (a cluster, or a directory of
 //! manifests), and the operator.
 
+pub mod app_operator;
 pub mod crd;
 pub mod diff;
 pub mod operator;

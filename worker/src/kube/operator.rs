@@ -42,6 +42,8 @@ pub struct OperatorConfig {
     pub requeue: Duration,
     /// Wait after a failed reconcile.
     pub error_backoff: Duration,
+    /// Base domain of apps' ingress hosts (`{app}.{tenant}.{domain}`).
+    pub app_domain: String,
 }
 
 impl Default for OperatorConfig {
@@ -50,6 +52,7 @@ impl Default for OperatorConfig {
             retention: chrono::Duration::days(30),
             requeue: Duration::from_secs(300),
             error_backoff: Duration::from_secs(5),
+            app_domain: "apps.localhost".to_owned(),
         }
     }
 }
@@ -109,6 +112,7 @@ impl Error {
 
 /// Runs the operator until `shutdown`.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let apps = tokio::spawn(super::app_operator::run(ctx.clone(), shutdown.clone()));
     let c = ctx.client.clone();
     let wc = watcher::Config::default();
     let labelled = watcher::Config::default().labels("app.kubernetes.io/managed-by=coplane");
@@ -129,13 +133,14 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         .watches(Api::<Role>::all(c.clone()), labelled.clone(), owner)
         .watches(Api::<RoleBinding>::all(c), labelled, owner)
         .graceful_shutdown_on(async move { shutdown.cancelled().await })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, error_policy, ctx.clone())
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error.message = %e, "reconcile did not complete");
             }
         })
         .await;
+    let _ = apps.await;
     tracing::info!("tenant operator stopped");
 }
 

@@ -44,6 +44,15 @@ const KINDS: &[(&str, &str, &str, bool)] = &[
     ("v1", "Namespace", "namespaces", false),
     ("v1", "ResourceQuota", "resourcequotas", true),
     ("v1", "LimitRange", "limitranges", true),
+    ("v1", "Secret", "secrets", true),
+    ("v1", "Service", "services", true),
+    (
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+    ),
+    ("networking.k8s.io/v1", "Ingress", "ingresses", true),
     (
         "networking.k8s.io/v1",
         "NetworkPolicy",
