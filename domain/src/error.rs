@@ -66,6 +66,24 @@ impl Error {
         }
     }
 
+    /// Maps a database error to a [`Error::Conflict`] on `field` when it is a
+    /// unique-constraint violation (a concurrent request got there first),
+    /// else keeps it a database error.
+    pub fn conflict_on_unique(
+        field: &'static str,
+        code: &'static str,
+        message: String,
+    ) -> impl FnOnce(DbErr) -> Error {
+        move |e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
+                field,
+                code,
+                message,
+            },
+            _ => Error::Db(e),
+        }
+    }
+
     /// An [`Error::NotFound`].
     pub fn not_found(field: &'static str, entity: &'static str) -> Self {
         Self::NotFound { field, entity }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr, Statement,
+    QueryOrder, Set, Statement,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -60,14 +60,11 @@ pub async fn create(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
-            field: "slug",
-            code: "SLUG_TAKEN",
-            message: format!("an app `{}` exists", input.slug),
-        },
-        _ => Error::Db(e),
-    })?;
+    .map_err(Error::conflict_on_unique(
+        "slug",
+        "SLUG_TAKEN",
+        format!("an app `{}` exists", input.slug),
+    ))?;
     finish_create(&txn, actor, "createApp", key, model.id).await?;
     let change = Change {
         action: "createApp",
@@ -151,17 +148,14 @@ pub async fn publish_version(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
-            field: "version",
-            code: "VERSION_EXISTS",
-            message: format!(
-                "{} {version} is published already; publish a new version instead",
-                app.slug
-            ),
-        },
-        _ => Error::Db(e),
-    })?;
+    .map_err(Error::conflict_on_unique(
+        "version",
+        "VERSION_EXISTS",
+        format!(
+            "{} {version} is published already; publish a new version instead",
+            app.slug
+        ),
+    ))?;
     let change = Change {
         action: "publishAppVersion",
         object_type: "AppVersion",

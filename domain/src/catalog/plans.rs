@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, SqlErr,
+    Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -119,14 +119,11 @@ pub async fn create(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
-            field: "code",
-            code: "CODE_TAKEN",
-            message: format!("a plan `{}` exists", input.code),
-        },
-        _ => Error::Db(e),
-    })?;
+    .map_err(Error::conflict_on_unique(
+        "code",
+        "CODE_TAKEN",
+        format!("a plan `{}` exists", input.code),
+    ))?;
     finish_create(&txn, actor, "createPlan", key, model.id).await?;
     let change = Change {
         action: "createPlan",

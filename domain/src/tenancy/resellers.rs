@@ -95,15 +95,11 @@ pub async fn create(
     }
     .insert(&txn)
     .await
-    .map_err(|e| match e.sql_err() {
-        // A concurrent request made this member a reseller first.
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::Conflict {
-            field: "memberId",
-            code: "ALREADY_A_RESELLER",
-            message: "this member is already a reseller".into(),
-        },
-        _ => Error::Db(e),
-    })?;
+    .map_err(Error::conflict_on_unique(
+        "memberId",
+        "ALREADY_A_RESELLER",
+        "this member is already a reseller".into(),
+    ))?;
     finish_create(&txn, actor, "createReseller", key, model.id).await?;
     let change = Change {
         action: "createReseller",
