@@ -299,10 +299,7 @@ impl FakeKube {
     /// Writes an object as another actor would (`kubectl apply` by `manager`):
     /// creates or server-side applies it, with force.
     pub fn apply_as(&self, manager: &str, object: Value) -> Value {
-        let kind = KINDS
-            .iter()
-            .position(|x| Some(x.kind) == object["kind"].as_str())
-            .expect("a known kind");
+        let kind = kind_index(object["kind"].as_str().unwrap_or(""));
         let ns = object["metadata"]["namespace"]
             .as_str()
             .unwrap_or("")
@@ -329,10 +326,7 @@ impl FakeKube {
     /// Sets an object's status as its controller would (a Deployment's
     /// availability, an install's readiness).
     pub fn set_status(&self, kind: &str, namespace: Option<&str>, name: &str, status: Value) {
-        let k = KINDS
-            .iter()
-            .position(|x| x.kind == kind)
-            .expect("a known kind");
+        let k = kind_index(kind);
         let mut store = lock(&self.shared.store);
         merge(
             &mut store,
@@ -348,10 +342,7 @@ impl FakeKube {
 
     /// Merge-patches an object as another actor would.
     pub fn merge_patch(&self, kind: &str, namespace: Option<&str>, name: &str, patch: Value) {
-        let k = KINDS
-            .iter()
-            .position(|x| x.kind == kind)
-            .expect("a known kind");
+        let k = kind_index(kind);
         let mut store = lock(&self.shared.store);
         merge(
             &mut store,
@@ -369,6 +360,14 @@ impl FakeKube {
     pub async fn stop(self) {
         self.handle.stop(false).await;
     }
+}
+
+/// The index of a kind in [`KINDS`]; tests only name kinds it has.
+fn kind_index(kind: &str) -> usize {
+    KINDS
+        .iter()
+        .position(|x| x.kind == kind)
+        .unwrap_or_else(|| panic!("the fake API server does not know {kind}"))
 }
 
 fn status(code: u16, reason: &str, message: impl Into<String>) -> HttpResponse {

@@ -65,7 +65,6 @@ pub async fn create(
         "SLUG_TAKEN",
         format!("an app `{}` exists", input.slug),
     ))?;
-    finish_create(&txn, actor, "createApp", key, model.id).await?;
     let change = Change {
         action: "createApp",
         object_type: "App",
@@ -73,8 +72,7 @@ pub async fn create(
         reseller_id: None,
         details: serde_json::json!({ "slug": model.slug }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    finish_create(txn, actor, &grant, key, change, now).await?;
     Ok(model)
 }
 

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{app, plan};
@@ -124,7 +124,6 @@ pub async fn create(
         "CODE_TAKEN",
         format!("a plan `{}` exists", input.code),
     ))?;
-    finish_create(&txn, actor, "createPlan", key, model.id).await?;
     let change = Change {
         action: "createPlan",
         object_type: "Plan",
@@ -132,8 +131,7 @@ pub async fn create(
         reseller_id: None,
         details: serde_json::json!({ "code": model.code }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    finish_create(txn, actor, &grant, key, change, now).await?;
     Ok(model)
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{begin_create, email, finish_create, non_empty};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{customer, reseller};
@@ -125,7 +125,6 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    finish_create(&txn, actor, "createCustomer", key, model.id).await?;
     let change = Change {
         action: "createCustomer",
         object_type: "Customer",
@@ -133,8 +132,7 @@ pub async fn create(
         reseller_id,
         details: serde_json::json!({ "country": model.country, "currency": model.currency }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    finish_create(txn, actor, &grant, key, change, now).await?;
     Ok(model)
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{MemberClass, MemberKind, begin_create, email, finish_create, non_empty};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::member;
 use crate::error::{Error, Result};
@@ -83,7 +83,6 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    finish_create(&txn, actor, "createMember", key, model.id).await?;
     let change = Change {
         action: "createMember",
         object_type: "Member",
@@ -91,8 +90,7 @@ pub async fn create(
         reseller_id: None,
         details: serde_json::json!({ "class": model.class, "kind": model.kind }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    finish_create(txn, actor, &grant, key, change, now).await?;
     Ok(model)
 }
 

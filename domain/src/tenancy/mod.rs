@@ -21,7 +21,7 @@ pub use state::{MemberClass, MemberKind, SuspensionReason, TenantState};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -90,16 +90,21 @@ pub(crate) async fn begin_create(
     Ok((txn, None))
 }
 
-/// Records the created object against the idempotency key, if any.
+/// Ends a creating transaction: records the created object against the
+/// idempotency key (the operation is the audit action), writes the audit
+/// event, and commits.
 pub(crate) async fn finish_create(
-    txn: &impl ConnectionTrait,
+    txn: DatabaseTransaction,
     actor: &Actor,
-    operation: &str,
+    grant: &crate::auth::Grant,
     key: Option<&str>,
-    id: Uuid,
+    change: crate::audit::Change<'_>,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(key) = key {
-        idempotency::complete(txn, actor, operation, key, id).await?;
+        idempotency::complete(&txn, actor, change.action, key, change.object_id).await?;
     }
+    crate::audit::record(&txn, actor, grant, change, now).await?;
+    txn.commit().await?;
     Ok(())
 }

@@ -100,7 +100,6 @@ pub async fn create(
         "ALREADY_A_RESELLER",
         "this member is already a reseller".into(),
     ))?;
-    finish_create(&txn, actor, "createReseller", key, model.id).await?;
     let change = Change {
         action: "createReseller",
         object_type: "Reseller",
@@ -108,8 +107,7 @@ pub async fn create(
         reseller_id: Some(model.id),
         details: serde_json::json!({ "allotment": allotment }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    finish_create(txn, actor, &grant, key, change, now).await?;
     Ok(model)
 }
 

@@ -139,7 +139,6 @@ pub async fn create(
     )
     .await
     .map_err(job_error)?;
-    finish_create(&txn, actor, "createTenant", key, model.id).await?;
     let change = Change {
         action: "createTenant",
         object_type: "Tenant",
@@ -147,8 +146,7 @@ pub async fn create(
         reseller_id: model.reseller_id,
         details: serde_json::json!({ "slug": model.slug, "cluster": model.cluster, "quota": quota }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    finish_create(txn, actor, &grant, key, change, now).await?;
     Ok(model)
 }
 
