@@ -303,7 +303,8 @@ fn http_server(
                 .app_data(auth.clone())
                 .app_data(web::JsonConfig::default().limit(1 << 20))
                 .route("/graphql", web::post().to(graphql::graphql))
-                .route("/graphql", web::get().to(graphql::graphiql));
+                .route("/graphql", web::get().to(graphql::graphiql))
+                .route("/graphql/ws", web::get().to(graphql::subscriptions));
         }
         app
     })

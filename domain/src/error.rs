@@ -89,3 +89,12 @@ impl Error {
         Self::NotFound { field, entity }
     }
 }
+
+impl From<crate::jobs::JobError> for Error {
+    fn from(e: crate::jobs::JobError) -> Self {
+        match e {
+            crate::jobs::JobError::Db(e) => Error::Db(e),
+            crate::jobs::JobError::Payload(e) => Error::Db(DbErr::Custom(e.to_string())),
+        }
+    }
+}

@@ -16,6 +16,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod orders;
 pub mod page;
 pub mod reference;
 pub mod tenancy;

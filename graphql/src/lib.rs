@@ -24,6 +24,7 @@ mod context;
 pub mod error;
 mod loaders;
 pub mod node;
+mod orders;
 pub mod scalars;
 mod tenancy;
 mod tokens;
@@ -32,12 +33,12 @@ mod viewer;
 use std::sync::Arc;
 
 use async_graphql::extensions::Tracing;
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 use coplane_domain::Clock;
 use sea_orm::DatabaseConnection;
 
 pub use coplane_domain::auth::Actor;
-pub use loaders::with_request_data;
+pub use loaders::{connection_data, with_request_data};
 pub use viewer::Viewer;
 
 /// All queries.
@@ -50,6 +51,7 @@ pub struct Query(
     audit::AuditQuery,
     catalog::CatalogQuery,
     catalog::StorefrontQuery,
+    orders::OrdersQuery,
 );
 
 /// All mutations.
@@ -59,10 +61,15 @@ pub struct Mutation(
     tokens::TokensMutation,
     catalog::CatalogMutation,
     catalog::StorefrontMutation,
+    orders::OrdersMutation,
 );
 
+/// All subscriptions (over `/graphql/ws`).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(orders::OrdersSubscription);
+
 /// The schema type.
-pub type CoplaneSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CoplaneSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits that protect the server from expensive queries.
 #[derive(Clone, Copy, Debug)]
@@ -88,11 +95,15 @@ pub fn build_schema(
     clock: Arc<dyn Clock>,
     limits: Limits,
 ) -> CoplaneSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(db)
-        .data(clock)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .extension(Tracing)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .data(db)
+    .data(clock)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .extension(Tracing)
+    .finish()
 }

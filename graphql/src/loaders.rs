@@ -63,6 +63,24 @@ pub fn with_request_data(
     db: &DatabaseConnection,
     actor: Actor,
 ) -> async_graphql::Request {
+    let (customers, resellers) = loaders(db, &actor);
+    request.data(actor).data(customers).data(resellers)
+}
+
+/// The caller and its loaders, for a subscription's connection.
+pub fn connection_data(db: &DatabaseConnection, actor: Actor) -> async_graphql::Data {
+    let (customers, resellers) = loaders(db, &actor);
+    let mut data = async_graphql::Data::default();
+    data.insert(actor);
+    data.insert(customers);
+    data.insert(resellers);
+    data
+}
+
+fn loaders(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> (DataLoader<CustomerLoader>, DataLoader<ResellerLoader>) {
     // A few milliseconds of batching window, so the sibling fields of a page
     // register their keys before the batch goes out.
     let customers = DataLoader::new(
@@ -81,5 +99,5 @@ pub fn with_request_data(
         tokio::spawn,
     )
     .delay(BATCH_WINDOW);
-    request.data(actor).data(customers).data(resellers)
+    (customers, resellers)
 }

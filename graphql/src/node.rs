@@ -41,6 +41,10 @@ pub enum Node {
     Customer(Customer),
     /// A tenant.
     Tenant(Tenant),
+    /// A storefront order.
+    Order(crate::orders::Order),
+    /// An app install.
+    AppInstall(crate::orders::AppInstall),
 }
 
 #[derive(Default)]
@@ -67,6 +71,7 @@ impl NodeQuery {
             "Tenant" => tenants::get(db, actor, uuid)
                 .await
                 .map(|m| m.map(|m| Node::Tenant(Tenant(m)))),
+            "Order" | "AppInstall" => crate::orders::node(ctx, &kind, uuid).await,
             _ => Ok(None),
         };
         match found {

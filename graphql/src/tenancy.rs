@@ -363,6 +363,14 @@ impl Tenant {
     async fn state(&self) -> TenantState {
         TenantState::parse(&self.0.state)
     }
+    /// Its app installs (removed ones too), oldest first.
+    #[graphql(complexity = "50 * child_complexity")]
+    async fn app_installs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::orders::AppInstall>> {
+        crate::orders::tenant_installs(ctx, self).await
+    }
     /// `overdue` or `manual` while suspended.
     async fn suspension_reason(&self) -> Option<&str> {
         self.0.suspension_reason.as_deref()

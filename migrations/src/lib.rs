@@ -18,6 +18,7 @@ mod m20261121_000005_create_invoices;
 mod m20261121_000006_create_dunning;
 mod m20261121_000007_create_governance;
 mod m20261121_000008_create_platform;
+mod m20261121_000009_order_fulfilment;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_create_dunning::Migration),
             Box::new(m20261121_000007_create_governance::Migration),
             Box::new(m20261121_000008_create_platform::Migration),
+            Box::new(m20261121_000009_order_fulfilment::Migration),
         ]
     }
 }

@@ -20,13 +20,17 @@ use crate::tenancy::fixture::{allotment, customer, jwt, quota, reseller, tenant,
 use crate::{TestApp, test_both_dbs};
 
 /// A running operator against the fake API server.
-struct Operator {
+pub(crate) struct Operator {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl Operator {
-    fn start(fake: &FakeKube, clock: Arc<ManualClock>, retention: chrono::Duration) -> Self {
+    pub(crate) fn start(
+        fake: &FakeKube,
+        clock: Arc<ManualClock>,
+        retention: chrono::Duration,
+    ) -> Self {
         let ctx = operator::Context {
             client: fake.client(),
             config: OperatorConfig {
@@ -43,7 +47,7 @@ impl Operator {
         Self { shutdown, task }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
@@ -53,7 +57,7 @@ impl Operator {
 }
 
 /// Waits (polling, at most 20 s) until `check` holds.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let start = tokio::time::Instant::now();
     while !check() {
         assert!(
@@ -602,7 +606,7 @@ test_both_dbs!(
     .await;
         app.execute(
         "INSERT INTO app_installs (id, tenant_id, reseller_id, app_id, app_version_id, values_json, state, created_at, updated_at) \
-         SELECT $1, id, reseller_id, $2, $3, '{\"title\":\"Docs\"}', 'pending', $4, $4 FROM tenants WHERE id = $5",
+         SELECT $1, id, reseller_id, $2, $3, '{\"title\":\"Docs\"}', 'installing', $4, $4 FROM tenants WHERE id = $5",
         vec![install_id.into(), app_id.into(), version_id.into(), now.into(), tenant_id.into()],
     )
     .await;
@@ -628,7 +632,7 @@ test_both_dbs!(
             "AppInstall",
             Some("coplane-apps"),
             &name,
-            json!({ "ready": true }),
+            json!({ "ready": true, "observedGeneration": resource["metadata"]["generation"] }),
         );
         jobs::enqueue(
             &app.db,
@@ -856,19 +860,14 @@ async fn an_app_install_renders_keeps_its_secrets_and_reports_readiness() {
         fake.get("Ingress", Some("coplane-shop"), "wiki-1").unwrap()["spec"]["rules"][0]["host"],
         "wiki.shop.apps.example.coop"
     );
-    assert_eq!(
+    eventually("the install reports itself not ready", || {
         fake.get("AppInstall", Some("coplane-shop"), "wiki-1")
-            .unwrap()["status"]["ready"],
-        false
-    );
+            .is_some_and(|i| i["status"]["ready"] == false)
+    })
+    .await;
 
     // The cluster reports the Deployment available: the install is ready.
-    fake.set_status(
-        "Deployment",
-        Some("coplane-shop"),
-        "wiki-1",
-        json!({ "availableReplicas": 1 }),
-    );
+    assert!(fake.roll_out("coplane-shop", "wiki-1", 1));
     eventually("the install is ready", || {
         fake.get("AppInstall", Some("coplane-shop"), "wiki-1")
             .is_some_and(|i| i["status"]["ready"] == true)

@@ -8,6 +8,7 @@ mod harness;
 mod health;
 mod jobs;
 mod kube;
+mod orders;
 mod schema;
 mod startup;
 mod tenancy;

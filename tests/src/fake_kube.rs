@@ -340,6 +340,28 @@ impl FakeKube {
         .expect("the object exists");
     }
 
+    /// Plays the Deployment controller for one Deployment: its current
+    /// generation rolled out, with `available` of its replicas available.
+    /// Returns false when there is no such Deployment.
+    pub fn roll_out(&self, namespace: &str, name: &str, available: i64) -> bool {
+        let Some(d) = self.get("Deployment", Some(namespace), name) else {
+            return false;
+        };
+        let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
+        self.set_status(
+            "Deployment",
+            Some(namespace),
+            name,
+            json!({
+                "observedGeneration": d["metadata"]["generation"],
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "availableReplicas": available,
+            }),
+        );
+        true
+    }
+
     /// Merge-patches an object as another actor would.
     pub fn merge_patch(&self, kind: &str, namespace: Option<&str>, name: &str, patch: Value) {
         let k = kind_index(kind);
@@ -808,32 +830,70 @@ fn commit(
     };
     store.log.push(e.clone());
     let _ = events.send(e);
-    if event == "DELETED" && k.kind == "Namespace" {
-        cascade(store, events, &key.2);
+    if event == "DELETED" {
+        let namespace = (k.kind == "Namespace").then(|| key.2.clone());
+        cascade(store, events, namespace, &object);
     }
     object
 }
 
-/// A deleted namespace takes its objects with it.
-fn cascade(store: &mut Store, events: &broadcast::Sender<Event>, namespace: &str) {
-    let keys: Vec<Key> = store
-        .objects
-        .keys()
-        .filter(|(_, ns, _)| ns == namespace)
-        .cloned()
+/// What the API server and its garbage collector do after a deletion: a
+/// deleted namespace takes its objects with it, and a deleted owner its
+/// dependents (those naming its uid in `ownerReferences`), transitively.
+fn cascade(
+    store: &mut Store,
+    events: &broadcast::Sender<Event>,
+    namespace: Option<String>,
+    deleted: &Value,
+) {
+    let mut owners: Vec<String> = deleted["metadata"]["uid"]
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
         .collect();
-    for key in keys {
-        if let Some(s) = store.objects.remove(&key) {
-            store.rv += 1;
-            let e = Event {
-                rv: store.rv,
-                kind: key.0,
-                namespace: key.1.clone(),
-                kind_of_event: "DELETED",
-                object: s.object,
-            };
-            store.log.push(e.clone());
-            let _ = events.send(e);
+    let owned_by = |object: &Value, uid: &str| {
+        object["metadata"]["ownerReferences"]
+            .as_array()
+            .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+    };
+    let mut keys: Vec<Key> = match &namespace {
+        Some(ns) => store
+            .objects
+            .keys()
+            .filter(|(_, n, _)| n == ns)
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    loop {
+        for uid in owners.drain(..) {
+            keys.extend(
+                store
+                    .objects
+                    .iter()
+                    .filter(|(_, s)| owned_by(&s.object, &uid))
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+        if keys.is_empty() {
+            break;
+        }
+        for key in keys.drain(..) {
+            if let Some(s) = store.objects.remove(&key) {
+                if let Some(uid) = s.object["metadata"]["uid"].as_str() {
+                    owners.push(uid.to_owned());
+                }
+                store.rv += 1;
+                let e = Event {
+                    rv: store.rv,
+                    kind: key.0,
+                    namespace: key.1.clone(),
+                    kind_of_event: "DELETED",
+                    object: s.object,
+                };
+                store.log.push(e.clone());
+                let _ = events.send(e);
+            }
         }
     }
 }

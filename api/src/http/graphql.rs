@@ -73,3 +73,50 @@ pub async fn graphiql() -> HttpResponse {
                 .finish(),
         )
 }
+
+/// `GET /graphql/ws`: subscriptions over WebSocket (the `graphql-transport-ws`
+/// and `graphql-ws` protocols). The credential comes in the
+/// `connection_init` payload (`{"Authorization": "Bearer …"}`), or else in
+/// the upgrade request's `Authorization` header; a bad one closes the
+/// connection with the reason.
+pub async fn subscriptions(
+    schema: web::Data<CoplaneSchema>,
+    auth: web::Data<Authenticator>,
+    db: web::Data<DatabaseConnection>,
+    clock: web::Data<Arc<dyn Clock>>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let db = db.get_ref().clone();
+    let clock = clock.get_ref().clone();
+    let on_init = move |init: serde_json::Value| async move {
+        let from_init = ["Authorization", "authorization"]
+            .iter()
+            .find_map(|k| init.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
+        let credential = from_init.or(header);
+        let principal = auth
+            .authenticate(credential.as_deref(), &db, clock.now())
+            .await
+            .map_err(|e| async_graphql::Error::new(format!("{e} ({})", e.reason())))?;
+        Ok(coplane_graphql::connection_data(
+            &db,
+            Actor {
+                principal,
+                request_id,
+            },
+        ))
+    };
+    async_graphql_actix_web::GraphQLSubscription::new(CoplaneSchema::clone(&schema))
+        .on_connection_init(on_init)
+        .start(&req, payload)
+}

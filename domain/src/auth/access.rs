@@ -47,6 +47,12 @@ pub enum Permission {
     ReadStorefront,
     /// Set a reseller's prices.
     WritePrices,
+    /// Read storefront orders.
+    ReadOrders,
+    /// Place and cancel storefront orders.
+    PlaceOrders,
+    /// Roll back installs and change their values.
+    ManageInstalls,
 }
 
 /// Scopes an integration token can carry, and what each allows.
@@ -57,6 +63,11 @@ pub const SCOPES: &[(&str, &[Permission])] = &[
         &[Permission::ReadCustomers, Permission::WriteCustomers],
     ),
     ("tenants:read", &[Permission::ReadTenants]),
+    ("orders:read", &[Permission::ReadOrders]),
+    (
+        "orders:write",
+        &[Permission::ReadOrders, Permission::PlaceOrders],
+    ),
     (
         "tenants:write",
         &[Permission::ReadTenants, Permission::WriteTenants],
@@ -215,9 +226,12 @@ impl Principal {
                     | ManageTokens
                     | ReadStorefront
                     | WritePrices
+                    | ReadOrders
+                    | PlaceOrders
+                    | ManageInstalls
             )
             .then(own_reseller),
-            Role::TenantAdmin => (p == ReadTenants).then(|| Reach {
+            Role::TenantAdmin => matches!(p, ReadTenants | ManageInstalls).then(|| Reach {
                 tenants: self.tenant_ids.clone(),
                 ..Reach::default()
             }),
@@ -259,6 +273,9 @@ fn permission_name(p: Permission) -> &'static str {
         Permission::WriteCatalog => "changing the catalog",
         Permission::ReadStorefront => "reading a storefront",
         Permission::WritePrices => "setting prices",
+        Permission::ReadOrders => "reading orders",
+        Permission::PlaceOrders => "placing orders",
+        Permission::ManageInstalls => "managing app installs",
     }
 }
 

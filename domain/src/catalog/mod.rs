@@ -8,5 +8,7 @@ pub mod plans;
 pub mod pricing;
 pub mod recipe;
 pub mod storefront;
+pub mod values;
 
 pub use recipe::{Recipe, RecipeError};
+pub use values::InstallValues;

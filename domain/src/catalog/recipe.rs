@@ -248,6 +248,30 @@ impl Recipe {
             .map_err(|e| err("recipe", "INVALID_RECIPE", e.to_string()))
     }
 
+    /// What one install of this recipe takes from its tenant's quota: its
+    /// limits (the tenant's ResourceQuota caps limits and requests alike),
+    /// its volumes, one pod and one install.
+    pub fn footprint(&self) -> crate::tenancy::Quota {
+        crate::tenancy::Quota {
+            cpu_millis: self
+                .resources
+                .limits
+                .cpu_millis
+                .max(self.resources.requests.cpu_millis),
+            memory_bytes: self
+                .resources
+                .limits
+                .memory_bytes
+                .max(self.resources.requests.memory_bytes),
+            storage_bytes: self
+                .volumes
+                .iter()
+                .fold(0i64, |a, v| a.saturating_add(v.size_bytes)),
+            pods: 1,
+            app_installs: 1,
+        }
+    }
+
     /// Every problem of the recipe, given the largest storage any plan
     /// includes (`None`: no plan limits it yet).
     pub fn validate(&self, max_plan_storage: Option<i64>) -> Vec<RecipeError> {

@@ -25,6 +25,8 @@ pub struct Model {
     pub state: String,
     /// Why, when failed.
     pub status_message: Option<String>,
+    /// Whether uninstalling deletes its volumes and generated secrets.
+    pub delete_data: bool,
     /// Created.
     pub created_at: DateTimeUtc,
     /// Last changed.

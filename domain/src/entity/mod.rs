@@ -8,6 +8,8 @@ pub mod app_version;
 pub mod audit_event;
 pub mod customer;
 pub mod member;
+pub mod order;
+pub mod order_line;
 pub mod plan;
 pub mod reseller;
 pub mod tenant;

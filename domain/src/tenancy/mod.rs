@@ -12,7 +12,7 @@ pub mod members;
 mod quota;
 pub mod resellers;
 mod slug;
-mod state;
+pub(crate) mod state;
 pub mod tenants;
 
 pub use quota::{DIMENSIONS, Quota};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, SqlErr, Statement, TransactionTrait,
+    IntoActiveModel, QueryFilter, Set, Statement, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -91,45 +91,17 @@ pub async fn create(
             .ok_or_else(|| Error::not_found("customerId", "reseller"))?;
         resellers::check_pool(&txn, &reseller, None, &quota).await?;
     }
-    let exists = tenant::Entity::find()
-        .filter(tenant::Column::Cluster.eq(&cluster))
-        .filter(tenant::Column::Slug.eq(slug.as_ref()))
-        .one(&txn)
-        .await?;
-    if exists.is_some() {
-        return Err(taken(slug.as_ref(), &cluster));
-    }
-    let inserted = tenant::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        customer_id: Set(customer.id),
-        reseller_id: Set(customer.reseller_id),
-        plan_id: Set(input.plan_id),
-        slug: Set(slug.to_string()),
-        cluster: Set(cluster.clone()),
-        namespace: Set(slug.namespace()),
-        quota_cpu_millis: Set(quota.cpu_millis),
-        quota_memory_bytes: Set(quota.memory_bytes),
-        quota_storage_bytes: Set(quota.storage_bytes),
-        quota_pods: Set(quota.pods),
-        quota_app_installs: Set(quota.app_installs),
-        state: Set(TenantState::Pending.as_str().to_owned()),
-        suspension_reason: Set(None),
-        suspension_note: Set(None),
-        suspended_at: Set(None),
-        terminated_at: Set(None),
-        prepaid_until: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await;
-    let model = match inserted {
-        Ok(m) => m,
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(taken(slug.as_ref(), &cluster));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let model = insert(
+        &txn,
+        Uuid::now_v7(),
+        &customer,
+        &slug,
+        &cluster,
+        input.plan_id,
+        &quota,
+        now,
+    )
+    .await?;
     crate::jobs::enqueue(
         &txn,
         &SyncTenant {
@@ -137,8 +109,7 @@ pub async fn create(
         },
         now,
     )
-    .await
-    .map_err(job_error)?;
+    .await?;
     let change = Change {
         action: "createTenant",
         object_type: "Tenant",
@@ -199,9 +170,7 @@ pub async fn update_quota(
     active.quota_app_installs = Set(quota.app_installs);
     active.updated_at = Set(now);
     let model = active.update(&txn).await?;
-    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now)
-        .await
-        .map_err(job_error)?;
+    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now).await?;
     let change = Change {
         action: "updateTenantQuota",
         object_type: "Tenant",
@@ -268,13 +237,6 @@ pub async fn get(
         .filter(|t| grant.reach.tenant(t.id, t.reseller_id)))
 }
 
-fn job_error(e: crate::jobs::JobError) -> Error {
-    match e {
-        crate::jobs::JobError::Db(e) => Error::Db(e),
-        crate::jobs::JobError::Payload(e) => Error::Db(sea_orm::DbErr::Custom(e.to_string())),
-    }
-}
-
 /// Marks a pending tenant active once its namespace is ready. Returns whether it changed.
 pub async fn mark_active(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
     let r = tenant::Entity::update_many()
@@ -315,9 +277,58 @@ pub async fn terminate(
     active.terminated_at = Set(Some(now));
     active.updated_at = Set(now);
     let model = active.update(&txn).await?;
-    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now)
-        .await
-        .map_err(job_error)?;
+    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now).await?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// Inserts a pending tenant for `customer`; a slug taken in the cluster is a conflict.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert(
+    txn: &impl ConnectionTrait,
+    id: Uuid,
+    customer: &customer::Model,
+    slug: &TenantSlug,
+    cluster: &str,
+    plan_id: Option<Uuid>,
+    quota: &super::Quota,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model> {
+    let exists = tenant::Entity::find()
+        .filter(tenant::Column::Cluster.eq(cluster))
+        .filter(tenant::Column::Slug.eq(slug.as_ref()))
+        .one(txn)
+        .await?;
+    if exists.is_some() {
+        return Err(taken(slug.as_ref(), cluster));
+    }
+    tenant::ActiveModel {
+        id: Set(id),
+        customer_id: Set(customer.id),
+        reseller_id: Set(customer.reseller_id),
+        plan_id: Set(plan_id),
+        slug: Set(slug.to_string()),
+        cluster: Set(cluster.to_owned()),
+        namespace: Set(slug.namespace()),
+        quota_cpu_millis: Set(quota.cpu_millis),
+        quota_memory_bytes: Set(quota.memory_bytes),
+        quota_storage_bytes: Set(quota.storage_bytes),
+        quota_pods: Set(quota.pods),
+        quota_app_installs: Set(quota.app_installs),
+        state: Set(TenantState::Pending.as_str().to_owned()),
+        suspension_reason: Set(None),
+        suspension_note: Set(None),
+        suspended_at: Set(None),
+        terminated_at: Set(None),
+        prepaid_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .map_err(Error::conflict_on_unique(
+        "slug",
+        "SLUG_TAKEN",
+        format!("the slug `{slug}` is taken in cluster `{cluster}`"),
+    ))
 }

@@ -114,7 +114,109 @@ const MATRIX: &[(&str, [(Outcome, Outcome); 6])] = &[
         "setPriceList",
         [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
     ),
+    ("orders", [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)]),
+    ("order", [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)]),
+    (
+        "placeOrder",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "cancelOrder",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "retryOrder",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "rollbackAppInstall",
+        [(A, A), (A, N), (A, N), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "setAppInstallValues",
+        [(A, A), (A, N), (A, N), (F, F), (F, F), (U, U)],
+    ),
 ];
+
+/// Orders and installs in each world, for the order rows.
+struct Shop {
+    plan: String,
+    /// (order, install) of reseller A's world, then B's.
+    a: (String, String),
+    b: (String, String),
+}
+
+impl Shop {
+    async fn new(app: &TestApp, fx: &Fixture) -> Self {
+        let s = &fx.steward;
+        let app_id = mutate(
+            app,
+            s,
+            "createApp",
+            "CreateAppInput",
+            "app { id }",
+            json!({ "slug": "matrix-site", "name": "Site" }),
+        )
+        .await["app"]["id"]
+            .clone();
+        let version = mutate(
+            app,
+            s,
+            "publishAppVersion",
+            "PublishAppVersionInput",
+            "appVersion { id }",
+            json!({ "appId": app_id, "version": "1.0.0+1.27", "recipe": { "image": "nginx", "tag": "1.27" } }),
+        )
+        .await["appVersion"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let plan = mutate(
+            app,
+            s,
+            "createPlan",
+            "CreatePlanInput",
+            "plan { id }",
+            json!({ "code": "matrix", "name": "M", "currency": "EUR", "baseFee": "1", "interval": "month", "includedQuota": quota(10, 1 << 20, 0, 1, 1) }),
+        )
+        .await["plan"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut placed = Vec::new();
+        for w in [&fx.a, &fx.b] {
+            let order = mutate(
+                app,
+                s,
+                "placeOrder",
+                "PlaceOrderInput",
+                "order { id lines { appInstallId } }",
+                json!({ "customerId": w.customer_id, "idempotencyKey": format!("matrix-{}", w.reseller_id), "lines": [{ "appInstall": { "tenantId": w.tenant_id, "appVersionId": version } }] }),
+            )
+            .await["order"]
+                .clone();
+            placed.push((
+                order["id"].as_str().unwrap().to_owned(),
+                order["lines"][0]["appInstallId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ));
+        }
+        app.run_pending_jobs().await;
+        let b = placed.pop().unwrap();
+        let a = placed.pop().unwrap();
+        Self { plan, a, b }
+    }
+
+    fn of(&self, fx: &Fixture, w: &World) -> &(String, String) {
+        if w.reseller_id == fx.a.reseller_id {
+            &self.a
+        } else {
+            &self.b
+        }
+    }
+}
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -156,13 +258,22 @@ fn mutation_outcome(body: &Value, field: &str, object: &str) -> Outcome {
     let payload = &body["data"][field];
     match payload["userErrors"][0]["code"].as_str() {
         Some("NOT_FOUND") => N,
+        // Checked after authorization and reach: the caller got to the object.
+        Some("ORDER_NOT_FAILED" | "NO_PREVIOUS_VERSION") => A,
         Some(_) => panic!("unexpected user error: {body}"),
         None if payload[object].is_object() => A,
         None => panic!("neither object nor error: {body}"),
     }
 }
 
-async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &World) -> Outcome {
+async fn run(
+    app: &TestApp,
+    fx: &Fixture,
+    shop: &Shop,
+    op: &str,
+    caller: Caller,
+    target: &World,
+) -> Outcome {
     let token = token(fx, caller);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let (query, vars, check): (String, Value, Check) = match op {
@@ -189,6 +300,19 @@ async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &Wor
                 }
             }),
         ),
+        "order" => (
+            "query($id: ID!) { order(id: $id) { id } }".into(),
+            json!({ "id": shop.of(fx, target).0 }),
+            Box::new(|b| if b["data"]["order"].is_object() { A } else { N }),
+        ),
+        "orders" => {
+            let id = shop.of(fx, target).0.clone();
+            (
+                "{ orders(first: 100) { edges { node { id } } } }".into(),
+                json!({}),
+                Box::new(move |b| in_list(b, "orders", &id)),
+            )
+        }
         "tenant" => (
             "query($id: ID!) { tenant(id: $id) { id } }".into(),
             json!({ "id": target.tenant_id }),
@@ -311,6 +435,39 @@ async fn run(app: &TestApp, fx: &Fixture, op: &str, caller: Caller, target: &Wor
                     "storefront",
                     json!({ "resellerId": target.reseller_id, "markup": "0.1" }),
                 ),
+                "placeOrder" => (
+                    "PlaceOrderInput",
+                    "order",
+                    json!({ "customerId": target.customer_id, "idempotencyKey": format!("m-{n}"), "lines": [{ "newTenant": { "slug": format!("matrix-order-{n}"), "planId": shop.plan } }] }),
+                ),
+                "cancelOrder" => {
+                    let pending = mutate(
+                        app,
+                        &fx.steward,
+                        "placeOrder",
+                        "PlaceOrderInput",
+                        "order { id }",
+                        json!({ "customerId": target.customer_id, "idempotencyKey": format!("c-{n}"), "lines": [{ "newTenant": { "slug": format!("matrix-cancel-{n}"), "planId": shop.plan } }] }),
+                    )
+                    .await["order"]["id"]
+                        .clone();
+                    ("OrderIdInput", "order", json!({ "orderId": pending }))
+                }
+                "retryOrder" => (
+                    "OrderIdInput",
+                    "order",
+                    json!({ "orderId": shop.of(fx, target).0 }),
+                ),
+                "rollbackAppInstall" => (
+                    "RollbackAppInstallInput",
+                    "appInstall",
+                    json!({ "installId": shop.of(fx, target).1 }),
+                ),
+                "setAppInstallValues" => (
+                    "SetAppInstallValuesInput",
+                    "appInstall",
+                    json!({ "installId": shop.of(fx, target).1, "values": { "env": {} } }),
+                ),
                 "revokeApiToken" => {
                     let (id, _) = api_token(
                         app,
@@ -369,11 +526,12 @@ test_both_dbs!(every_operation_reaches_exactly_what_each_role_may, |app| {
     );
 
     let fx = Fixture::new(&app).await;
+    let shop = Shop::new(&app, &fx).await;
     let mut failures = Vec::new();
     for (op, expected) in MATRIX {
         for (caller, (own, other)) in CALLERS.iter().zip(expected) {
-            let got_own = run(&app, &fx, op, *caller, &fx.a).await;
-            let got_other = run(&app, &fx, op, *caller, &fx.b).await;
+            let got_own = run(&app, &fx, &shop, op, *caller, &fx.a).await;
+            let got_other = run(&app, &fx, &shop, op, *caller, &fx.b).await;
             if (got_own, got_other) != (*own, *other) {
                 failures.push(format!(
                     "{op} as {caller:?}: expected {:?}, got {:?}",

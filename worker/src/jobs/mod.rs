@@ -2,6 +2,7 @@
 //! fan-outs under `clock/`.
 
 pub mod clock;
+pub mod orders;
 pub mod tenancy;
 
 use crate::context::WorkerContext;
@@ -12,6 +13,7 @@ pub fn register(runner: &mut Runner<WorkerContext>) {
     runner
         .register::<coplane_domain::tenancy::jobs::SyncTenant>()
         .register::<coplane_domain::tenancy::jobs::SyncAppInstall>()
+        .register::<coplane_domain::orders::jobs::FulfilOrder>()
         .periodic::<clock::prune_failed_jobs::PruneFailedJobs>(chrono::Duration::days(1))
         .periodic::<clock::reconcile_tenants::ReconcileTenants>(chrono::Duration::minutes(5));
 }

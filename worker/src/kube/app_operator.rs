@@ -102,11 +102,18 @@ pub async fn reconcile(install: Arc<AppInstall>, ctx: Arc<Context>) -> Result<Ac
     let deployment = Api::<Deployment>::namespaced(ctx.client.clone(), &namespace)
         .get_opt(&name)
         .await?;
-    let available = deployment
-        .and_then(|d| d.status)
-        .and_then(|s| s.available_replicas)
-        .unwrap_or(0);
-    let ready = available > 0;
+    // Ready: the Deployment has rolled out its current spec (the
+    // controller saw this generation, every replica runs it) and they are
+    // available, so an upgrade is not ready on the old version's pods.
+    let (ready, available) = deployment.map_or((false, 0), |d| {
+        let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let generation = d.metadata.generation.unwrap_or(0);
+        let s = d.status.unwrap_or_default();
+        let available = s.available_replicas.unwrap_or(0);
+        let rolled_out = s.observed_generation.unwrap_or(0) >= generation
+            && s.updated_replicas.unwrap_or(0) >= desired;
+        (desired > 0 && rolled_out && available >= desired, available)
+    });
     let status = AppInstallStatus {
         ready,
         observed_generation: install.metadata.generation,

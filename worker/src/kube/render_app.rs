@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
-use coplane_domain::catalog::Recipe;
+use coplane_domain::catalog::{InstallValues, Recipe};
 use serde_json::{Value, json};
 
 use super::crd::AppInstall;
@@ -74,19 +74,24 @@ pub fn app_install_children(
         "coplane.io/tenant": ctx.tenant,
     });
     let selector = json!({ "app.kubernetes.io/instance": name });
-    let meta = |object_name: &str| {
+    // The workload is owned by the AppInstall and goes with it; the data
+    // (volumes, generated secrets) is not, and outlives an uninstall that
+    // keeps it.
+    let meta = |object_name: &str, owned: bool| {
         let mut m = json!({ "name": object_name, "namespace": ctx.namespace, "labels": labels });
-        if let (Some(uid), Some(owner)) = (&install.metadata.uid, &install.metadata.name) {
+        if owned && let (Some(uid), Some(owner)) = (&install.metadata.uid, &install.metadata.name) {
             m["ownerReferences"] = json!([{ "apiVersion": "coplane.io/v1alpha1", "kind": "AppInstall", "name": owner, "uid": uid, "controller": true, "blockOwnerDeletion": true }]);
         }
         m
     };
+    let values = InstallValues::parse(&install.spec.values).unwrap_or_default();
     let secret_name = format!("{name}-generated");
     let env: Vec<Value> = recipe
         .env
         .iter()
         .map(|e| {
             if let Some(v) = &e.value {
+                let v = values.env.get(&e.name).unwrap_or(v);
                 json!({ "name": e.name, "value": v })
             } else if e.generated_secret.is_some() {
                 json!({ "name": e.name, "valueFrom": { "secretKeyRef": { "name": secret_name, "key": e.name } } })
@@ -133,20 +138,20 @@ pub fn app_install_children(
             .iter()
             .map(|(k, v)| (k, base64::engine::general_purpose::STANDARD.encode(v)))
             .collect();
-        objects.push(json!({ "apiVersion": "v1", "kind": "Secret", "metadata": meta(&secret_name), "type": "Opaque", "data": data }));
+        objects.push(json!({ "apiVersion": "v1", "kind": "Secret", "metadata": meta(&secret_name, false), "type": "Opaque", "data": data }));
     }
     for v in &recipe.volumes {
         objects.push(json!({
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
-            "metadata": meta(&format!("{name}-{}", v.name)),
+            "metadata": meta(&format!("{name}-{}", v.name), false),
             "spec": { "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": v.size_bytes.to_string() } } },
         }));
     }
     objects.push(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": meta(&name),
+        "metadata": meta(&name, true),
         "spec": {
             "selector": { "matchLabels": selector },
             // Volumes are ReadWriteOnce: replace, do not run two pods at once.
@@ -160,18 +165,19 @@ pub fn app_install_children(
             .iter()
             .map(|p| json!({ "name": p.name, "port": p.port, "targetPort": p.name }))
             .collect();
-        objects.push(json!({ "apiVersion": "v1", "kind": "Service", "metadata": meta(&name), "spec": { "selector": selector, "ports": service_ports } }));
+        objects.push(json!({ "apiVersion": "v1", "kind": "Service", "metadata": meta(&name, true), "spec": { "selector": selector, "ports": service_ports } }));
     }
     if let Some(ing) = &recipe.ingress {
-        let host = ing
-            .host_template
-            .replace("{app}", &install.spec.app)
-            .replace("{tenant}", ctx.tenant)
-            .replace("{domain}", ctx.domain);
+        let host = values.host.clone().unwrap_or_else(|| {
+            ing.host_template
+                .replace("{app}", &install.spec.app)
+                .replace("{tenant}", ctx.tenant)
+                .replace("{domain}", ctx.domain)
+        });
         objects.push(json!({
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
-            "metadata": meta(&name),
+            "metadata": meta(&name, true),
             "spec": { "rules": [{ "host": host, "http": { "paths": [{
                 "path": "/", "pathType": "Prefix",
                 "backend": { "service": { "name": name, "port": { "name": ing.port } } },
@@ -275,6 +281,53 @@ mod tests {
             render("php-app", SAMPLES[1].1),
             objects,
             "rendering is deterministic"
+        );
+    }
+
+    #[test]
+    fn values_set_the_host_and_literal_settings_and_data_has_no_owner() {
+        let recipe_value = json!({
+            "image": "ghcr.io/coop/files", "tag": "1.0",
+            "ports": [{ "name": "web", "port": 3000 }],
+            "env": [{ "name": "TITLE", "value": "Files" }],
+            "volumes": [{ "name": "data", "mountPath": "/data", "sizeBytes": 1073741824 }],
+            "ingress": { "port": "web" },
+        });
+        let recipe = Recipe::parse(&recipe_value).unwrap();
+        let literal = "TITLE".to_owned();
+        let mut install = AppInstall::new(
+            "i-1",
+            AppInstallSpec {
+                app: "files".into(),
+                version: "1.0.0+1".into(),
+                recipe: recipe_value,
+                values: json!({ "host": "files.example.org", "env": { literal.clone(): "mine" } }),
+                suspended: false,
+            },
+        );
+        install.metadata.uid = Some("uid-1".into());
+        let ctx = AppContext {
+            tenant: "acme",
+            namespace: "coplane-acme",
+            domain: "apps.example.coop",
+        };
+        let objects = app_install_children(&install, &recipe, &ctx, &BTreeMap::new());
+        let of = |kind: &str| objects.iter().find(|o| o["kind"] == kind).unwrap();
+        let env = &of("Deployment")["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert!(
+            env.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == literal.as_str() && e["value"] == "mine")
+        );
+        assert_eq!(
+            of("Ingress")["spec"]["rules"][0]["host"],
+            "files.example.org"
+        );
+        assert!(of("PersistentVolumeClaim")["metadata"]["ownerReferences"].is_null());
+        assert_eq!(
+            of("Deployment")["metadata"]["ownerReferences"][0]["uid"],
+            "uid-1"
         );
     }
 }

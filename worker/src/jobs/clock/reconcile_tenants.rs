@@ -53,7 +53,7 @@ impl Handler<WorkerContext> for ReconcileTenants {
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
                 ctx.db.get_database_backend(),
                 "SELECT i.id FROM app_installs i JOIN tenants t ON t.id = i.tenant_id \
-                 WHERE i.state <> 'uninstalled' AND (t.state <> 'terminated' OR t.terminated_at >= $1)",
+                 WHERE i.state NOT IN ('uninstalled', 'pending') AND (t.state <> 'terminated' OR t.terminated_at >= $1)",
                 [recently.into()],
             ))
             .await?;

@@ -2,6 +2,7 @@
 
 use coplane_domain::entity::tenant;
 use coplane_domain::jobs;
+use coplane_domain::orders;
 use coplane_domain::tenancy::TenantState;
 use coplane_domain::tenancy::jobs::SyncTenant;
 use coplane_domain::tenancy::tenants;
@@ -72,7 +73,9 @@ impl Handler<WorkerContext> for SyncTenant {
                 } else {
                     write_manifests(dir, &row.slug, &objects)?;
                     // What would be applied is on disk: as ready as it gets.
-                    tenants::mark_active(&ctx.db, row.id, now).await?;
+                    if tenants::mark_active(&ctx.db, row.id, now).await? {
+                        orders::tenant_changed(&ctx.db, row.id, now).await?;
+                    }
                 }
             }
             Target::Cluster(client) => {
@@ -88,7 +91,9 @@ impl Handler<WorkerContext> for SyncTenant {
                         .and_then(|t| t.status)
                         .is_some_and(|s| s.ready);
                     if ready {
-                        tenants::mark_active(&ctx.db, row.id, now).await?;
+                        if tenants::mark_active(&ctx.db, row.id, now).await? {
+                            orders::tenant_changed(&ctx.db, row.id, now).await?;
+                        }
                     } else if row.state == TenantState::Pending.as_str() {
                         // Look again shortly rather than at the next full pass.
                         jobs::enqueue_at(&ctx.db, &self, now + chrono::Duration::seconds(10), now)

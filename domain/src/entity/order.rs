@@ -1,0 +1,36 @@
+//! `orders`.
+
+use sea_orm::entity::prelude::*;
+
+/// A storefront order by a reseller for one of its customers.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The selling reseller.
+    pub reseller_id: Uuid,
+    /// The buying customer.
+    pub customer_id: Uuid,
+    /// `pending` | `provisioning` | `fulfilled` | `failed` | `cancelled`.
+    pub state: String,
+    /// The storefront's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the order as placed.
+    pub request_hash: String,
+    /// The subject that placed it.
+    pub placed_by: String,
+    /// Why, when failed.
+    pub failure_reason: Option<String>,
+    /// Placed.
+    pub created_at: DateTimeUtc,
+    /// Last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

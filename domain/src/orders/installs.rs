@@ -1,0 +1,411 @@
+//! App installs: their footprint in a tenant's quota, and their lifecycle
+//! beyond an order (a rollback to the previous version, values changed).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::ensure_no_order_in_progress;
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Grant, Permission};
+use crate::catalog::{InstallValues, Recipe, RecipeError};
+use crate::entity::{app, app_install, app_version, tenant};
+use crate::error::{Error, Result};
+use crate::tenancy::jobs::SyncAppInstall;
+use crate::tenancy::state::string_enum;
+use crate::tenancy::{DIMENSIONS, Quota, resellers};
+
+string_enum!(
+    /// An install's lifecycle.
+    InstallState {
+        /// Ordered; the worker has not started it.
+        Pending = "pending",
+        /// Being rolled out (first install, upgrade, rollback, new values).
+        Installing = "installing",
+        /// Its workload is available.
+        Ready = "ready",
+        /// The cluster refused or never made it ready; see its message.
+        Failed = "failed",
+        /// Being removed.
+        Uninstalling = "uninstalling",
+        /// Removed.
+        Uninstalled = "uninstalled",
+    }
+);
+
+/// The stored name of [`InstallState::Pending`].
+pub const PENDING: &str = "pending";
+
+/// Whether an install in `state` holds its share of the tenant's quota.
+pub fn is_live(state: &str) -> bool {
+    !matches!(state, "uninstalling" | "uninstalled")
+}
+
+/// A live install as the quota sees it.
+#[derive(Clone, Debug)]
+pub struct LiveInstall {
+    /// The install.
+    pub id: Uuid,
+    /// Its app's slug.
+    pub app_slug: String,
+    /// What it takes from the quota.
+    pub footprint: Quota,
+}
+
+fn recipe_of(version: &app_version::Model) -> Result<Recipe> {
+    let value: serde_json::Value = serde_json::from_str(&version.recipe)
+        .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+    Recipe::parse(&value).map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.message)))
+}
+
+/// A version with its app and parsed recipe.
+pub async fn load_version(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<(app_version::Model, app::Model, Recipe)>> {
+    let Some(version) = app_version::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let app = app::Entity::find_by_id(version.app_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("appVersionId", "app"))?;
+    let recipe = recipe_of(&version)?;
+    Ok(Some((version, app, recipe)))
+}
+
+/// A tenant's live installs with their footprints.
+pub async fn live(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<LiveInstall>> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT i.id, a.slug, v.recipe FROM app_installs i \
+             JOIN app_versions v ON v.id = i.app_version_id JOIN apps a ON a.id = i.app_id \
+             WHERE i.tenant_id = $1 AND i.state NOT IN ('uninstalling', 'uninstalled')",
+            [tenant_id.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let recipe: String = r.try_get("", "recipe")?;
+            let value: serde_json::Value = serde_json::from_str(&recipe)
+                .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+            let recipe =
+                Recipe::parse(&value).map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.message)))?;
+            Ok(LiveInstall {
+                id: r.try_get("", "id")?,
+                app_slug: r.try_get("", "slug")?,
+                footprint: recipe.footprint(),
+            })
+        })
+        .collect()
+}
+
+/// Refuses, with the figures, installs that exceed a tenant's quota.
+pub fn check_fits(slug: &str, quota: &Quota, installs: &[LiveInstall]) -> Result<()> {
+    let mut used = [0i128; 5];
+    for i in installs {
+        for (u, f) in used.iter_mut().zip(i.footprint.values()) {
+            *u += i128::from(f);
+        }
+    }
+    let over: Vec<String> = DIMENSIONS
+        .iter()
+        .zip(used.iter().zip(quota.values()))
+        .filter(|(_, (u, q))| **u > i128::from(*q))
+        .map(|(name, (u, q))| format!("{name}: {u} needed > {q} quota"))
+        .collect();
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::QuotaExceeded {
+            field: "lines",
+            message: format!(
+                "tenant `{slug}`: its installs would exceed its quota ({})",
+                over.join("; ")
+            ),
+        })
+    }
+}
+
+/// One install, if its tenant is reached.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Option<app_install::Model>> {
+    let grant = actor.principal.authorize(Permission::ReadTenants)?;
+    Ok(app_install::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|i| grant.reach.tenant(i.tenant_id, i.reseller_id)))
+}
+
+/// A tenant's installs (uninstalled ones too), oldest first, if the tenant is reached.
+pub async fn of_tenant(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    tenant_id: Uuid,
+) -> Result<Vec<app_install::Model>> {
+    let grant = actor.principal.authorize(Permission::ReadTenants)?;
+    Ok(app_install::Entity::find()
+        .filter(app_install::Column::TenantId.eq(tenant_id))
+        .order_by_asc(app_install::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|i| grant.reach.tenant(i.tenant_id, i.reseller_id))
+        .collect())
+}
+
+/// The versions of the install's app published after the installed one.
+pub async fn available_upgrades(
+    db: &impl ConnectionTrait,
+    install: &app_install::Model,
+) -> Result<Vec<app_version::Model>> {
+    let Some(current) = app_version::Entity::find_by_id(install.app_version_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(app_version::Entity::find()
+        .filter(app_version::Column::AppId.eq(install.app_id))
+        .filter(app_version::Column::Id.gt(current.id))
+        .order_by_asc(app_version::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Opens a transaction on an install the actor may manage, with the pool
+/// of its tenant locked (its reseller's row, or the tenant's own).
+async fn begin_managed(
+    db: &DatabaseConnection,
+    grant: &Grant,
+    id: Uuid,
+) -> Result<(
+    sea_orm::DatabaseTransaction,
+    app_install::Model,
+    tenant::Model,
+)> {
+    let txn = db.begin().await?;
+    let found = app_install::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .filter(|i| grant.reach.tenant(i.tenant_id, i.reseller_id))
+        .ok_or_else(|| Error::not_found("installId", "app install"))?;
+    if let Some(r) = found.reseller_id {
+        resellers::lock(&txn, r).await?;
+    }
+    let mut q = tenant::Entity::find_by_id(found.tenant_id);
+    if crate::db::is_postgres(&txn) {
+        q = sea_orm::QuerySelect::lock_exclusive(q);
+    }
+    let tenant = q
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("installId", "tenant"))?;
+    // Read again under the lock.
+    let install = app_install::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("installId", "app install"))?;
+    if !is_live(&install.state) {
+        return Err(Error::invalid(
+            "installId",
+            "NOT_INSTALLED",
+            format!("the install is {}", install.state),
+        ));
+    }
+    ensure_no_order_in_progress(
+        &txn,
+        crate::entity::order_line::Column::AppInstallId,
+        id,
+        "this install",
+        "installId",
+    )
+    .await?;
+    Ok((txn, install, tenant))
+}
+
+fn values_error(problems: Vec<RecipeError>) -> Error {
+    Error::Invalid {
+        field: "values",
+        code: problems[0].code,
+        message: problems
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// Rolls an install back to the version it had before its last upgrade (as
+/// Helm and abra do); rolling back again returns to where it was.
+pub async fn rollback(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<app_install::Model> {
+    let grant = actor.principal.authorize(Permission::ManageInstalls)?;
+    let (txn, install, tenant) = begin_managed(db, &grant, id).await?;
+    let Some(previous) = install.previous_version_id else {
+        return Err(Error::invalid(
+            "installId",
+            "NO_PREVIOUS_VERSION",
+            "the install has not been upgraded, so there is nothing to roll back to",
+        ));
+    };
+    let (version, _, recipe) = load_version(&txn, previous)
+        .await?
+        .ok_or_else(|| Error::not_found("installId", "previous version"))?;
+    let values: serde_json::Value = serde_json::from_str(&install.values_json).unwrap_or_default();
+    InstallValues::check(&values, &recipe).map_err(|p| {
+        Error::invalid(
+            "installId",
+            "VALUES_DO_NOT_FIT",
+            format!(
+                "the install's values do not fit version {}: {}",
+                version.version,
+                values_error(p)
+            ),
+        )
+    })?;
+    let mut live = live(&txn, tenant.id).await?;
+    if let Some(l) = live.iter_mut().find(|l| l.id == id) {
+        l.footprint = recipe.footprint();
+    }
+    check_fits(&tenant.slug, &tenant.quota(), &live).map_err(|e| match e {
+        Error::QuotaExceeded { message, .. } => Error::QuotaExceeded {
+            field: "installId",
+            message,
+        },
+        e => e,
+    })?;
+    let from = install.app_version_id;
+    let mut active = install.into_active_model();
+    active.app_version_id = Set(previous);
+    active.previous_version_id = Set(Some(from));
+    active.state = Set(InstallState::Installing.as_str().to_owned());
+    active.status_message = Set(None);
+    active.updated_at = Set(now);
+    let model = active.update(&txn).await?;
+    crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
+    let change = Change {
+        action: "rollbackAppInstall",
+        object_type: "AppInstall",
+        object_id: id,
+        reseller_id: model.reseller_id,
+        details: json!({ "from": from, "to": previous }),
+    };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Replaces an install's values, checked against its recipe.
+pub async fn set_values(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    values: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<app_install::Model> {
+    let grant = actor.principal.authorize(Permission::ManageInstalls)?;
+    let (txn, install, _) = begin_managed(db, &grant, id).await?;
+    let (_, _, recipe) = load_version(&txn, install.app_version_id)
+        .await?
+        .ok_or_else(|| Error::not_found("installId", "version"))?;
+    let values = InstallValues::check(values, &recipe).map_err(values_error)?;
+    let json = serde_json::to_string(&values).unwrap_or_else(|_| "{}".into());
+    if json == install.values_json {
+        txn.commit().await?;
+        return Ok(install);
+    }
+    let mut active = install.into_active_model();
+    active.values_json = Set(json);
+    active.state = Set(InstallState::Installing.as_str().to_owned());
+    active.status_message = Set(None);
+    active.updated_at = Set(now);
+    let model = active.update(&txn).await?;
+    crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
+    let change = Change {
+        action: "setAppInstallValues",
+        object_type: "AppInstall",
+        object_id: id,
+        reseller_id: model.reseller_id,
+        // Values are the customer's settings, not secrets (secrets are generated).
+        details: json!({ "values": values }),
+    };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// What the cluster said about an install, as the sync job saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    /// The current spec is rolled out and available.
+    Ready,
+    /// Not (yet) ready, with the cluster's word.
+    Progressing(String),
+    /// It cannot become ready as it is (an invalid recipe).
+    Broken(String),
+    /// Its resource is gone.
+    Removed,
+}
+
+/// Records what the cluster reported for an install; returns whether its
+/// state changed (orders waiting on it are told).
+pub async fn observe(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    observed: Observed,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let (to, from, message): (InstallState, &[&str], Option<String>) = match observed {
+        Observed::Ready => (InstallState::Ready, &["installing", "failed"], None),
+        Observed::Progressing(m) => {
+            // Only the message: a rollout in progress is not a change of state.
+            app_install::Entity::update_many()
+                .col_expr(
+                    app_install::Column::StatusMessage,
+                    sea_orm::sea_query::Expr::value(Some(m)),
+                )
+                .filter(app_install::Column::Id.eq(id))
+                .filter(app_install::Column::State.is_in(["installing", "uninstalling"]))
+                .exec(db)
+                .await?;
+            return Ok(false);
+        }
+        Observed::Broken(m) => (InstallState::Failed, &["installing"], Some(m)),
+        Observed::Removed => (InstallState::Uninstalled, &["uninstalling"], None),
+    };
+    let r = app_install::Entity::update_many()
+        .col_expr(
+            app_install::Column::State,
+            sea_orm::sea_query::Expr::value(to.as_str()),
+        )
+        .col_expr(
+            app_install::Column::StatusMessage,
+            sea_orm::sea_query::Expr::value(message.clone()),
+        )
+        .col_expr(
+            app_install::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(app_install::Column::Id.eq(id))
+        .filter(app_install::Column::State.is_in(from.iter().copied()))
+        .exec(db)
+        .await?;
+    let changed = r.rows_affected == 1;
+    if changed {
+        super::install_changed(db, id, now).await?;
+    }
+    Ok(changed)
+}

@@ -1,0 +1,188 @@
+//! Storefront orders: what a reseller's storefront places for one of its
+//! customers, and how each order becomes tenants and app installs.
+//!
+//! Placing an order is one transaction under the reseller's pool lock: the
+//! whole order is checked against the tenants' quotas and the reseller's
+//! allotment as it would leave them, and either every line is written (new
+//! tenants, plan changes, installs, upgrades, uninstalls, as the desired
+//! state the worker converges to) or nothing is. The worker then takes the
+//! order `pending → provisioning → fulfilled | failed`, line by line, as the
+//! cluster reports each object ready ([`advance`]). A pending order can be
+//! cancelled: each line's change is undone from what it recorded.
+
+pub mod installs;
+pub mod jobs;
+mod place;
+mod progress;
+
+pub use place::{LineInput, NewOrder, TenantRef, place};
+pub use progress::{LINE_DEADLINE, advance, cancel, install_changed, retry, tenant_changed};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::auth::{Actor, Permission};
+use crate::entity::{order, order_line};
+use crate::error::{Error, Result};
+use crate::page::{self, Page, PageRequest};
+use crate::tenancy::state::string_enum;
+
+string_enum!(
+    /// An order's (and each line's) progress.
+    OrderState {
+        /// Placed; the worker has not started it.
+        Pending = "pending",
+        /// The worker is making it so.
+        Provisioning = "provisioning",
+        /// Done.
+        Fulfilled = "fulfilled",
+        /// A line failed; it can be retried.
+        Failed = "failed",
+        /// Cancelled while pending; its changes were undone.
+        Cancelled = "cancelled",
+    }
+);
+
+string_enum!(
+    /// What an order line does.
+    LineKind {
+        /// A new tenant on a plan.
+        NewTenant = "new_tenant",
+        /// A tenant moves to another plan.
+        PlanChange = "plan_change",
+        /// An app installed in a tenant.
+        AppInstall = "app_install",
+        /// An install moves to another version.
+        AppUpgrade = "app_upgrade",
+        /// An install removed, with or without its data.
+        AppUninstall = "app_uninstall",
+    }
+);
+
+/// A refused order: the line at fault (0-based), if one is, and why.
+#[derive(Debug)]
+pub struct OrderError {
+    /// The line.
+    pub line: Option<usize>,
+    /// Why.
+    pub error: Error,
+}
+
+impl From<Error> for OrderError {
+    fn from(error: Error) -> Self {
+        Self { line: None, error }
+    }
+}
+
+impl From<sea_orm::DbErr> for OrderError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Error::Db(e).into()
+    }
+}
+
+/// Attributes an error to line `i`.
+fn at(i: usize) -> impl Fn(Error) -> OrderError {
+    move |error| OrderError {
+        line: Some(i),
+        error,
+    }
+}
+
+/// Filters of the order list.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    /// Only in this state.
+    pub state: Option<OrderState>,
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
+    /// Changed at or after.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// Orders the actor reaches.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: OrderFilter,
+    page: PageRequest,
+) -> Result<Page<order::Model>> {
+    let grant = actor.principal.authorize(Permission::ReadOrders)?;
+    let mut q = order::Entity::find().filter(grant.reach.condition(
+        Some(order::Column::ResellerId),
+        None,
+        None,
+    ));
+    if let Some(s) = filter.state {
+        q = q.filter(order::Column::State.eq(s.as_str()));
+    }
+    if let Some(c) = filter.customer_id {
+        q = q.filter(order::Column::CustomerId.eq(c));
+    }
+    if let Some(since) = filter.updated_since {
+        q = q.filter(order::Column::UpdatedAt.gte(since));
+    }
+    page::fetch(db, q, order::Column::Id, page).await
+}
+
+/// One order, if reached.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Option<order::Model>> {
+    let grant = actor.principal.authorize(Permission::ReadOrders)?;
+    Ok(order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|o| grant.reach.reseller(Some(o.reseller_id))))
+}
+
+/// An order's lines, in order. The caller has read the order.
+pub async fn lines(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Vec<order_line::Model>> {
+    Ok(order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(order_id))
+        .order_by_asc(order_line::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// Refuses a change to an object that an unfinished order is changing.
+async fn ensure_no_order_in_progress(
+    db: &impl ConnectionTrait,
+    column: order_line::Column,
+    id: Uuid,
+    what: &str,
+    field: &'static str,
+) -> Result<()> {
+    let busy = order_line::Entity::find()
+        .filter(column.eq(id))
+        .filter(order_line::Column::State.is_in([
+            OrderState::Pending.as_str(),
+            OrderState::Provisioning.as_str(),
+        ]))
+        .filter(
+            order_line::Column::Kind.is_in(if matches!(column, order_line::Column::TenantId) {
+                vec![LineKind::PlanChange.as_str(), LineKind::NewTenant.as_str()]
+            } else {
+                vec![
+                    LineKind::AppInstall.as_str(),
+                    LineKind::AppUpgrade.as_str(),
+                    LineKind::AppUninstall.as_str(),
+                ]
+            }),
+        )
+        .one(db)
+        .await?;
+    match busy {
+        Some(line) => Err(Error::Conflict {
+            field,
+            code: "ORDER_IN_PROGRESS",
+            message: format!(
+                "{what} is being changed by order {} (still {}); wait for it or cancel it",
+                line.order_id, line.state
+            ),
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,530 @@
+//! An order after it is placed: fulfilment by the worker, cancelling while
+//! pending, retrying what failed.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::installs::InstallState;
+use super::jobs::FulfilOrder;
+use super::{LineKind, OrderState, lines};
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Permission};
+use crate::entity::{app_install, order, order_line, tenant};
+use crate::error::{Error, Result};
+use crate::tenancy::jobs::{SyncAppInstall, SyncTenant};
+use crate::tenancy::{Quota, TenantState, resellers};
+
+/// How long a line may provision before it fails.
+pub const LINE_DEADLINE: Duration = Duration::minutes(15);
+
+/// How soon a provisioning order is looked at again, when nothing it
+/// waits on has said it changed.
+const RECHECK: Duration = Duration::seconds(5);
+
+async fn sync_objects(
+    db: &impl ConnectionTrait,
+    line: &order_line::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(t) = line.tenant_id {
+        crate::jobs::enqueue(db, &SyncTenant { tenant_id: t }, now).await?;
+    }
+    if let Some(i) = line.app_install_id {
+        crate::jobs::enqueue(db, &SyncAppInstall { install_id: i }, now).await?;
+    }
+    Ok(())
+}
+
+fn delete_data(line: &order_line::Model) -> bool {
+    serde_json::from_str::<Value>(&line.request)
+        .ok()
+        .and_then(|v| v["before"]["deleteData"].as_bool())
+        .unwrap_or(false)
+}
+
+/// Starts a pending line: its install leaves `pending` (an uninstall begins).
+async fn start_line(
+    db: &impl ConnectionTrait,
+    line: &order_line::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(id) = line.app_install_id {
+        let kind = LineKind::parse(&line.kind);
+        let mut update = app_install::Entity::update_many()
+            .col_expr(
+                app_install::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(app_install::Column::Id.eq(id));
+        update = if kind == Some(LineKind::AppUninstall) {
+            update
+                .col_expr(
+                    app_install::Column::State,
+                    sea_orm::sea_query::Expr::value(InstallState::Uninstalling.as_str()),
+                )
+                .col_expr(
+                    app_install::Column::DeleteData,
+                    sea_orm::sea_query::Expr::value(delete_data(line)),
+                )
+        } else {
+            update
+                .col_expr(
+                    app_install::Column::State,
+                    sea_orm::sea_query::Expr::value(InstallState::Installing.as_str()),
+                )
+                .filter(app_install::Column::State.eq(InstallState::Pending.as_str()))
+        };
+        update.exec(db).await?;
+    }
+    let mut active = line.clone().into_active_model();
+    active.state = Set(OrderState::Provisioning.as_str().to_owned());
+    active.updated_at = Set(now);
+    active.update(db).await?;
+    sync_objects(db, line, now).await
+}
+
+/// Where a provisioning line stands: `Some((state, reason))` once settled.
+async fn settle(
+    db: &impl ConnectionTrait,
+    line: &order_line::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<(OrderState, Option<String>)>> {
+    let kind = LineKind::parse(&line.kind);
+    let waiting_on = match kind {
+        Some(LineKind::NewTenant | LineKind::PlanChange) => {
+            let t = match line.tenant_id {
+                Some(id) => tenant::Entity::find_by_id(id).one(db).await?,
+                None => None,
+            };
+            match t {
+                Some(t) if t.state == TenantState::Pending.as_str() => {
+                    "the cluster has not reported the tenant's namespace ready".to_owned()
+                }
+                Some(t) if t.state == TenantState::Terminated.as_str() => {
+                    return Ok(Some((
+                        OrderState::Failed,
+                        Some("the tenant was terminated".into()),
+                    )));
+                }
+                Some(_) => return Ok(Some((OrderState::Fulfilled, None))),
+                None => return Ok(Some((OrderState::Failed, Some("no such tenant".into())))),
+            }
+        }
+        Some(LineKind::AppInstall | LineKind::AppUpgrade | LineKind::AppUninstall) => {
+            let i = match line.app_install_id {
+                Some(id) => app_install::Entity::find_by_id(id).one(db).await?,
+                None => None,
+            };
+            let Some(i) = i else {
+                return Ok(Some((OrderState::Failed, Some("no such install".into()))));
+            };
+            let uninstall = kind == Some(LineKind::AppUninstall);
+            match InstallState::parse(&i.state) {
+                Some(InstallState::Uninstalled) if uninstall => {
+                    return Ok(Some((OrderState::Fulfilled, None)));
+                }
+                Some(InstallState::Ready)
+                    if !uninstall && Some(i.app_version_id) == line.app_version_id =>
+                {
+                    return Ok(Some((OrderState::Fulfilled, None)));
+                }
+                Some(InstallState::Failed) if !uninstall => {
+                    return Ok(Some((
+                        OrderState::Failed,
+                        Some(
+                            i.status_message
+                                .unwrap_or_else(|| "the install failed".to_owned()),
+                        ),
+                    )));
+                }
+                _ => i.status_message.unwrap_or_else(|| {
+                    if uninstall {
+                        "the cluster has not removed the install yet".to_owned()
+                    } else {
+                        "the cluster has not reported the install ready".to_owned()
+                    }
+                }),
+            }
+        }
+        None => return Ok(Some((OrderState::Failed, Some("unknown line kind".into())))),
+    };
+    if now - line.updated_at >= LINE_DEADLINE {
+        return Ok(Some((
+            OrderState::Failed,
+            Some(format!(
+                "not done after {} minutes: {waiting_on}",
+                LINE_DEADLINE.num_minutes()
+            )),
+        )));
+    }
+    Ok(None)
+}
+
+/// Moves an order along (the worker's fulfilment step). Returns when to
+/// look again, or `None` once the order is settled.
+pub async fn advance(
+    db: &DatabaseConnection,
+    order_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    let txn = db.begin().await?;
+    let Some(order) = order::Entity::find_by_id(order_id).one(&txn).await? else {
+        txn.commit().await?;
+        return Ok(None);
+    };
+    let mut changed = false;
+    if order.state == OrderState::Pending.as_str() {
+        // Conditional: a concurrent cancel wins or loses as a whole.
+        let started = order::Entity::update_many()
+            .col_expr(
+                order::Column::State,
+                sea_orm::sea_query::Expr::value(OrderState::Provisioning.as_str()),
+            )
+            .col_expr(
+                order::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(order::Column::Id.eq(order_id))
+            .filter(order::Column::State.eq(OrderState::Pending.as_str()))
+            .exec(&txn)
+            .await?;
+        if started.rows_affected == 0 {
+            txn.commit().await?;
+            return Ok(None);
+        }
+        for line in lines(&txn, order_id).await? {
+            start_line(&txn, &line, now).await?;
+        }
+        txn.commit().await?;
+        // The syncs just enqueued report back through `install_changed`
+        // and `tenant_changed`; look again soon in any case.
+        return Ok(Some(now + RECHECK));
+    }
+    if order.state != OrderState::Provisioning.as_str() {
+        txn.commit().await?;
+        return Ok(None);
+    }
+    let all = lines(&txn, order_id).await?;
+    let mut open = 0;
+    let mut failed = 0;
+    for line in &all {
+        if line.state == OrderState::Provisioning.as_str() {
+            match settle(&txn, line, now).await? {
+                Some((state, reason)) => {
+                    let mut active = line.clone().into_active_model();
+                    active.state = Set(state.as_str().to_owned());
+                    active.reason = Set(reason);
+                    active.updated_at = Set(now);
+                    active.update(&txn).await?;
+                    changed = true;
+                    if state == OrderState::Failed {
+                        failed += 1;
+                    }
+                }
+                None => open += 1,
+            }
+        } else if line.state == OrderState::Failed.as_str() {
+            failed += 1;
+        }
+    }
+    let settled = (open == 0).then(|| {
+        if failed == 0 {
+            (OrderState::Fulfilled, None)
+        } else {
+            (
+                OrderState::Failed,
+                Some(format!("{failed} of {} line(s) failed", all.len())),
+            )
+        }
+    });
+    if changed || settled.is_some() {
+        let mut active = order.into_active_model();
+        if let Some((state, reason)) = &settled {
+            active.state = Set(state.as_str().to_owned());
+            active.failure_reason = Set(reason.clone());
+        }
+        active.updated_at = Set(now);
+        active.update(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(settled.is_none().then_some(now + RECHECK))
+}
+
+/// Tells the provisioning orders waiting on an install that it changed.
+pub async fn install_changed(
+    db: &impl ConnectionTrait,
+    install_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    wake(db, order_line::Column::AppInstallId, install_id, now).await
+}
+
+/// Tells the provisioning orders waiting on a tenant that it changed.
+pub async fn tenant_changed(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    wake(db, order_line::Column::TenantId, tenant_id, now).await
+}
+
+async fn wake(
+    db: &impl ConnectionTrait,
+    column: order_line::Column,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let waiting = order_line::Entity::find()
+        .filter(column.eq(id))
+        .filter(order_line::Column::State.eq(OrderState::Provisioning.as_str()))
+        .all(db)
+        .await?;
+    for line in waiting {
+        crate::jobs::enqueue(
+            db,
+            &FulfilOrder {
+                order_id: line.order_id,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn before(line: &order_line::Model) -> Value {
+    serde_json::from_str::<Value>(&line.request)
+        .map(|v| v["before"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// Undoes one pending line's change, from what it recorded.
+async fn undo(
+    db: &impl ConnectionTrait,
+    line: &order_line::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let was = before(line);
+    match LineKind::parse(&line.kind) {
+        Some(LineKind::NewTenant) => {
+            if let Some(t) = line.tenant_id
+                && let Some(t) = tenant::Entity::find_by_id(t).one(db).await?
+            {
+                let mut active = t.into_active_model();
+                active.state = Set(TenantState::Terminated.as_str().to_owned());
+                active.terminated_at = Set(Some(now));
+                active.updated_at = Set(now);
+                active.update(db).await?;
+            }
+        }
+        Some(LineKind::PlanChange) => {
+            if let Some(t) = line.tenant_id
+                && let Some(t) = tenant::Entity::find_by_id(t).one(db).await?
+            {
+                let quota: Quota = serde_json::from_value(was["quota"].clone())
+                    .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+                let plan: Option<Uuid> = serde_json::from_value(was["planId"].clone()).ok();
+                let mut active = t.into_active_model();
+                active.plan_id = Set(plan);
+                active.quota_cpu_millis = Set(quota.cpu_millis);
+                active.quota_memory_bytes = Set(quota.memory_bytes);
+                active.quota_storage_bytes = Set(quota.storage_bytes);
+                active.quota_pods = Set(quota.pods);
+                active.quota_app_installs = Set(quota.app_installs);
+                active.updated_at = Set(now);
+                active.update(db).await?;
+            }
+        }
+        Some(LineKind::AppInstall) => {
+            if let Some(i) = line.app_install_id
+                && let Some(i) = app_install::Entity::find_by_id(i).one(db).await?
+            {
+                let mut active = i.into_active_model();
+                active.state = Set(InstallState::Uninstalled.as_str().to_owned());
+                active.status_message = Set(Some("order cancelled".into()));
+                active.delete_data = Set(true);
+                active.updated_at = Set(now);
+                active.update(db).await?;
+            }
+        }
+        Some(LineKind::AppUpgrade) => {
+            if let Some(i) = line.app_install_id
+                && let Some(i) = app_install::Entity::find_by_id(i).one(db).await?
+            {
+                let version: Uuid = serde_json::from_value(was["appVersionId"].clone())
+                    .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+                let previous: Option<Uuid> =
+                    serde_json::from_value(was["previousVersionId"].clone()).unwrap_or(None);
+                let state = was["state"].as_str().unwrap_or("installing").to_owned();
+                let mut active = i.into_active_model();
+                active.app_version_id = Set(version);
+                active.previous_version_id = Set(previous);
+                active.state = Set(state);
+                active.updated_at = Set(now);
+                active.update(db).await?;
+            }
+        }
+        // An uninstall changes nothing before it starts.
+        Some(LineKind::AppUninstall) | None => {}
+    }
+    sync_objects(db, line, now).await
+}
+
+/// Cancels a pending order: every line's change is undone (a new tenant
+/// is terminated, a new install removed, a plan or version restored).
+pub async fn cancel(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<order::Model> {
+    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
+    let txn = db.begin().await?;
+    let found = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .filter(|o| grant.reach.reseller(Some(o.reseller_id)))
+        .ok_or_else(|| Error::not_found("orderId", "order"))?;
+    resellers::lock(&txn, found.reseller_id).await?;
+    // Conditional: the worker starting the order wins or loses as a whole.
+    let r = order::Entity::update_many()
+        .col_expr(
+            order::Column::State,
+            sea_orm::sea_query::Expr::value(OrderState::Cancelled.as_str()),
+        )
+        .col_expr(
+            order::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::State.eq(OrderState::Pending.as_str()))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(Error::Conflict {
+            field: "orderId",
+            code: "ORDER_NOT_PENDING",
+            message: format!(
+                "the order is {}; only a pending order can be cancelled",
+                found.state
+            ),
+        });
+    }
+    for line in lines(&txn, id).await?.iter().rev() {
+        undo(&txn, line, now).await?;
+        let mut active = line.clone().into_active_model();
+        active.state = Set(OrderState::Cancelled.as_str().to_owned());
+        active.updated_at = Set(now);
+        active.update(&txn).await?;
+    }
+    let change = Change {
+        action: "cancelOrder",
+        object_type: "Order",
+        object_id: id,
+        reseller_id: Some(found.reseller_id),
+        details: json!({}),
+    };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    let model = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("orderId", "order"))?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Retries a failed order's failed lines: each provisions again, with a
+/// new deadline.
+pub async fn retry(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<order::Model> {
+    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
+    let txn = db.begin().await?;
+    let found = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .filter(|o| grant.reach.reseller(Some(o.reseller_id)))
+        .ok_or_else(|| Error::not_found("orderId", "order"))?;
+    let r = order::Entity::update_many()
+        .col_expr(
+            order::Column::State,
+            sea_orm::sea_query::Expr::value(OrderState::Provisioning.as_str()),
+        )
+        .col_expr(
+            order::Column::FailureReason,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            order::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::State.eq(OrderState::Failed.as_str()))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(Error::Conflict {
+            field: "orderId",
+            code: "ORDER_NOT_FAILED",
+            message: format!(
+                "the order is {}; only a failed order is retried",
+                found.state
+            ),
+        });
+    }
+    let mut retried = 0;
+    for line in lines(&txn, id).await? {
+        if line.state != OrderState::Failed.as_str() {
+            continue;
+        }
+        if let Some(i) = line.app_install_id {
+            app_install::Entity::update_many()
+                .col_expr(
+                    app_install::Column::State,
+                    sea_orm::sea_query::Expr::value(InstallState::Installing.as_str()),
+                )
+                .col_expr(
+                    app_install::Column::StatusMessage,
+                    sea_orm::sea_query::Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    app_install::Column::UpdatedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(app_install::Column::Id.eq(i))
+                .filter(app_install::Column::State.eq(InstallState::Failed.as_str()))
+                .exec(&txn)
+                .await?;
+        }
+        let mut active = line.clone().into_active_model();
+        active.state = Set(OrderState::Provisioning.as_str().to_owned());
+        active.reason = Set(None);
+        active.updated_at = Set(now);
+        active.update(&txn).await?;
+        sync_objects(&txn, &line, now).await?;
+        retried += 1;
+    }
+    crate::jobs::enqueue(&txn, &FulfilOrder { order_id: id }, now).await?;
+    let change = Change {
+        action: "retryOrder",
+        object_type: "Order",
+        object_id: id,
+        reseller_id: Some(found.reseller_id),
+        details: json!({ "lines": retried }),
+    };
+    audit::record(&txn, actor, &grant, change, now).await?;
+    let model = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("orderId", "order"))?;
+    txn.commit().await?;
+    Ok(model)
+}

@@ -1,0 +1,3 @@
+//! Order jobs.
+
+pub mod fulfil_order;
