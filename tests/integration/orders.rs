@@ -961,6 +961,7 @@ async fn an_order_runs_end_to_end_against_the_fake_api_server() {
     .await;
     for _ in 0..100 {
         app.run_pending_jobs().await;
+        app.clock.advance(chrono::Duration::seconds(10));
         if order(&app, r, keep["id"].as_str().unwrap()).await["state"] == "fulfilled" {
             break;
         }
@@ -1000,6 +1001,7 @@ async fn an_order_runs_end_to_end_against_the_fake_api_server() {
     let drop = place_ok(&app, r, &f.a.customer_id, "e2e-drop", json!([{ "appUninstall": { "installId": again["lines"][0]["appInstallId"], "deleteData": true } }])).await;
     for _ in 0..100 {
         app.run_pending_jobs().await;
+        app.clock.advance(chrono::Duration::seconds(10));
         if order(&app, r, drop["id"].as_str().unwrap()).await["state"] == "fulfilled" {
             break;
         }
@@ -1023,6 +1025,7 @@ async fn an_order_runs_end_to_end_against_the_fake_api_server() {
         "another install's data stays"
     );
     op.stop().await;
+    app.run_pending_jobs().await;
     fake.stop().await;
     app.finish().await;
 }
@@ -1133,3 +1136,63 @@ async fn next(ws: &mut Socket) -> Value {
         }
     }
 }
+
+test_both_dbs!(
+    a_cancel_that_no_longer_fits_is_refused_and_a_planned_tenant_waits,
+    |app| {
+        let f = Fixture::new(&app).await;
+        let c = catalog(&app, &f.steward).await;
+        let r = &f.a.reseller_token;
+        // A moves the shop to a small quota; B spends what that freed.
+        let a = place_ok(&app, r, &f.a.customer_id, "a", json!([
+        { "planChange": { "tenantId": f.a.tenant_id, "planId": c.plan, "quota": quota(100, 1 << 30, 10 << 30, 10, 2) } },
+    ])).await;
+        // While A is unfinished, the shop's quota and plan are A's to change.
+        let body = app
+        .graphql_vars(
+            "mutation($input: UpdateTenantQuotaInput!) { updateTenantQuota(input: $input) { tenant { id } userErrors { code } } }",
+            json!({ "input": { "tenantId": f.a.tenant_id, "quota": quota(500, 1 << 30, 10 << 30, 10, 2) } }),
+            Some(r),
+        )
+        .await;
+        assert_eq!(
+            body["data"]["updateTenantQuota"]["userErrors"][0]["code"], "ORDER_IN_PROGRESS",
+            "{body}"
+        );
+        let install = place(
+            &app,
+            r,
+            &f.a.customer_id,
+            "x",
+            json!([{ "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": c.site_v1 } }]),
+        )
+        .await;
+        assert_eq!(
+            install["userErrors"][0]["code"], "ORDER_IN_PROGRESS",
+            "{install}"
+        );
+        place_ok(&app, r, &f.a.customer_id, "b", json!([
+        { "newTenant": { "slug": "alpha-big", "planId": c.plan, "quota": quota(9900, 1 << 30, 0, 1, 1) } },
+    ])).await;
+        let rows = footprint(&app).await;
+        let cancel = mutate_raw(&app, r, "cancelOrder", json!({ "orderId": a["id"] })).await;
+        assert_eq!(cancel["userErrors"][0]["code"], "CANNOT_UNDO", "{cancel}");
+        assert!(
+            cancel["userErrors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cpuMillis: 10900 > 10000"),
+            "{cancel}"
+        );
+        assert_eq!(
+            footprint(&app).await,
+            rows,
+            "the refused cancel changed nothing"
+        );
+        assert_eq!(
+            order(&app, r, a["id"].as_str().unwrap()).await["state"],
+            "pending"
+        );
+        app.run_pending_jobs().await;
+    }
+);

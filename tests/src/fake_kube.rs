@@ -833,8 +833,37 @@ fn commit(
     if event == "DELETED" {
         let namespace = (k.kind == "Namespace").then(|| key.2.clone());
         cascade(store, events, namespace, &object);
+    } else if orphaned(store, &object) {
+        // The garbage collector removes a dependent whose owners are all
+        // gone (here at once, in the cluster shortly after).
+        if let Some(gone) = store.objects.remove(&key) {
+            store.rv += 1;
+            let e = Event {
+                rv: store.rv,
+                kind: key.0,
+                namespace: key.1.clone(),
+                kind_of_event: "DELETED",
+                object: gone.object,
+            };
+            store.log.push(e.clone());
+            let _ = events.send(e);
+        }
     }
     object
+}
+
+/// Whether `object` names owners and none of them exists.
+fn orphaned(store: &Store, object: &Value) -> bool {
+    let Some(refs) = object["metadata"]["ownerReferences"].as_array() else {
+        return false;
+    };
+    !refs.is_empty()
+        && refs.iter().all(|r| {
+            !store
+                .objects
+                .values()
+                .any(|s| s.object["metadata"]["uid"] == r["uid"])
+        })
 }
 
 /// What the API server and its garbage collector do after a deletion: a

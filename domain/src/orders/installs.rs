@@ -360,11 +360,22 @@ pub enum Observed {
     Removed,
 }
 
-/// Records what the cluster reported for an install; returns whether its
-/// state changed (orders waiting on it are told).
+/// What a sync applied: an observation counts only while the install is
+/// still at this version with these values.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// The version applied.
+    pub version_id: Uuid,
+    /// The values applied.
+    pub values_json: String,
+}
+
+/// Records what the cluster reported for an install, as applied; returns
+/// whether its state changed (orders waiting on it are told).
 pub async fn observe(
     db: &impl ConnectionTrait,
     id: Uuid,
+    applied: &Applied,
     observed: Observed,
     now: DateTime<Utc>,
 ) -> Result<bool> {
@@ -401,6 +412,8 @@ pub async fn observe(
         )
         .filter(app_install::Column::Id.eq(id))
         .filter(app_install::Column::State.is_in(from.iter().copied()))
+        .filter(app_install::Column::AppVersionId.eq(applied.version_id))
+        .filter(app_install::Column::ValuesJson.eq(applied.values_json.as_str()))
         .exec(db)
         .await?;
     let changed = r.rows_affected == 1;

@@ -147,6 +147,21 @@ pub async fn lines(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Vec<orde
         .await?)
 }
 
+/// Refuses a quota change while an unfinished order changes the tenant's plan.
+pub(crate) async fn ensure_no_plan_change_in_progress(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> Result<()> {
+    ensure_no_order_in_progress(
+        db,
+        order_line::Column::TenantId,
+        tenant_id,
+        "this tenant's plan",
+        "tenantId",
+    )
+    .await
+}
+
 /// Refuses a change to an object that an unfinished order is changing.
 async fn ensure_no_order_in_progress(
     db: &impl ConnectionTrait,

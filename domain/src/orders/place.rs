@@ -214,6 +214,16 @@ impl Draft {
                 format!("tenant `{}` is terminated", t.slug),
             ));
         }
+        // A tenant another unfinished order creates or re-plans is not
+        // settled yet: cancelling that order would pull it from under this one.
+        ensure_no_order_in_progress(
+            txn,
+            order_line::Column::TenantId,
+            t.id,
+            "this tenant",
+            field,
+        )
+        .await?;
         let plan = match t.plan_id {
             Some(p) => plan::Entity::find_by_id(p).one(txn).await?,
             None => None,
@@ -297,14 +307,6 @@ impl Draft {
                         "two lines change this tenant's plan",
                     ));
                 }
-                ensure_no_order_in_progress(
-                    txn,
-                    order_line::Column::TenantId,
-                    *tenant_id,
-                    "this tenant's plan",
-                    "tenantId",
-                )
-                .await?;
                 let plan = load_plan(txn, *plan_id, customer).await?;
                 let quota = quota_or_plan(*quota, &plan)?;
                 let t = &mut self.tenants[i];

@@ -303,6 +303,21 @@ fn before(line: &order_line::Model) -> Value {
         .unwrap_or(Value::Null)
 }
 
+fn cannot_undo(why: String) -> Error {
+    Error::Conflict {
+        field: "orderId",
+        code: "CANNOT_UNDO",
+        message: format!("cancelling would not fit any more: {why}"),
+    }
+}
+
+fn figures(over: &[(&str, i64, i64)]) -> String {
+    over.iter()
+        .map(|(n, v, l)| format!("{n}: {v} > {l}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Undoes one pending line's change, from what it recorded.
 async fn undo(
     db: &impl ConnectionTrait,
@@ -329,6 +344,11 @@ async fn undo(
                 let quota: Quota = serde_json::from_value(was["quota"].clone())
                     .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
                 let plan: Option<Uuid> = serde_json::from_value(was["planId"].clone()).ok();
+                if t.plan_id != line.plan_id {
+                    return Err(cannot_undo(
+                        "the tenant's plan changed since the order".to_owned(),
+                    ));
+                }
                 let mut active = t.into_active_model();
                 active.plan_id = Set(plan);
                 active.quota_cpu_millis = Set(quota.cpu_millis);
@@ -415,12 +435,38 @@ pub async fn cancel(
             ),
         });
     }
-    for line in lines(&txn, id).await?.iter().rev() {
+    let all = lines(&txn, id).await?;
+    for line in all.iter().rev() {
         undo(&txn, line, now).await?;
         let mut active = line.clone().into_active_model();
         active.state = Set(OrderState::Cancelled.as_str().to_owned());
         active.updated_at = Set(now);
         active.update(&txn).await?;
+    }
+    // What the order replaced must still fit: other orders may have used
+    // what it freed (a lower plan, a smaller version) since.
+    let reseller = resellers::lock(&txn, found.reseller_id)
+        .await?
+        .ok_or_else(|| Error::not_found("orderId", "reseller"))?;
+    let used = resellers::usage(&txn, reseller.id).await?;
+    let over = used.excess_over(&reseller.allotment());
+    if !over.is_empty() {
+        return Err(cannot_undo(format!(
+            "the reseller's tenants would exceed its allotment ({})",
+            figures(&over)
+        )));
+    }
+    let mut tenants: Vec<Uuid> = all.iter().filter_map(|l| l.tenant_id).collect();
+    tenants.sort();
+    tenants.dedup();
+    for t in tenants {
+        if let Some(t) = tenant::Entity::find_by_id(t).one(&txn).await?
+            && t.state != TenantState::Terminated.as_str()
+        {
+            let live = super::installs::live(&txn, t.id).await?;
+            super::installs::check_fits(&t.slug, &t.quota(), &live)
+                .map_err(|e| cannot_undo(e.to_string()))?;
+        }
     }
     let change = Change {
         action: "cancelOrder",
@@ -480,8 +526,25 @@ pub async fn retry(
             ),
         });
     }
+    resellers::lock(&txn, found.reseller_id).await?;
+    let all = lines(&txn, id).await?;
+    for line in all
+        .iter()
+        .filter(|l| l.state == OrderState::Failed.as_str())
+    {
+        if let Some(i) = line.app_install_id {
+            super::ensure_no_order_in_progress(
+                &txn,
+                order_line::Column::AppInstallId,
+                i,
+                "this install",
+                "orderId",
+            )
+            .await?;
+        }
+    }
     let mut retried = 0;
-    for line in lines(&txn, id).await? {
+    for line in all {
         if line.state != OrderState::Failed.as_str() {
             continue;
         }

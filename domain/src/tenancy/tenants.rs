@@ -158,6 +158,7 @@ pub async fn update_quota(
             "a terminated tenant's quota cannot change",
         ));
     }
+    crate::orders::ensure_no_plan_change_in_progress(&txn, id).await?;
     if let Some(reseller) = &reseller {
         resellers::check_pool(&txn, reseller, Some(id), &quota).await?;
     }

@@ -110,9 +110,12 @@ pub async fn reconcile(install: Arc<AppInstall>, ctx: Arc<Context>) -> Result<Ac
         let generation = d.metadata.generation.unwrap_or(0);
         let s = d.status.unwrap_or_default();
         let available = s.available_replicas.unwrap_or(0);
+        let updated = s.updated_replicas.unwrap_or(0);
+        // As `kubectl rollout status`: no old replica left, every updated one available.
         let rolled_out = s.observed_generation.unwrap_or(0) >= generation
-            && s.updated_replicas.unwrap_or(0) >= desired;
-        (desired > 0 && rolled_out && available >= desired, available)
+            && updated >= desired
+            && s.replicas.unwrap_or(0) <= updated;
+        (desired > 0 && rolled_out && available >= updated, available)
     });
     let status = AppInstallStatus {
         ready,

@@ -41,7 +41,7 @@ impl Handler<WorkerContext> for SyncAppInstall {
         let row = db
             .query_one_raw(Statement::from_sql_and_values(
                 db.get_database_backend(),
-                "SELECT i.state, i.values_json, i.delete_data, i.updated_at, i.tenant_id, v.version, v.recipe, a.slug AS app, \
+                "SELECT i.state, i.values_json, i.app_version_id, i.delete_data, i.updated_at, i.tenant_id, v.version, v.recipe, a.slug AS app, \
                  t.slug AS tenant_slug, t.namespace, t.state AS tenant_state \
                  FROM app_installs i JOIN app_versions v ON v.id = i.app_version_id JOIN apps a ON a.id = i.app_id \
                  JOIN tenants t ON t.id = i.tenant_id WHERE i.id = $1",
@@ -61,6 +61,10 @@ impl Handler<WorkerContext> for SyncAppInstall {
         let namespace: String = row.try_get("", "namespace")?;
         let tenant_slug: String = row.try_get("", "tenant_slug")?;
         let delete_data: bool = row.try_get("", "delete_data")?;
+        let applied = installs::Applied {
+            version_id: row.try_get("", "app_version_id")?,
+            values_json: row.try_get("", "values_json")?,
+        };
         let name = self.install_id.to_string();
         let gone = matches!(
             state,
@@ -95,18 +99,24 @@ impl Handler<WorkerContext> for SyncAppInstall {
                 let api = Api::<AppInstall>::namespaced(client.clone(), &namespace);
                 if gone {
                     // The workload goes with the AppInstall (its owner); the
-                    // data (volumes, generated secrets) has no owner and
-                    // goes only when asked.
-                    delete_if_present(&api, &name).await?;
-                    if delete_data {
-                        let selector = format!("app.kubernetes.io/instance={name}");
-                        delete_labelled::<PersistentVolumeClaim>(client, &namespace, &selector)
-                            .await?;
-                        delete_labelled::<Secret>(client, &namespace, &selector).await?;
-                    }
-                    match api.get_opt(&name).await? {
-                        None => Observed::Removed,
-                        Some(_) => Observed::Progressing("being removed".into()),
+                    // data (volumes, generated secrets) has no owner and goes
+                    // only when asked, in a later pass than the AppInstall, so
+                    // that a reconcile still under way cannot bring it back
+                    // unseen: the install is removed once a pass finds
+                    // nothing left to delete.
+                    let selector = format!("app.kubernetes.io/instance={name}");
+                    if api.get_opt(&name).await?.is_some() {
+                        delete_if_present(&api, &name).await?;
+                        Observed::Progressing("being removed".into())
+                    } else if delete_data
+                        && delete_labelled::<PersistentVolumeClaim>(client, &namespace, &selector)
+                            .await?
+                            + delete_labelled::<Secret>(client, &namespace, &selector).await?
+                            > 0
+                    {
+                        Observed::Progressing("deleting its data".into())
+                    } else {
+                        Observed::Removed
                     }
                 } else {
                     ensure(client, &serde_json::to_value(&resource)?).await?;
@@ -115,7 +125,7 @@ impl Handler<WorkerContext> for SyncAppInstall {
             }
         };
         let progressing = matches!(seen, Observed::Progressing(_));
-        installs::observe(db, self.install_id, seen, now).await?;
+        installs::observe(db, self.install_id, &applied, seen, now).await?;
         // While a change rolls out, look again shortly rather than at the
         // next full pass; an order's deadline ends the wait.
         let updated_at: chrono::DateTime<chrono::Utc> = row.try_get("", "updated_at")?;
@@ -126,12 +136,13 @@ impl Handler<WorkerContext> for SyncAppInstall {
     }
 }
 
-/// Deletes the objects of kind `K` in `namespace` that match `selector`.
+/// Deletes the objects of kind `K` in `namespace` that match `selector`;
+/// returns how many there were.
 async fn delete_labelled<K>(
     client: &kube::Client,
     namespace: &str,
     selector: &str,
-) -> Result<(), kube::Error>
+) -> Result<usize, kube::Error>
 where
     K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -140,10 +151,11 @@ where
     K::DynamicType: Default,
 {
     let api = Api::<K>::namespaced(client.clone(), namespace);
-    for object in api.list(&ListParams::default().labels(selector)).await? {
+    let found = api.list(&ListParams::default().labels(selector)).await?;
+    for object in &found {
         if let Some(name) = object.meta().name.as_deref() {
             delete_if_present(&api, name).await?;
         }
     }
-    Ok(())
+    Ok(found.items.len())
 }
