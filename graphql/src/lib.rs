@@ -66,7 +66,7 @@ pub struct Mutation(
 
 /// All subscriptions (over `/graphql/ws`).
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(orders::OrdersSubscription);
+pub struct Subscription(orders::OrdersSubscription, orders::TenantsSubscription);
 
 /// The schema type.
 pub type CoplaneSchema = Schema<Query, Mutation, Subscription>;

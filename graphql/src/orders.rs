@@ -716,6 +716,63 @@ impl OrdersSubscription {
     }
 }
 
+/// Subscriptions to tenants.
+#[derive(Default)]
+pub struct TenantsSubscription;
+
+#[Subscription]
+impl TenantsSubscription {
+    /// The tenant now and at every change of its state, quota, plan or
+    /// suspension, until it is terminated. A tenant outside the caller's
+    /// reach yields nothing.
+    async fn tenant_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = Tenant> + use<>> {
+        let db = db(ctx)?.clone();
+        let actor = actor(ctx)?.clone();
+        let id = decode_as(&id, "Tenant");
+        if let Some(id) = id {
+            coplane_domain::tenancy::tenants::get(&db, &actor, id)
+                .await
+                .map_err(to_gql)?;
+        }
+        let state = (db, actor, id, None::<String>, false);
+        Ok(futures::stream::unfold(
+            state,
+            |(db, actor, id, mut seen, mut done)| async move {
+                let id = id?;
+                loop {
+                    if done {
+                        return None;
+                    }
+                    match coplane_domain::tenancy::tenants::get(&db, &actor, id).await {
+                        Ok(Some(t)) => {
+                            let now = format!(
+                                "{}|{}|{:?}|{:?}|{:?}",
+                                t.state,
+                                t.updated_at,
+                                t.quota(),
+                                t.plan_id,
+                                t.suspension_reason
+                            );
+                            if seen.as_ref() != Some(&now) {
+                                seen = Some(now);
+                                done = t.state == "terminated";
+                                record_tenant(t.id);
+                                return Some((Tenant(t), (db, actor, Some(id), seen, done)));
+                            }
+                        }
+                        Ok(None) | Err(_) => return None,
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+            },
+        ))
+    }
+}
+
 fn fingerprint(o: &order::Model, lines: &[order_line::Model]) -> String {
     let mut out = format!("{}|{}|{:?}", o.state, o.updated_at, o.failure_reason);
     for l in lines {

@@ -398,6 +398,14 @@ test_both_dbs!(
     |app| {
         let f = Fixture::new(&app).await;
         let c = catalog(&app, &f.steward).await;
+        place_ok(
+            &app,
+            &f.b.reseller_token,
+            &f.b.customer_id,
+            "b-host",
+            json!([{ "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1, "values": { "host": "shop.example.org" } } }]),
+        )
+        .await;
         let before = footprint(&app).await;
         let refused = |payload: &Value, code: &str, field: Value| {
             assert!(payload["order"].is_null(), "{payload}");
@@ -489,6 +497,9 @@ test_both_dbs!(
         )
         .await;
         refused(&p, "INVALID_SLUG", json!(["input", "lines", "0", "slug"]));
+        // A host another reseller's install serves cannot be taken.
+        let p = place(&app, r, &f.a.customer_id, "k9b", json!([{ "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": c.site_v1, "values": { "host": "shop.example.org" } } }])).await;
+        refused(&p, "HOST_TAKEN", json!(["input", "lines", "0", "values"]));
         let p = place(&app, r, &f.a.customer_id, "k10", json!([])).await;
         refused(&p, "INVALID_ORDER", json!(["input", "lines"]));
         let p = place(
@@ -1098,6 +1109,24 @@ async fn order_updates_stream_over_the_websocket() {
         Some("fulfilled"),
         "{states:?}"
     );
+
+    // The tenant: its state now, over the same protocol.
+    let mut tenant = connect(f.a.reseller_token.clone()).await;
+    tenant
+        .send(Message::text(
+            json!({ "id": "2", "type": "subscribe", "payload": { "query": "subscription($id: ID!) { tenantUpdated(id: $id) { slug state } }", "variables": { "id": f.a.tenant_id } } }).to_string(),
+        ))
+        .await
+        .unwrap();
+    let mut slugs = Vec::new();
+    while slugs.is_empty() {
+        let msg = next(&mut tenant).await;
+        if msg["id"] == "2" {
+            slugs.push(msg["payload"]["data"]["tenantUpdated"]["slug"].clone());
+        }
+    }
+    assert_eq!(slugs, [json!("alpha-shop")]);
+    drop(tenant);
 
     // Another reseller's subscription completes without a single update.
     let mut theirs = connect(f.b.reseller_token.clone()).await;

@@ -105,6 +105,36 @@ pub async fn live(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Live
         .collect()
 }
 
+/// Refuses a customer host another live install already serves: one
+/// tenant cannot take another's traffic by naming its host.
+pub async fn ensure_host_free(
+    db: &impl ConnectionTrait,
+    values: &InstallValues,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let Some(host) = &values.host else {
+        return Ok(());
+    };
+    // Values are stored as serde writes them, and a host has no LIKE
+    // wildcards (`[a-z0-9.-]`), so this matches exactly that host.
+    let pattern = format!("%\"host\":\"{host}\"%");
+    let taken = app_install::Entity::find()
+        .filter(app_install::Column::ValuesJson.like(pattern))
+        .filter(app_install::Column::State.is_not_in(["uninstalling", "uninstalled"]))
+        .all(db)
+        .await?
+        .into_iter()
+        .any(|i| Some(i.id) != except);
+    if taken {
+        return Err(Error::Conflict {
+            field: "values",
+            code: "HOST_TAKEN",
+            message: format!("the host `{host}` is served by another install"),
+        });
+    }
+    Ok(())
+}
+
 /// Refuses, with the figures, installs that exceed a tenant's quota.
 pub fn check_fits(slug: &str, quota: &Quota, installs: &[LiveInstall]) -> Result<()> {
     let mut used = [0i128; 5];
@@ -322,6 +352,7 @@ pub async fn set_values(
         .await?
         .ok_or_else(|| Error::not_found("installId", "version"))?;
     let values = InstallValues::check(values, &recipe).map_err(values_error)?;
+    ensure_host_free(&txn, &values, Some(id)).await?;
     let json = serde_json::to_string(&values).unwrap_or_else(|_| "{}".into());
     if json == install.values_json {
         txn.commit().await?;

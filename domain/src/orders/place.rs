@@ -363,6 +363,7 @@ impl Draft {
                     ));
                 }
                 let values = InstallValues::check(values, &recipe).map_err(values_error)?;
+                installs::ensure_host_free(txn, &values, None).await?;
                 let install_id = Uuid::now_v7();
                 t.installs.push(LiveInstall {
                     id: install_id,

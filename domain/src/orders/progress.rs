@@ -88,6 +88,35 @@ async fn start_line(
     sync_objects(db, line, now).await
 }
 
+/// Moves an order from `from` to `to` (clearing its failure reason), if it
+/// is still in `from`: concurrent moves win or lose as a whole.
+async fn move_order(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: OrderState,
+    to: OrderState,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let r = order::Entity::update_many()
+        .col_expr(
+            order::Column::State,
+            sea_orm::sea_query::Expr::value(to.as_str()),
+        )
+        .col_expr(
+            order::Column::FailureReason,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            order::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::State.eq(from.as_str()))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
 /// Where a provisioning line stands: `Some((state, reason))` once settled.
 async fn settle(
     db: &impl ConnectionTrait,
@@ -180,20 +209,15 @@ pub async fn advance(
     let mut changed = false;
     if order.state == OrderState::Pending.as_str() {
         // Conditional: a concurrent cancel wins or loses as a whole.
-        let started = order::Entity::update_many()
-            .col_expr(
-                order::Column::State,
-                sea_orm::sea_query::Expr::value(OrderState::Provisioning.as_str()),
-            )
-            .col_expr(
-                order::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(order::Column::Id.eq(order_id))
-            .filter(order::Column::State.eq(OrderState::Pending.as_str()))
-            .exec(&txn)
-            .await?;
-        if started.rows_affected == 0 {
+        let started = move_order(
+            &txn,
+            order_id,
+            OrderState::Pending,
+            OrderState::Provisioning,
+            now,
+        )
+        .await?;
+        if !started {
             txn.commit().await?;
             return Ok(None);
         }
@@ -412,20 +436,7 @@ pub async fn cancel(
         .ok_or_else(|| Error::not_found("orderId", "order"))?;
     resellers::lock(&txn, found.reseller_id).await?;
     // Conditional: the worker starting the order wins or loses as a whole.
-    let r = order::Entity::update_many()
-        .col_expr(
-            order::Column::State,
-            sea_orm::sea_query::Expr::value(OrderState::Cancelled.as_str()),
-        )
-        .col_expr(
-            order::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(order::Column::Id.eq(id))
-        .filter(order::Column::State.eq(OrderState::Pending.as_str()))
-        .exec(&txn)
-        .await?;
-    if r.rows_affected == 0 {
+    if !move_order(&txn, id, OrderState::Pending, OrderState::Cancelled, now).await? {
         return Err(Error::Conflict {
             field: "orderId",
             code: "ORDER_NOT_PENDING",
@@ -499,24 +510,7 @@ pub async fn retry(
         .await?
         .filter(|o| grant.reach.reseller(Some(o.reseller_id)))
         .ok_or_else(|| Error::not_found("orderId", "order"))?;
-    let r = order::Entity::update_many()
-        .col_expr(
-            order::Column::State,
-            sea_orm::sea_query::Expr::value(OrderState::Provisioning.as_str()),
-        )
-        .col_expr(
-            order::Column::FailureReason,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            order::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(order::Column::Id.eq(id))
-        .filter(order::Column::State.eq(OrderState::Failed.as_str()))
-        .exec(&txn)
-        .await?;
-    if r.rows_affected == 0 {
+    if !move_order(&txn, id, OrderState::Failed, OrderState::Provisioning, now).await? {
         return Err(Error::Conflict {
             field: "orderId",
             code: "ORDER_NOT_FAILED",
