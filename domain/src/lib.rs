@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod catalog;
 pub mod clock;
 pub mod db;
