@@ -836,20 +836,25 @@ fn commit(
     } else if orphaned(store, &object) {
         // The garbage collector removes a dependent whose owners are all
         // gone (here at once, in the cluster shortly after).
-        if let Some(gone) = store.objects.remove(&key) {
-            store.rv += 1;
-            let e = Event {
-                rv: store.rv,
-                kind: key.0,
-                namespace: key.1.clone(),
-                kind_of_event: "DELETED",
-                object: gone.object,
-            };
-            store.log.push(e.clone());
-            let _ = events.send(e);
-        }
+        remove(store, events, &key);
     }
     object
+}
+
+/// Removes an object at once, announcing it; returns what was stored.
+fn remove(store: &mut Store, events: &broadcast::Sender<Event>, key: &Key) -> Option<Stored> {
+    let gone = store.objects.remove(key)?;
+    store.rv += 1;
+    let e = Event {
+        rv: store.rv,
+        kind: key.0,
+        namespace: key.1.clone(),
+        kind_of_event: "DELETED",
+        object: gone.object.clone(),
+    };
+    store.log.push(e.clone());
+    let _ = events.send(e);
+    Some(gone)
 }
 
 /// Whether `object` names owners and none of them exists.
@@ -908,20 +913,10 @@ fn cascade(
             break;
         }
         for key in keys.drain(..) {
-            if let Some(s) = store.objects.remove(&key) {
-                if let Some(uid) = s.object["metadata"]["uid"].as_str() {
-                    owners.push(uid.to_owned());
-                }
-                store.rv += 1;
-                let e = Event {
-                    rv: store.rv,
-                    kind: key.0,
-                    namespace: key.1.clone(),
-                    kind_of_event: "DELETED",
-                    object: s.object,
-                };
-                store.log.push(e.clone());
-                let _ = events.send(e);
+            if let Some(s) = remove(store, events, &key)
+                && let Some(uid) = s.object["metadata"]["uid"].as_str()
+            {
+                owners.push(uid.to_owned());
             }
         }
     }

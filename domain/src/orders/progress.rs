@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -13,8 +13,8 @@ use super::installs::InstallState;
 use super::jobs::FulfilOrder;
 use super::{LineKind, OrderState, lines};
 use crate::audit::{self, Change};
-use crate::auth::{Actor, Permission};
-use crate::entity::{app_install, order, order_line, tenant};
+use crate::auth::{Actor, Grant, Permission};
+use crate::entity::{app_install, order, order_line, reseller, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::jobs::{SyncAppInstall, SyncTenant};
 use crate::tenancy::{Quota, TenantState, resellers};
@@ -427,14 +427,7 @@ pub async fn cancel(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
-    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
-    let txn = db.begin().await?;
-    let found = order::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .filter(|o| grant.reach.reseller(Some(o.reseller_id)))
-        .ok_or_else(|| Error::not_found("orderId", "order"))?;
-    resellers::lock(&txn, found.reseller_id).await?;
+    let (grant, txn, found, reseller) = begin_on_order(db, actor, id).await?;
     // Conditional: the worker starting the order wins or loses as a whole.
     if !move_order(&txn, id, OrderState::Pending, OrderState::Cancelled, now).await? {
         return Err(Error::Conflict {
@@ -456,9 +449,6 @@ pub async fn cancel(
     }
     // What the order replaced must still fit: other orders may have used
     // what it freed (a lower plan, a smaller version) since.
-    let reseller = resellers::lock(&txn, found.reseller_id)
-        .await?
-        .ok_or_else(|| Error::not_found("orderId", "reseller"))?;
     let used = resellers::usage(&txn, reseller.id).await?;
     let over = used.excess_over(&reseller.allotment());
     if !over.is_empty() {
@@ -479,20 +469,7 @@ pub async fn cancel(
                 .map_err(|e| cannot_undo(e.to_string()))?;
         }
     }
-    let change = Change {
-        action: "cancelOrder",
-        object_type: "Order",
-        object_id: id,
-        reseller_id: Some(found.reseller_id),
-        details: json!({}),
-    };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    let model = order::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::not_found("orderId", "order"))?;
-    txn.commit().await?;
-    Ok(model)
+    finish_on_order(txn, actor, &grant, "cancelOrder", &found, json!({}), now).await
 }
 
 /// Retries a failed order's failed lines: each provisions again, with a
@@ -503,13 +480,7 @@ pub async fn retry(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
-    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
-    let txn = db.begin().await?;
-    let found = order::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .filter(|o| grant.reach.reseller(Some(o.reseller_id)))
-        .ok_or_else(|| Error::not_found("orderId", "order"))?;
+    let (grant, txn, found, _) = begin_on_order(db, actor, id).await?;
     if !move_order(&txn, id, OrderState::Failed, OrderState::Provisioning, now).await? {
         return Err(Error::Conflict {
             field: "orderId",
@@ -520,7 +491,6 @@ pub async fn retry(
             ),
         });
     }
-    resellers::lock(&txn, found.reseller_id).await?;
     let all = lines(&txn, id).await?;
     for line in all
         .iter()
@@ -570,15 +540,49 @@ pub async fn retry(
         retried += 1;
     }
     crate::jobs::enqueue(&txn, &FulfilOrder { order_id: id }, now).await?;
+    let details = json!({ "lines": retried });
+    finish_on_order(txn, actor, &grant, "retryOrder", &found, details, now).await
+}
+
+/// Opens a change to an order the actor may place: the order (if
+/// reached) and its reseller, whose pool is locked.
+async fn begin_on_order(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<(Grant, DatabaseTransaction, order::Model, reseller::Model)> {
+    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
+    let txn = db.begin().await?;
+    let found = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .filter(|o| grant.reach.reseller(Some(o.reseller_id)))
+        .ok_or_else(|| Error::not_found("orderId", "order"))?;
+    let reseller = resellers::lock(&txn, found.reseller_id)
+        .await?
+        .ok_or_else(|| Error::not_found("orderId", "reseller"))?;
+    Ok((grant, txn, found, reseller))
+}
+
+/// Ends a change to an order: its audit event, the commit, the order as it is now.
+async fn finish_on_order(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    grant: &Grant,
+    action: &str,
+    found: &order::Model,
+    details: Value,
+    now: DateTime<Utc>,
+) -> Result<order::Model> {
     let change = Change {
-        action: "retryOrder",
+        action,
         object_type: "Order",
-        object_id: id,
+        object_id: found.id,
         reseller_id: Some(found.reseller_id),
-        details: json!({ "lines": retried }),
+        details,
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    let model = order::Entity::find_by_id(id)
+    audit::record(&txn, actor, grant, change, now).await?;
+    let model = order::Entity::find_by_id(found.id)
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("orderId", "order"))?;
