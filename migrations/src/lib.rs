@@ -19,6 +19,7 @@ mod m20261121_000006_create_dunning;
 mod m20261121_000007_create_governance;
 mod m20261121_000008_create_platform;
 mod m20261121_000009_order_fulfilment;
+mod m20261121_000010_billing;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_create_governance::Migration),
             Box::new(m20261121_000008_create_platform::Migration),
             Box::new(m20261121_000009_order_fulfilment::Migration),
+            Box::new(m20261121_000010_billing::Migration),
         ]
     }
 }
@@ -58,12 +60,14 @@ pub const RESELLER_OWNED_TABLES: &[&str] = &[
     "overdue_policies",
     "account_standings",
     "dunning_steps",
+    "tenant_plans",
+    "account_credits",
     "api_tokens",
     "audit_events",
 ];
 
 /// Tables of a tenant's data; each has a `tenant_id`.
-pub const TENANT_OWNED_TABLES: &[&str] = &["app_installs", "usage_events"];
+pub const TENANT_OWNED_TABLES: &[&str] = &["app_installs", "usage_events", "tenant_plans"];
 
 /// Tables of a member's own data; each has a `member_id`.
 pub const MEMBER_OWNED_TABLES: &[&str] = &["votes", "revenue_share_allocations"];
@@ -79,6 +83,7 @@ pub const COOP_TABLES: &[&str] = &[
     "plan_charges",
     "billing_periods",
     "invoice_number_sequences",
+    "stripe_events",
     "proposals",
     "proposal_options",
     "policies",

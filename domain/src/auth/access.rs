@@ -53,6 +53,14 @@ pub enum Permission {
     PlaceOrders,
     /// Roll back installs and change their values.
     ManageInstalls,
+    /// Send usage events.
+    IngestUsage,
+    /// Read aggregated usage.
+    ReadUsage,
+    /// Read invoices, payments and credit notes.
+    ReadBilling,
+    /// Close periods, finalize invoices, record payments, issue credit notes.
+    WriteBilling,
 }
 
 /// Scopes an integration token can carry, and what each allows.
@@ -74,9 +82,12 @@ pub const SCOPES: &[(&str, &[Permission])] = &[
     ),
     ("members:read", &[Permission::ReadMembers]),
     ("resellers:read", &[Permission::ReadResellers]),
-    ("billing:read", &[]),
-    ("billing:write", &[]),
-    ("usage:write", &[]),
+    ("billing:read", &[Permission::ReadBilling, Permission::ReadUsage]),
+    (
+        "billing:write",
+        &[Permission::ReadBilling, Permission::WriteBilling],
+    ),
+    ("usage:write", &[Permission::IngestUsage]),
 ];
 
 /// The objects a permission extends to: the union of its parts.
@@ -229,9 +240,13 @@ impl Principal {
                     | ReadOrders
                     | PlaceOrders
                     | ManageInstalls
+                    | IngestUsage
+                    | ReadUsage
+                    | ReadBilling
+                    | WriteBilling
             )
             .then(own_reseller),
-            Role::TenantAdmin => matches!(p, ReadTenants | ManageInstalls).then(|| Reach {
+            Role::TenantAdmin => matches!(p, ReadTenants | ManageInstalls | ReadUsage).then(|| Reach {
                 tenants: self.tenant_ids.clone(),
                 ..Reach::default()
             }),
@@ -276,6 +291,10 @@ fn permission_name(p: Permission) -> &'static str {
         Permission::ReadOrders => "reading orders",
         Permission::PlaceOrders => "placing orders",
         Permission::ManageInstalls => "managing app installs",
+        Permission::IngestUsage => "sending usage",
+        Permission::ReadUsage => "reading usage",
+        Permission::ReadBilling => "reading invoices and payments",
+        Permission::WriteBilling => "changing invoices and payments",
     }
 }
 

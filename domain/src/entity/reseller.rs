@@ -31,6 +31,16 @@ pub struct Model {
     pub allotment_pods: i64,
     /// Allotment: app installs.
     pub allotment_app_installs: i64,
+    /// Tax rate on its wholesale invoices (a fraction), integer part.
+    pub tax_rate_units: i64,
+    /// Tax rate, 10⁻⁹ part.
+    pub tax_rate_nanos: i64,
+    /// The reseller accounts for VAT on its wholesale invoices.
+    pub reverse_charge: bool,
+    /// Where the co-op's invoices go (else its member's email).
+    pub billing_email: Option<String>,
+    /// Stripe customer.
+    pub stripe_customer_id: Option<String>,
     /// Created.
     pub created_at: DateTimeUtc,
     /// Last changed.

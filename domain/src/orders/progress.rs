@@ -373,6 +373,9 @@ async fn undo(
                         "the tenant's plan changed since the order".to_owned(),
                     ));
                 }
+                if let Some(p) = plan {
+                    crate::billing::close::record_plan(db, t.id, t.reseller_id, p, now).await?;
+                }
                 let mut active = t.into_active_model();
                 active.plan_id = Set(plan);
                 active.quota_cpu_millis = Set(quota.cpu_millis);

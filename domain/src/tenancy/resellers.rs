@@ -90,6 +90,11 @@ pub async fn create(
         allotment_storage_bytes: Set(allotment.storage_bytes),
         allotment_pods: Set(allotment.pods),
         allotment_app_installs: Set(allotment.app_installs),
+        tax_rate_units: Set(0),
+        tax_rate_nanos: Set(0),
+        reverse_charge: Set(false),
+        billing_email: Set(None),
+        stripe_customer_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -303,6 +303,9 @@ pub(crate) async fn insert(
     if exists.is_some() {
         return Err(taken(slug.as_ref(), cluster));
     }
+    if let Some(plan) = plan_id {
+        crate::billing::close::record_plan(txn, id, customer.reseller_id, plan, now).await?;
+    }
     tenant::ActiveModel {
         id: Set(id),
         customer_id: Set(customer.id),

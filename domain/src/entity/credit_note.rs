@@ -1,0 +1,38 @@
+//! `credit_notes`.
+
+use sea_orm::entity::prelude::*;
+
+/// A correction of a finalized invoice.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "credit_notes")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The invoice corrected.
+    pub invoice_id: Uuid,
+    /// Whose world.
+    pub reseller_id: Option<Uuid>,
+    /// Gapless per issuer and year.
+    pub number: String,
+    /// Amount credited, integer part.
+    pub amount_units: i64,
+    /// Amount credited, 10⁻⁹ part.
+    pub amount_nanos: i64,
+    /// Amount in minor units.
+    pub amount_cents: i64,
+    /// Why.
+    pub reason: String,
+    /// Issued.
+    pub issued_at: DateTimeUtc,
+    /// Created.
+    pub created_at: DateTimeUtc,
+    /// Last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
