@@ -75,6 +75,9 @@ impl Application {
             OnPending::Refuse
         };
         db::prepare(&db, on_pending).await?;
+        coplane_domain::billing::metrics::ensure_builtin(&db, clock.now())
+            .await
+            .context("creating the allocation metrics")?;
         if settings.database.is_default {
             tracing::info!(
                 "database: embedded SQLite file coplane.db in the working directory \
@@ -136,6 +139,7 @@ impl Application {
             http_metrics,
             metrics_state,
             api,
+            crate::http::billing::WebhookSecret(settings.billing.stripe_webhook_secret.clone()),
         )?;
         tracing::info!(address = %settings.listen.ip(), port, ?components, "listening");
         Ok(Self {
@@ -280,7 +284,9 @@ fn http_server(
     http_metrics: crate::http::metrics::HttpMetrics,
     metrics_state: metrics::MetricsState,
     api: Option<(CoplaneSchema, Authenticator)>,
+    webhook_secret: crate::http::billing::WebhookSecret,
 ) -> anyhow::Result<Server> {
+    let webhook_secret = web::Data::new(webhook_secret);
     let db = web::Data::new(db);
     let clock = web::Data::new(clock);
     let http_metrics = web::Data::new(http_metrics);
@@ -304,7 +310,17 @@ fn http_server(
                 .app_data(web::JsonConfig::default().limit(1 << 20))
                 .route("/graphql", web::post().to(graphql::graphql))
                 .route("/graphql", web::get().to(graphql::graphiql))
-                .route("/graphql/ws", web::get().to(graphql::subscriptions));
+                .route("/graphql/ws", web::get().to(graphql::subscriptions))
+                .app_data(webhook_secret.clone())
+                .service(
+                    web::resource("/v1/usage")
+                        .app_data(web::PayloadConfig::new(64 << 20))
+                        .route(web::post().to(crate::http::billing::ingest)),
+                )
+                .route(
+                    "/webhooks/stripe",
+                    web::post().to(crate::http::billing::stripe_webhook),
+                );
         }
         app
     })

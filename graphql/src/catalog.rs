@@ -114,6 +114,10 @@ impl Plan {
             .map_err(|e| crate::error::internal(&e))?;
         Ok(Money::new(amount.to_decimal(), &self.0.currency))
     }
+    /// Metered charges on top of the base fee.
+    async fn charges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::billing::PlanCharge>> {
+        crate::billing::plan_charges(ctx, self.0.id).await
+    }
     /// `month` or `year`.
     async fn interval(&self) -> &str {
         &self.0.billing_interval

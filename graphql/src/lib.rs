@@ -19,6 +19,7 @@
 //! - anything else is `INTERNAL` with a generic message; the cause goes to the log.
 
 mod audit;
+mod billing;
 mod catalog;
 mod context;
 pub mod error;
@@ -39,6 +40,7 @@ use sea_orm::DatabaseConnection;
 
 pub use coplane_domain::auth::Actor;
 pub use loaders::{connection_data, with_request_data};
+pub use billing::tenant_ref;
 pub use viewer::Viewer;
 
 /// All queries.
@@ -52,6 +54,7 @@ pub struct Query(
     catalog::CatalogQuery,
     catalog::StorefrontQuery,
     orders::OrdersQuery,
+    billing::BillingQuery,
 );
 
 /// All mutations.
@@ -62,6 +65,7 @@ pub struct Mutation(
     catalog::CatalogMutation,
     catalog::StorefrontMutation,
     orders::OrdersMutation,
+    billing::BillingMutation,
 );
 
 /// All subscriptions (over `/graphql/ws`).

@@ -45,6 +45,8 @@ pub enum Node {
     Order(crate::orders::Order),
     /// An app install.
     AppInstall(crate::orders::AppInstall),
+    /// An invoice.
+    Invoice(crate::billing::Invoice),
 }
 
 #[derive(Default)]
@@ -72,6 +74,7 @@ impl NodeQuery {
                 .await
                 .map(|m| m.map(|m| Node::Tenant(Tenant(m)))),
             "Order" | "AppInstall" => crate::orders::node(ctx, &kind, uuid).await,
+            "Invoice" => crate::billing::node(ctx, uuid).await,
             _ => Ok(None),
         };
         match found {

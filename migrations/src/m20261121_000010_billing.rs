@@ -12,9 +12,8 @@ use crate::dsl::{create, drop_all, index};
 pub struct Migration;
 
 /// One column per statement: SQLite alters one thing at a time.
-async fn add(m: &SchemaManager<'_>, table: &'static str, col: ColumnDef) -> Result<(), DbErr> {
-    let mut col = col;
-    m.alter_table(Table::alter().table(table).add_column(&mut col).to_owned())
+async fn add(m: &SchemaManager<'_>, table: &'static str, col: &mut ColumnDef) -> Result<(), DbErr> {
+    m.alter_table(Table::alter().table(table).add_column(col).to_owned())
         .await
 }
 
@@ -61,25 +60,25 @@ impl MigrationTrait for Migration {
         index(m, "tenant_plans", &["tenant_id", "starts_at"], false).await?;
 
         // A period's close creates each invoice once: `period:<id>:<layer>:<recipient>`.
-        add(m, "invoices", string_null("close_key")).await?;
+        add(m, "invoices", &mut string_null("close_key")).await?;
         add(m, "invoices", big_integer("amount_credited_units").default(0)).await?;
         add(m, "invoices", big_integer("amount_credited_nanos").default(0)).await?;
         add(m, "invoices", big_integer("tax_rate_units").default(0)).await?;
         add(m, "invoices", big_integer("tax_rate_nanos").default(0)).await?;
         add(m, "invoices", boolean("reverse_charge").default(false)).await?;
-        add(m, "invoices", string_null("issuer_name")).await?;
-        add(m, "invoices", string_null("recipient_name")).await?;
-        add(m, "invoices", string_null("recipient_email")).await?;
-        add(m, "invoices", string_null("payment_client_secret")).await?;
-        add(m, "invoices", text_null("payment_error")).await?;
+        add(m, "invoices", &mut string_null("issuer_name")).await?;
+        add(m, "invoices", &mut string_null("recipient_name")).await?;
+        add(m, "invoices", &mut string_null("recipient_email")).await?;
+        add(m, "invoices", &mut string_null("payment_client_secret")).await?;
+        add(m, "invoices", &mut text_null("payment_error")).await?;
         index(m, "invoices", &["close_key"], true).await?;
         index(m, "invoices", &["stripe_payment_intent_id"], false).await?;
 
         add(m, "resellers", big_integer("tax_rate_units").default(0)).await?;
         add(m, "resellers", big_integer("tax_rate_nanos").default(0)).await?;
         add(m, "resellers", boolean("reverse_charge").default(false)).await?;
-        add(m, "resellers", string_null("billing_email")).await?;
-        add(m, "resellers", string_null("stripe_customer_id")).await?;
+        add(m, "resellers", &mut string_null("billing_email")).await?;
+        add(m, "resellers", &mut string_null("stripe_customer_id")).await?;
 
         index(m, "payments", &["idempotency_key"], true).await?;
         index(m, "payments", &["updated_at"], false).await?;

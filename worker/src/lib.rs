@@ -11,6 +11,7 @@ pub mod kube;
 pub mod kube_target;
 pub mod metrics;
 pub mod runner;
+pub mod stripe_rail;
 
 pub use context::WorkerContext;
 pub use runner::{Handler, Runner, RunnerConfig};

@@ -7,6 +7,7 @@
 //! are 200 with `errors`, as GraphQL clients expect; a database that cannot
 //! be reached makes `/readyz` answer 503.
 
+pub mod billing;
 pub mod graphql;
 pub mod health;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! The production jobs. One file per job, under its area; periodic
 //! fan-outs under `clock/`.
 
+pub mod billing;
 pub mod clock;
 pub mod orders;
 pub mod tenancy;
@@ -14,6 +15,10 @@ pub fn register(runner: &mut Runner<WorkerContext>) {
         .register::<coplane_domain::tenancy::jobs::SyncTenant>()
         .register::<coplane_domain::tenancy::jobs::SyncAppInstall>()
         .register::<coplane_domain::orders::jobs::FulfilOrder>()
+        .register::<coplane_domain::billing::jobs::CollectInvoice>()
+        .register::<coplane_domain::billing::jobs::AccountChanged>()
+        .periodic::<clock::meter_allocations::MeterAllocations>(chrono::Duration::hours(1))
+        .periodic::<clock::close_periods::ClosePeriods>(chrono::Duration::hours(1))
         .periodic::<clock::prune_failed_jobs::PruneFailedJobs>(chrono::Duration::days(1))
         .periodic::<clock::reconcile_tenants::ReconcileTenants>(chrono::Duration::minutes(5));
 }
