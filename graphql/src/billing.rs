@@ -17,8 +17,8 @@ use crate::context::{actor, db, now};
 use crate::error::{UserError, payload, to_gql, user_error};
 use crate::node::{Conn, connection, decode, decode_as, global_id, page_request};
 type Json = async_graphql::Json<serde_json::Value>;
-use async_graphql::Json as JsonValue;
 use crate::tenancy::page_cost;
+use async_graphql::Json as JsonValue;
 
 fn fixed(units: i64, nanos: i64) -> Decimal {
     Fixed::from_parts(units, nanos)
@@ -173,9 +173,7 @@ impl Invoice {
     }
     /// The issuing reseller; null: the co-op.
     async fn issuer_reseller_id(&self) -> Option<ID> {
-        self.0
-            .issuer_reseller_id
-            .map(|r| global_id("Reseller", r))
+        self.0.issuer_reseller_id.map(|r| global_id("Reseller", r))
     }
     /// Who owes it.
     async fn recipient_name(&self) -> Option<&str> {
@@ -353,7 +351,10 @@ impl Payment {
     }
     /// Amount.
     async fn amount(&self) -> Money {
-        Money::new(fixed(self.0.amount_units, self.0.amount_nanos), &self.0.currency)
+        Money::new(
+            fixed(self.0.amount_units, self.0.amount_nanos),
+            &self.0.currency,
+        )
     }
     /// `stripe`, `credit`, `bank_transfer`, `erp` …
     async fn method(&self) -> &str {
@@ -424,7 +425,10 @@ pub struct BillingQuery;
 #[Object]
 impl BillingQuery {
     /// Billable metrics, by code.
-    async fn billable_metrics(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BillableMetric>> {
+    async fn billable_metrics(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<BillableMetric>> {
         Ok(metrics::list(db(ctx)?, actor(ctx)?)
             .await
             .map_err(to_gql)?
@@ -465,7 +469,10 @@ impl BillingQuery {
     }
 
     /// Billing periods, newest first.
-    async fn billing_periods(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BillingPeriod>> {
+    async fn billing_periods(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<BillingPeriod>> {
         Ok(close::periods(db(ctx)?, actor(ctx)?)
             .await
             .map_err(to_gql)?
@@ -852,8 +859,11 @@ impl BillingMutation {
         let (r, user_errors) =
             payload(billing::catalog::set_reseller_terms(db, actor, id, terms, now).await)?;
         Ok(ResellerTermsPayload {
-            reseller_id: r.as_ref().map(|r: &reseller::Model| global_id("Reseller", r.id)),
-            wholesale_discount: r.map(|r| fixed(r.wholesale_discount_units, r.wholesale_discount_nanos)),
+            reseller_id: r
+                .as_ref()
+                .map(|r: &reseller::Model| global_id("Reseller", r.id)),
+            wholesale_discount: r
+                .map(|r| fixed(r.wholesale_discount_units, r.wholesale_discount_nanos)),
             user_errors,
         })
     }

@@ -115,7 +115,10 @@ impl Plan {
         Ok(Money::new(amount.to_decimal(), &self.0.currency))
     }
     /// Metered charges on top of the base fee.
-    async fn charges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::billing::PlanCharge>> {
+    async fn charges(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::billing::PlanCharge>> {
         crate::billing::plan_charges(ctx, self.0.id).await
     }
     /// `month` or `year`.

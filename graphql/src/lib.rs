@@ -38,9 +38,9 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 use coplane_domain::Clock;
 use sea_orm::DatabaseConnection;
 
+pub use billing::tenant_ref;
 pub use coplane_domain::auth::Actor;
 pub use loaders::{connection_data, with_request_data};
-pub use billing::tenant_ref;
 pub use viewer::Viewer;
 
 /// All queries.

@@ -61,8 +61,18 @@ impl MigrationTrait for Migration {
 
         // A period's close creates each invoice once: `period:<id>:<layer>:<recipient>`.
         add(m, "invoices", &mut string_null("close_key")).await?;
-        add(m, "invoices", big_integer("amount_credited_units").default(0)).await?;
-        add(m, "invoices", big_integer("amount_credited_nanos").default(0)).await?;
+        add(
+            m,
+            "invoices",
+            big_integer("amount_credited_units").default(0),
+        )
+        .await?;
+        add(
+            m,
+            "invoices",
+            big_integer("amount_credited_nanos").default(0),
+        )
+        .await?;
         add(m, "invoices", big_integer("tax_rate_units").default(0)).await?;
         add(m, "invoices", big_integer("tax_rate_nanos").default(0)).await?;
         add(m, "invoices", boolean("reverse_charge").default(false)).await?;

@@ -2,6 +2,7 @@
 //! (with `COPLANE_TEST_DATABASE_URL`) on PostgreSQL.
 
 mod auth;
+mod billing;
 mod catalog;
 mod decimals;
 mod harness;

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod fake_kube;
 pub mod http;
+pub mod stripe;
 
 /// The environment variable naming a PostgreSQL server for tests
 /// (`postgres://postgres@127.0.0.1:5432/postgres`).

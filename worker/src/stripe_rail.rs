@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use coplane_domain::billing::rail::{Collection, Opened, PaymentRail, Payer, RailError};
+use coplane_domain::billing::rail::{Collection, Opened, Payer, PaymentRail, RailError};
 use stripe::{RequestStrategy, StripeRequest};
 use stripe_core::customer::CreateCustomer;
 use stripe_core::payment_intent::CreatePaymentIntent;
@@ -67,7 +67,12 @@ impl PaymentRail for StripeRail {
                 ("invoice_id".to_owned(), c.invoice_id.to_string()),
                 ("invoice_number".to_owned(), c.number.clone()),
             ]));
-        let v = send_raw(&self.client, &req, Some(format!("invoice-{}", c.invoice_id))).await?;
+        let v = send_raw(
+            &self.client,
+            &req,
+            Some(format!("invoice-{}", c.invoice_id)),
+        )
+        .await?;
         Ok(Opened {
             id: id_of(&v)?,
             client_secret: v

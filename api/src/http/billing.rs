@@ -24,8 +24,13 @@ pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 #[derive(Clone)]
 pub struct WebhookSecret(pub Option<SecretString>);
 
-fn problem(status: actix_web::http::StatusCode, code: &str, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": { "code": code, "message": message.into() } }))
+fn problem(
+    status: actix_web::http::StatusCode,
+    code: &str,
+    message: impl Into<String>,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .json(json!({ "error": { "code": code, "message": message.into() } }))
 }
 
 fn text(v: Option<&Value>) -> String {
@@ -84,7 +89,11 @@ pub async fn ingest(
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let Ok(text_body) = std::str::from_utf8(&body) else {
-        return problem(actix_web::http::StatusCode::BAD_REQUEST, "INVALID_BODY", "the body is not UTF-8");
+        return problem(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "INVALID_BODY",
+            "the body is not UTF-8",
+        );
     };
     // Rows as (position in the body, parsed row or why not).
     let items: Vec<Result<UsageRow, String>> = if text_body.trim_start().starts_with('[') {
@@ -153,7 +162,11 @@ pub async fn ingest(
         ),
         Err(e) => {
             tracing::error!(error.cause_chain = ?e, error.message = %e, "usage ingestion failed");
-            problem(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error")
+            problem(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            )
         }
     }
 }
@@ -194,8 +207,8 @@ pub fn verify_signature(
         return Err(SignatureError::Stale);
     }
     for sig in sigs {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Malformed)?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|_| SignatureError::Malformed)?;
         mac.update(t.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
@@ -235,14 +248,25 @@ pub async fn stripe_webhook(
             SignatureError::Stale => "the signature's timestamp is outside the tolerance",
             SignatureError::Mismatch => "no signature matches the payload",
         };
-        return problem(actix_web::http::StatusCode::BAD_REQUEST, "INVALID_SIGNATURE", message);
+        return problem(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "INVALID_SIGNATURE",
+            message,
+        );
     }
     let Ok(event) = serde_json::from_slice::<Value>(&body) else {
-        return problem(actix_web::http::StatusCode::BAD_REQUEST, "INVALID_BODY", "the payload is not JSON");
+        return problem(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "INVALID_BODY",
+            "the payload is not JSON",
+        );
     };
     let id = text(event.get("id"));
     let kind = text(event.get("type"));
-    let object = event.pointer("/data/object").cloned().unwrap_or(Value::Null);
+    let object = event
+        .pointer("/data/object")
+        .cloned()
+        .unwrap_or(Value::Null);
     let intent = text(object.get("id"));
     let invoice_id = object
         .pointer("/metadata/invoice_id")
@@ -266,7 +290,11 @@ pub async fn stripe_webhook(
         _ => return HttpResponse::Ok().json(json!({ "received": true, "handled": false })),
     };
     if id.is_empty() || intent.is_empty() {
-        return problem(actix_web::http::StatusCode::BAD_REQUEST, "INVALID_BODY", "the event has no id or object id");
+        return problem(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "INVALID_BODY",
+            "the event has no id or object id",
+        );
     }
     match invoices::apply_rail_event(&db, &id, &kind, &intent, invoice_id, outcome, now).await {
         Ok(applied) => {
@@ -279,7 +307,11 @@ pub async fn stripe_webhook(
         }
         Err(e) => {
             tracing::error!(error.cause_chain = ?e, error.message = %e, "stripe webhook failed");
-            problem(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error")
+            problem(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            )
         }
     }
 }
@@ -300,11 +332,26 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let h = sign("whsec_x", 1000, body);
         assert_eq!(verify_signature("whsec_x", Some(&h), body, 1100), Ok(()));
-        assert_eq!(verify_signature("whsec_y", Some(&h), body, 1100), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature("whsec_x", Some(&h), b"{}", 1100), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature("whsec_x", Some(&h), body, 1400), Err(SignatureError::Stale));
-        assert_eq!(verify_signature("whsec_x", None, body, 1000), Err(SignatureError::Malformed));
-        assert_eq!(verify_signature("whsec_x", Some("t=1000"), body, 1000), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_signature("whsec_y", Some(&h), body, 1100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature("whsec_x", Some(&h), b"{}", 1100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature("whsec_x", Some(&h), body, 1400),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify_signature("whsec_x", None, body, 1000),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_signature("whsec_x", Some("t=1000"), body, 1000),
+            Err(SignatureError::Malformed)
+        );
         // A second v1 (a rolled secret) is accepted.
         let two = format!("{h},v1={}", hex::encode([0u8; 32]));
         assert_eq!(verify_signature("whsec_x", Some(&two), body, 1000), Ok(()));

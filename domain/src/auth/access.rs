@@ -82,7 +82,10 @@ pub const SCOPES: &[(&str, &[Permission])] = &[
     ),
     ("members:read", &[Permission::ReadMembers]),
     ("resellers:read", &[Permission::ReadResellers]),
-    ("billing:read", &[Permission::ReadBilling, Permission::ReadUsage]),
+    (
+        "billing:read",
+        &[Permission::ReadBilling, Permission::ReadUsage],
+    ),
     (
         "billing:write",
         &[Permission::ReadBilling, Permission::WriteBilling],
@@ -246,10 +249,12 @@ impl Principal {
                     | WriteBilling
             )
             .then(own_reseller),
-            Role::TenantAdmin => matches!(p, ReadTenants | ManageInstalls | ReadUsage).then(|| Reach {
-                tenants: self.tenant_ids.clone(),
-                ..Reach::default()
-            }),
+            Role::TenantAdmin => {
+                matches!(p, ReadTenants | ManageInstalls | ReadUsage).then(|| Reach {
+                    tenants: self.tenant_ids.clone(),
+                    ..Reach::default()
+                })
+            }
             Role::Member => (p == ReadMembers).then(|| Reach {
                 members: self.member_id.into_iter().collect(),
                 ..Reach::default()

@@ -28,7 +28,11 @@ pub async fn set_plan_charges(
     let grant = actor.principal.authorize(Permission::WriteCatalog)?;
     for (i, (_, c)) in charges.iter().enumerate() {
         c.validate().map_err(|e| {
-            Error::invalid("charges", "INVALID_CHARGE", format!("charge {}: {e}", i + 1))
+            Error::invalid(
+                "charges",
+                "INVALID_CHARGE",
+                format!("charge {}: {e}", i + 1),
+            )
         })?;
     }
     let txn = db.begin().await?;
@@ -41,7 +45,11 @@ pub async fn set_plan_charges(
     let mut resolved = Vec::new();
     for (code, c) in charges {
         let m = metrics.iter().find(|m| m.code == code).ok_or_else(|| {
-            Error::invalid("charges", "UNKNOWN_METRIC", format!("no billable metric `{code}`"))
+            Error::invalid(
+                "charges",
+                "UNKNOWN_METRIC",
+                format!("no billable metric `{code}`"),
+            )
         })?;
         if seen.contains(&code) {
             return Err(Error::invalid(

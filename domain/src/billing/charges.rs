@@ -25,7 +25,11 @@ pub struct Tier {
 
 /// A charge model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "model")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "model"
+)]
 pub enum ChargeModel {
     /// Every unit at one price.
     Standard {

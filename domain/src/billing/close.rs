@@ -115,7 +115,9 @@ pub async fn close_period(
         return Err(Error::invalid(
             "periodStart",
             "NOT_A_PERIOD_START",
-            format!("billing periods are calendar months: the period holding {period_start} starts {start}"),
+            format!(
+                "billing periods are calendar months: the period holding {period_start} starts {start}"
+            ),
         ));
     }
     if end > now {
@@ -416,19 +418,20 @@ async fn drafts(
             let Some(plan) = plans.get(plan_id) else {
                 continue;
             };
-            let usage: HashMap<String, Decimal> = if segs.len() == 1 && *s_from == start && *s_to == end {
-                whole
-                    .iter()
-                    .filter(|((tid, _), _)| *tid == t.id)
-                    .map(|((_, m), q)| (m.clone(), *q))
-                    .collect()
-            } else {
-                quantities(db, &metrics, Some(t.id), *s_from, *s_to)
-                    .await?
-                    .into_iter()
-                    .map(|((_, m), q)| (m, q))
-                    .collect()
-            };
+            let usage: HashMap<String, Decimal> =
+                if segs.len() == 1 && *s_from == start && *s_to == end {
+                    whole
+                        .iter()
+                        .filter(|((tid, _), _)| *tid == t.id)
+                        .map(|((_, m), q)| (m.clone(), *q))
+                        .collect()
+                } else {
+                    quantities(db, &metrics, Some(t.id), *s_from, *s_to)
+                        .await?
+                        .into_iter()
+                        .map(|((_, m), q)| (m, q))
+                        .collect()
+                };
             spans.push(Span {
                 plan: plan.clone(),
                 from: *s_from,
@@ -444,7 +447,13 @@ async fn drafts(
         match t.reseller_id.and_then(|r| resellers.get(&r)) {
             Some(r) => {
                 let discount = fixed(r.wholesale_discount_units, r.wholesale_discount_nanos);
-                let wholesale = rating::rate(&t.slug, (start, end), &spans, &Layer::Wholesale { discount }, minor);
+                let wholesale = rating::rate(
+                    &t.slug,
+                    (start, end),
+                    &spans,
+                    &Layer::Wholesale { discount },
+                    minor,
+                );
                 let key = format!("{period_id}:wholesale:{}:{currency}", r.id);
                 out.entry(key.clone())
                     .or_insert_with(|| Draft {
@@ -687,7 +696,10 @@ pub async fn record_plan(
 }
 
 /// Billing periods, newest first (stewards and resellers read them).
-pub async fn periods(db: &impl ConnectionTrait, actor: &Actor) -> Result<Vec<billing_period::Model>> {
+pub async fn periods(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<Vec<billing_period::Model>> {
     actor.principal.authorize(Permission::ReadBilling)?;
     use sea_orm::QueryOrder;
     Ok(billing_period::Entity::find()

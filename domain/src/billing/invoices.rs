@@ -427,7 +427,11 @@ pub async fn finalize(
         return Err(Error::Conflict {
             field: "invoiceId",
             code: "NOT_A_DRAFT",
-            message: format!("invoice {} is {}, not a draft", inv.number.clone().unwrap_or_default(), inv.status),
+            message: format!(
+                "invoice {} is {}, not a draft",
+                inv.number.clone().unwrap_or_default(),
+                inv.status
+            ),
         });
     }
     let inv = finalize_in(&txn, inv, now).await?;
@@ -502,7 +506,10 @@ pub async fn record_payment(
         return Err(Error::Conflict {
             field: "invoiceId",
             code: "INVOICE_NOT_OPEN",
-            message: format!("invoice is {}: only finalized invoices take payments", inv.status),
+            message: format!(
+                "invoice is {}: only finalized invoices take payments",
+                inv.status
+            ),
         });
     }
     let minor = minor_digits(&inv.currency);
@@ -539,11 +546,18 @@ pub async fn record_payment(
     )
     .await
     .map_err(|e| match e {
-        Error::Db(d) if matches!(d.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Error::Conflict {
-            field: "externalRef",
-            code: "PAYMENT_EXISTS",
-            message: "a payment with this method and reference is recorded already".into(),
-        },
+        Error::Db(d)
+            if matches!(
+                d.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Error::Conflict {
+                field: "externalRef",
+                code: "PAYMENT_EXISTS",
+                message: "a payment with this method and reference is recorded already".into(),
+            }
+        }
         other => other,
     })?;
     crate::idempotency::complete(&txn, actor, "recordPayment", key, pay.id).await?;
@@ -816,7 +830,10 @@ pub async fn get(
 }
 
 /// An invoice's lines, in order (the caller has read the invoice).
-pub async fn lines(db: &impl ConnectionTrait, invoice_id: Uuid) -> Result<Vec<invoice_line::Model>> {
+pub async fn lines(
+    db: &impl ConnectionTrait,
+    invoice_id: Uuid,
+) -> Result<Vec<invoice_line::Model>> {
     Ok(invoice_line::Entity::find()
         .filter(invoice_line::Column::InvoiceId.eq(invoice_id))
         .order_by_asc(invoice_line::Column::Position)
@@ -825,7 +842,10 @@ pub async fn lines(db: &impl ConnectionTrait, invoice_id: Uuid) -> Result<Vec<in
 }
 
 /// An invoice's payments (the caller has read the invoice).
-pub async fn payments_of(db: &impl ConnectionTrait, invoice_id: Uuid) -> Result<Vec<payment::Model>> {
+pub async fn payments_of(
+    db: &impl ConnectionTrait,
+    invoice_id: Uuid,
+) -> Result<Vec<payment::Model>> {
     Ok(payment::Entity::find()
         .filter(payment::Column::InvoiceId.eq(invoice_id))
         .order_by_asc(payment::Column::Id)

@@ -26,9 +26,7 @@ fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> St
 /// Meters every complete hour up to `now` that is not metered yet;
 /// returns how many events it added.
 pub async fn meter_allocations(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64> {
-    let this_hour = now
-        .duration_trunc(Duration::hours(1))
-        .unwrap_or(now);
+    let this_hour = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
     let earliest = this_hour - LOOKBACK;
     let closed: Vec<(DateTime<Utc>, DateTime<Utc>)> = db
         .query_all_raw(stmt(
@@ -53,14 +51,32 @@ pub async fn meter_allocations(db: &DatabaseConnection, now: DateTime<Utc>) -> R
     for t in tenants {
         let created: DateTime<Utc> = t.try_get("", "created_at")?;
         let first_full = {
-            let h = created.duration_trunc(Duration::hours(1)).unwrap_or(created);
-            if h < created { h + Duration::hours(1) } else { h }
+            let h = created
+                .duration_trunc(Duration::hours(1))
+                .unwrap_or(created);
+            if h < created {
+                h + Duration::hours(1)
+            } else {
+                h
+            }
         };
         let levels = [
-            ("cpu_core_hours", Decimal::new(t.try_get("", "quota_cpu_millis")?, 3)),
-            ("memory_gib_hours", Decimal::from(t.try_get::<i64>("", "quota_memory_bytes")?) / Decimal::from(GIB)),
-            ("storage_gib_hours", Decimal::from(t.try_get::<i64>("", "quota_storage_bytes")?) / Decimal::from(GIB)),
-            ("app_instance_hours", Decimal::from(t.try_get::<i64>("", "installs")?)),
+            (
+                "cpu_core_hours",
+                Decimal::new(t.try_get("", "quota_cpu_millis")?, 3),
+            ),
+            (
+                "memory_gib_hours",
+                Decimal::from(t.try_get::<i64>("", "quota_memory_bytes")?) / Decimal::from(GIB),
+            ),
+            (
+                "storage_gib_hours",
+                Decimal::from(t.try_get::<i64>("", "quota_storage_bytes")?) / Decimal::from(GIB),
+            ),
+            (
+                "app_instance_hours",
+                Decimal::from(t.try_get::<i64>("", "installs")?),
+            ),
         ];
         let mut rows = Vec::new();
         let mut h = first_full.max(earliest);

@@ -124,7 +124,11 @@ pub fn aggregate(
 pub const ALLOCATION_METRICS: [(&str, &str, &str); 4] = [
     ("cpu_core_hours", "CPU core-hours allocated", "core-hour"),
     ("memory_gib_hours", "Memory GiB-hours allocated", "GiB-hour"),
-    ("storage_gib_hours", "Storage GiB-hours allocated", "GiB-hour"),
+    (
+        "storage_gib_hours",
+        "Storage GiB-hours allocated",
+        "GiB-hour",
+    ),
     ("app_instance_hours", "App instance-hours", "instance-hour"),
 ];
 

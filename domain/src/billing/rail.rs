@@ -106,7 +106,11 @@ pub async fn collect(
                 .ensure_payer(&payer)
                 .await
                 .map_err(|e| Error::Db(sea_orm::DbErr::Custom(format!("payment rail: {e}"))))?;
-            let table = if payer.kind == "reseller" { "resellers" } else { "customers" };
+            let table = if payer.kind == "reseller" {
+                "resellers"
+            } else {
+                "customers"
+            };
             db.execute_raw(stmt(
                 db,
                 &format!("UPDATE {table} SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL"),

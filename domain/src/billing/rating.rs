@@ -91,7 +91,12 @@ impl Layer {
         match self {
             Layer::List => format!("plan:{}@{}", plan.code, plan.version),
             Layer::Wholesale { discount } => {
-                format!("plan:{}@{};wholesale-{}", plan.code, plan.version, discount.normalize())
+                format!(
+                    "plan:{}@{};wholesale-{}",
+                    plan.code,
+                    plan.version,
+                    discount.normalize()
+                )
             }
             Layer::Retail { version, .. } => {
                 format!("plan:{}@{};pricelist@{}", plan.code, plan.version, version)
@@ -268,7 +273,15 @@ mod tests {
             to: end,
             usage: [("cpu".to_owned(), dec!(250))].into(),
         };
-        let lines = rate("t", (start, end), &[span], &Layer::Wholesale { discount: dec!(0.2) }, 2);
+        let lines = rate(
+            "t",
+            (start, end),
+            &[span],
+            &Layer::Wholesale {
+                discount: dec!(0.2),
+            },
+            2,
+        );
         assert_eq!(lines.len(), 2);
         // 30 × 0.8 × ½ = 12.00; (250 − 50) × 0.02 × 0.8 = 3.20.
         assert_eq!(lines[0].amount.to_string(), "12.00");

@@ -63,7 +63,11 @@ pub async fn refresh(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let b = balance(db, kind, id, now).await?;
-    let derived = if b.overdue_invoices > 0 { "overdue" } else { "current" };
+    let derived = if b.overdue_invoices > 0 {
+        "overdue"
+    } else {
+        "current"
+    };
     let reseller: Option<Uuid> = if kind == "reseller" {
         Some(id)
     } else {

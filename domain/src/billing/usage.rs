@@ -225,7 +225,11 @@ pub async fn ingest(
     Ok(report)
 }
 
-pub(crate) async fn insert(db: &impl ConnectionTrait, rows: &[Valid], now: DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn insert(
+    db: &impl ConnectionTrait,
+    rows: &[Valid],
+    now: DateTime<Utc>,
+) -> Result<u64> {
     let mut sql = String::from(
         "INSERT INTO usage_events (id, tenant_id, reseller_id, metric_code, quantity_units, quantity_nanos, occurred_at, idempotency_key, properties, received_at) VALUES ",
     );
@@ -261,7 +265,10 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, rows: &[Valid], now: DateT
         ]);
     }
     sql.push_str(" ON CONFLICT (tenant_id, idempotency_key) DO NOTHING");
-    Ok(db.execute_raw(stmt(db, &sql, values)).await?.rows_affected())
+    Ok(db
+        .execute_raw(stmt(db, &sql, values))
+        .await?
+        .rows_affected())
 }
 
 /// Tenants by id and slug: name → (id, reseller).
@@ -420,20 +427,27 @@ pub async fn quantities(
                     other => other.to_string(),
                 })
             });
-            by_tenant.entry(r.try_get("", "tenant_id")?).or_default().push(Event {
-                at: r.try_get("", "occurred_at")?,
-                quantity: Fixed::from_parts(
-                    r.try_get("", "quantity_units")?,
-                    r.try_get("", "quantity_nanos")?,
-                )
-                .map(Fixed::to_decimal)
-                .unwrap_or_default(),
-                value,
-            });
+            by_tenant
+                .entry(r.try_get("", "tenant_id")?)
+                .or_default()
+                .push(Event {
+                    at: r.try_get("", "occurred_at")?,
+                    quantity: Fixed::from_parts(
+                        r.try_get("", "quantity_units")?,
+                        r.try_get("", "quantity_nanos")?,
+                    )
+                    .map(Fixed::to_decimal)
+                    .unwrap_or_default(),
+                    value,
+                });
         }
         let mut before: HashMap<Uuid, Decimal> = HashMap::new();
         if def.aggregation == Aggregation::WeightedSum {
-            let t2 = if tenant.is_some() { " AND e.tenant_id = $3" } else { "" };
+            let t2 = if tenant.is_some() {
+                " AND e.tenant_id = $3"
+            } else {
+                ""
+            };
             let sql = format!(
                 "SELECT e.tenant_id, e.quantity_units, e.quantity_nanos FROM usage_events e \
                  WHERE e.metric_code = ${code_arg}{t2} AND e.occurred_at = (SELECT MAX(p.occurred_at) FROM usage_events p \
@@ -454,7 +468,13 @@ pub async fn quantities(
             }
         }
         for (t, events) in by_tenant {
-            let q = aggregate(def.aggregation, &events, start, end, before.get(&t).copied());
+            let q = aggregate(
+                def.aggregation,
+                &events,
+                start,
+                end,
+                before.get(&t).copied(),
+            );
             out.insert((t, def.code.clone()), q);
         }
     }
@@ -504,11 +524,7 @@ pub async fn aggregates(
     }
     let mut out: Vec<UsageAggregate> = q
         .into_iter()
-        .filter(|((t, _), _)| {
-            tenants
-                .get(t)
-                .is_some_and(|r| grant.reach.tenant(*t, *r))
-        })
+        .filter(|((t, _), _)| tenants.get(t).is_some_and(|r| grant.reach.tenant(*t, *r)))
         .map(|((tenant_id, metric), quantity)| UsageAggregate {
             tenant_id,
             metric,

@@ -16,7 +16,7 @@ pub mod member;
 pub mod order;
 pub mod order_line;
 pub mod payment;
-pub mod plan_charge;
 pub mod plan;
+pub mod plan_charge;
 pub mod reseller;
 pub mod tenant;

@@ -303,10 +303,7 @@ pub(crate) async fn insert(
     if exists.is_some() {
         return Err(taken(slug.as_ref(), cluster));
     }
-    if let Some(plan) = plan_id {
-        crate::billing::close::record_plan(txn, id, customer.reseller_id, plan, now).await?;
-    }
-    tenant::ActiveModel {
+    let inserted = tenant::ActiveModel {
         id: Set(id),
         customer_id: Set(customer.id),
         reseller_id: Set(customer.reseller_id),
@@ -334,5 +331,9 @@ pub(crate) async fn insert(
         "slug",
         "SLUG_TAKEN",
         format!("the slug `{slug}` is taken in cluster `{cluster}`"),
-    ))
+    ))?;
+    if let Some(plan) = plan_id {
+        crate::billing::close::record_plan(txn, id, customer.reseller_id, plan, now).await?;
+    }
+    Ok(inserted)
 }
