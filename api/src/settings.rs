@@ -33,6 +33,7 @@ pub const KEYS: &[&str] = &[
     "stripe_api_base",
     "smtp_url",
     "mail_from",
+    "mail_templates",
     "kube_target",
     "worker_concurrency",
     "job_poll_interval",
@@ -150,6 +151,8 @@ pub struct EmailSettings {
     pub smtp_url: Option<SecretString>,
     /// Sender of the co-op's mail.
     pub from: String,
+    /// A directory of mail templates replacing the built-in ones.
+    pub templates: Option<std::path::PathBuf>,
 }
 
 /// The Kubernetes side.
@@ -301,9 +304,13 @@ impl Settings {
                             .map_err(|e| invalid("smtp_url", format!("not a usable SMTP URL: {e}")))
                     })
                     .transpose()?,
-                from: get("mail_from")
-                    .unwrap_or("coplane <noreply@localhost>")
-                    .to_owned(),
+                from: {
+                    let from = get("mail_from").unwrap_or("coplane <noreply@localhost>");
+                    from.parse::<lettre::message::Mailbox>()
+                        .map_err(|e| invalid("mail_from", format!("not a mailbox: {e}")))?;
+                    from.to_owned()
+                },
+                templates: get("mail_templates").map(std::path::PathBuf::from),
             },
             kube: {
                 let (target, reason) = match get("kube_target") {

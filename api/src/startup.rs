@@ -263,6 +263,10 @@ pub async fn build_runner(
         namespace_retention: chrono::Duration::from_std(settings.kube.namespace_retention)
             .context("COPLANE_NAMESPACE_RETENTION is too long")?,
         mailer,
+        mail: coplane_worker::mail::MailConfig {
+            from: settings.email.from.clone(),
+            templates: settings.email.templates.clone(),
+        },
         stripe,
         failed_job_retention: chrono::Duration::from_std(settings.worker.failed_job_retention)
             .context("COPLANE_FAILED_JOB_RETENTION is too long")?,

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod clock;
 pub mod db;
 pub mod decimal;
+pub mod dunning;
 pub mod entity;
 pub mod error;
 pub mod idempotency;

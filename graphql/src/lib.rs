@@ -22,6 +22,7 @@ mod audit;
 mod billing;
 mod catalog;
 mod context;
+mod dunning;
 pub mod error;
 mod loaders;
 pub mod node;
@@ -55,6 +56,7 @@ pub struct Query(
     catalog::StorefrontQuery,
     orders::OrdersQuery,
     billing::BillingQuery,
+    dunning::DunningQuery,
 );
 
 /// All mutations.
@@ -66,6 +68,7 @@ pub struct Mutation(
     catalog::StorefrontMutation,
     orders::OrdersMutation,
     billing::BillingMutation,
+    dunning::DunningMutation,
 );
 
 /// All subscriptions (over `/graphql/ws`).

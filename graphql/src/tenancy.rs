@@ -206,6 +206,13 @@ impl Reseller {
     pub async fn id(&self) -> ID {
         global_id("Reseller", self.0.id)
     }
+    /// Its standing as the co-op's debtor, and the dunning steps taken.
+    async fn standing(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<crate::dunning::AccountStanding> {
+        crate::dunning::standing(ctx, "reseller", self.0.id).await
+    }
     /// The member it is; null unless the caller may read members.
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
         match members::get(db(ctx)?, actor(ctx)?, self.0.member_id).await {
@@ -252,6 +259,13 @@ impl Customer {
     /// Global id.
     pub async fn id(&self) -> ID {
         global_id("Customer", self.0.id)
+    }
+    /// Its standing, and the dunning steps taken.
+    async fn standing(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<crate::dunning::AccountStanding> {
+        crate::dunning::standing(ctx, "customer", self.0.id).await
     }
     /// Its reseller; null for the co-op's direct customers.
     async fn reseller(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reseller>> {
@@ -374,6 +388,14 @@ impl Tenant {
     /// `overdue` or `manual` while suspended.
     async fn suspension_reason(&self) -> Option<&str> {
         self.0.suspension_reason.as_deref()
+    }
+    /// Why, in words (a manual suspension's reason).
+    async fn suspension_note(&self) -> Option<&str> {
+        self.0.suspension_note.as_deref()
+    }
+    /// Paid up to: not suspended for arrears before then.
+    async fn prepaid_until(&self) -> Option<DateTime<Utc>> {
+        self.0.prepaid_until
     }
     /// Created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -648,7 +670,7 @@ pub struct UpdateTenantQuotaInput {
     pub quota: QuotaInput,
 }
 
-/// `createTenant` and `updateTenantQuota` result.
+/// A mutation's tenant (`createTenant`, `updateTenantQuota`, `suspendTenant` …).
 #[derive(SimpleObject)]
 pub struct TenantPayload {
     /// The tenant, unless there were user errors.

@@ -20,6 +20,7 @@ mod m20261121_000007_create_governance;
 mod m20261121_000008_create_platform;
 mod m20261121_000009_order_fulfilment;
 mod m20261121_000010_billing;
+mod m20261121_000011_dunning_mail;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_create_platform::Migration),
             Box::new(m20261121_000009_order_fulfilment::Migration),
             Box::new(m20261121_000010_billing::Migration),
+            Box::new(m20261121_000011_dunning_mail::Migration),
         ]
     }
 }

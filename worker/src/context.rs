@@ -19,6 +19,8 @@ pub struct WorkerContext {
     pub target: Target,
     /// Outgoing mail, when `COPLANE_SMTP_URL` is set.
     pub mailer: Option<Mailer>,
+    /// Senders and templates of mail.
+    pub mail: crate::mail::MailConfig,
     /// The payment rail, when `COPLANE_STRIPE_SECRET_KEY` is set.
     pub stripe: Option<stripe::Client>,
     /// How long failed jobs are kept for inspection.

@@ -9,6 +9,7 @@ pub mod context;
 pub mod jobs;
 pub mod kube;
 pub mod kube_target;
+pub mod mail;
 pub mod metrics;
 pub mod runner;
 pub mod stripe_rail;

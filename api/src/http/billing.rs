@@ -203,7 +203,10 @@ pub fn verify_signature(
     if sigs.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - t).abs() > SIGNATURE_TOLERANCE_SECS {
+    if now
+        .checked_sub(t)
+        .is_none_or(|d| d.unsigned_abs() > SIGNATURE_TOLERANCE_SECS.unsigned_abs())
+    {
         return Err(SignatureError::Stale);
     }
     for sig in sigs {

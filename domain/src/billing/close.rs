@@ -384,7 +384,7 @@ async fn drafts(
         return Ok(Vec::new());
     }
     let plans = plan_terms(db).await?;
-    let history = plan_history(db, end).await?;
+    let history = plan_history(db).await?;
     let metrics = metric_defs(db).await?;
     let whole = quantities(db, &metrics, None, start, end).await?;
     let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
@@ -418,6 +418,11 @@ async fn drafts(
             let Some(plan) = plans.get(plan_id) else {
                 continue;
             };
+            if plan.currency != cust.currency {
+                // Prices in one currency are not billed as another's.
+                tracing::error!(tenant = %t.slug, plan = %plan.code, plan_currency = %plan.currency, customer_currency = %cust.currency, "plan and customer currencies differ: the span is not billed");
+                continue;
+            }
             let usage: HashMap<String, Decimal> =
                 if segs.len() == 1 && *s_from == start && *s_to == end {
                     whole
@@ -544,7 +549,8 @@ fn segments(
         return current.map(|p| vec![(p, from, to)]).unwrap_or_default();
     };
     let mut out: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
-    for (i, (at, plan)) in h.iter().enumerate() {
+    let h: Vec<&(DateTime<Utc>, Uuid)> = h.iter().filter(|(at, _)| *at < to).collect();
+    for (i, (at, plan)) in h.iter().copied().enumerate() {
         let next = h.get(i + 1).map_or(to, |(n, _)| *n);
         // Before its first recorded change the tenant held its first plan.
         let s = if i == 0 { from } else { (*at).max(from) };
@@ -559,16 +565,17 @@ fn segments(
     out
 }
 
+/// Every tenant's plan history (including changes after the period: a
+/// tenant with history is billed from it, never from its current plan).
 async fn plan_history(
     db: &impl ConnectionTrait,
-    before: DateTime<Utc>,
 ) -> Result<HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>>> {
     let mut out: HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>> = HashMap::new();
     for r in db
         .query_all_raw(stmt(
             db,
-            "SELECT tenant_id, plan_id, starts_at FROM tenant_plans WHERE starts_at < $1 ORDER BY tenant_id, starts_at, id",
-            vec![before.into()],
+            "SELECT tenant_id, plan_id, starts_at FROM tenant_plans ORDER BY tenant_id, starts_at, id",
+            vec![],
         ))
         .await?
     {
@@ -612,6 +619,7 @@ async fn plan_terms(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, PlanTerms
                 id: p.id,
                 code: p.code.clone(),
                 name: p.name.clone(),
+                currency: p.currency.clone(),
                 base_fee: fixed(p.base_fee_units, p.base_fee_nanos),
                 interval: p.billing_interval.clone(),
                 charges: list,

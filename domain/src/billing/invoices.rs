@@ -301,6 +301,7 @@ async fn apply_credit(
     inv: invoice::Model,
     now: DateTime<Utc>,
 ) -> Result<invoice::Model> {
+    lock_account(txn, &inv).await?;
     let (kind, id) = inv.account();
     let balance = credit_balance(txn, kind, id, &inv.currency).await?;
     let used = balance.min(inv.outstanding());
@@ -344,6 +345,7 @@ async fn add_payment(
     now: DateTime<Utc>,
 ) -> Result<(invoice::Model, payment::Model)> {
     let owed = inv.outstanding();
+    let p_amount = p.amount;
     let applied = p.amount.min(owed);
     let excess = p.amount - applied;
     let f = to_fixed(p.amount);
@@ -379,8 +381,127 @@ async fn add_payment(
     if excess > Decimal::ZERO {
         credit_entry(txn, &inv, excess, Some(pay.id), "overpayment", now).await?;
     }
+    if pay.method != "credit" {
+        crate::dunning::payment_received(txn, &inv, pay.id, p_amount, now).await?;
+    }
     enqueue_account(txn, &inv, now).await?;
     Ok((inv, pay))
+}
+
+/// Issues a late fee on the account that owes `overdue`: a finalized
+/// one-line invoice from the same issuer, taxed as `overdue` was, made
+/// once per `key`.
+pub(crate) async fn late_fee(
+    txn: &impl ConnectionTrait,
+    overdue: &invoice::Model,
+    amount: Decimal,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let minor = minor_digits(&overdue.currency);
+    let tax =
+        crate::billing::rating::tax(amount, overdue.tax_rate(), overdue.reverse_charge, minor);
+    let total = amount + tax;
+    let (a, t, tot) = (to_fixed(amount), to_fixed(tax), to_fixed(total));
+    let inv = invoice::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        billing_period_id: Set(None),
+        reseller_id: Set(overdue.reseller_id),
+        issuer_reseller_id: Set(overdue.issuer_reseller_id),
+        recipient_reseller_id: Set(overdue.recipient_reseller_id),
+        recipient_customer_id: Set(overdue.recipient_customer_id),
+        layer: Set(overdue.layer.clone()),
+        number: Set(None),
+        period_start: Set(now),
+        period_end: Set(now),
+        currency: Set(overdue.currency.clone()),
+        subtotal_units: Set(a.units()),
+        subtotal_nanos: Set(a.nanos()),
+        tax_units: Set(t.units()),
+        tax_nanos: Set(t.nanos()),
+        total_units: Set(tot.units()),
+        total_nanos: Set(tot.nanos()),
+        total_cents: Set(to_cents(total, minor)),
+        amount_paid_units: Set(0),
+        amount_paid_nanos: Set(0),
+        status: Set(status::DRAFT.into()),
+        finalized_at: Set(None),
+        due_at: Set(None),
+        paid_at: Set(None),
+        voided_at: Set(None),
+        stripe_payment_intent_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        close_key: Set(Some(key.to_owned())),
+        amount_credited_units: Set(0),
+        amount_credited_nanos: Set(0),
+        tax_rate_units: Set(overdue.tax_rate_units),
+        tax_rate_nanos: Set(overdue.tax_rate_nanos),
+        reverse_charge: Set(overdue.reverse_charge),
+        issuer_name: Set(overdue.issuer_name.clone()),
+        recipient_name: Set(overdue.recipient_name.clone()),
+        recipient_email: Set(overdue.recipient_email.clone()),
+        payment_client_secret: Set(None),
+        payment_error: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    crate::entity::invoice_line::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        invoice_id: Set(inv.id),
+        reseller_id: Set(overdue.reseller_id),
+        position: Set(1),
+        tenant_id: Set(None),
+        description: Set(format!(
+            "Late fee: invoice {} overdue",
+            overdue.number.clone().unwrap_or_default()
+        )),
+        metric_code: Set(None),
+        quantity_units: Set(1),
+        quantity_nanos: Set(0),
+        unit_price_units: Set(a.units()),
+        unit_price_nanos: Set(a.nanos()),
+        precise_amount_units: Set(a.units()),
+        precise_amount_nanos: Set(a.nanos()),
+        amount_cents: Set(to_cents(amount, minor)),
+        price_version: Set("late-fee".into()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    finalize_in(txn, inv, now).await?;
+    Ok(())
+}
+
+/// Reads an invoice for changing it: its row locked on PostgreSQL until the
+/// transaction ends (SQLite serializes writers), so concurrent payments,
+/// credit notes and finalizations apply one after the other.
+async fn locked(txn: &impl ConnectionTrait, id: Uuid) -> Result<Option<invoice::Model>> {
+    let mut q = invoice::Entity::find_by_id(id);
+    if crate::db::is_postgres(txn) {
+        q = sea_orm::QuerySelect::lock_exclusive(q);
+    }
+    Ok(q.one(txn).await?)
+}
+
+/// Locks the paying account's row, so its credit is spent once.
+async fn lock_account(txn: &impl ConnectionTrait, inv: &invoice::Model) -> Result<()> {
+    if !crate::db::is_postgres(txn) {
+        return Ok(());
+    }
+    let (kind, id) = inv.account();
+    let table = if kind == "reseller" {
+        "resellers"
+    } else {
+        "customers"
+    };
+    txn.query_one_raw(stmt(
+        txn,
+        &format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 fn reachable(grant: &Grant, inv: &invoice::Model) -> bool {
@@ -400,8 +521,7 @@ async fn load_for_change(
     id: Uuid,
     field: &'static str,
 ) -> Result<invoice::Model> {
-    let inv = invoice::Entity::find_by_id(id)
-        .one(txn)
+    let inv = locked(txn, id)
         .await?
         .filter(|i| reachable(grant, i))
         .ok_or_else(|| Error::not_found(field, "invoice"))?;
@@ -628,11 +748,15 @@ pub async fn apply_rail_event(
     if fresh == 0 {
         return Ok(RailApplied::Replayed);
     }
-    let found = invoice::Entity::find()
+    let matched = invoice::Entity::find()
         .filter(invoice::Column::StripePaymentIntentId.eq(intent_id))
         .one(&txn)
         .await?
         .filter(|i| invoice_id.is_none_or(|id| id == i.id));
+    let found = match matched {
+        Some(i) => locked(&txn, i.id).await?,
+        None => None,
+    };
     let Some(inv) = found else {
         txn.commit().await?;
         return Ok(RailApplied::Unmatched);
@@ -750,7 +874,10 @@ pub async fn issue_credit_note(
     .await?;
     // Paid beyond the corrected total: back to the account as credit.
     let new_credited = inv.credited() + input.amount;
-    let over = (inv.paid() + new_credited - inv.total()).min(inv.paid());
+    // Only this note's part of it: earlier notes returned theirs.
+    let over = input
+        .amount
+        .min((inv.paid() + new_credited - inv.total()).max(Decimal::ZERO));
     let credited = to_fixed(new_credited);
     let mut am = inv.clone().into_active_model();
     am.amount_credited_units = Set(credited.units());

@@ -20,7 +20,7 @@ impl Job for CollectInvoice {
 }
 
 /// An account's invoices or payments changed: its standing is evaluated
-/// again (the dunning ladder reads it).
+/// again and the dunning ladder walked ([`crate::dunning::evaluate`]).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccountChanged {
     /// `reseller` | `customer`.

@@ -23,6 +23,8 @@ pub struct PlanTerms {
     pub code: String,
     /// Name shown.
     pub name: String,
+    /// Its currency.
+    pub currency: String,
     /// List base fee per interval.
     pub base_fee: Decimal,
     /// `month` | `year`: a yearly fee is billed a twelfth per monthly period.
@@ -174,7 +176,7 @@ pub fn rate(
                 span.to.format("%Y-%m-%d %H:%M")
             )
         };
-        if !plan.base_fee.is_zero() {
+        if !base.is_zero() {
             let precise = base * share;
             lines.push(RatedLine {
                 description: format!("{tenant}: plan {} base fee{when}", plan.name),
@@ -246,6 +248,7 @@ mod tests {
             id: uuid::Uuid::nil(),
             code: "pro".into(),
             name: "Pro".into(),
+            currency: "EUR".into(),
             base_fee: dec!(30),
             interval: "month".into(),
             charges: vec![MeteredCharge {

@@ -135,8 +135,10 @@ pub async fn ingest(
                     "an idempotency key has 1 to 255 characters".into(),
                 ));
             }
+            let name = Uuid::parse_str(row.tenant.trim())
+                .map_or_else(|_| row.tenant.trim().to_owned(), |u| u.to_string());
             let tenant = tenants
-                .get(row.tenant.trim())
+                .get(&name)
                 .filter(|t| grant.reach.tenant(t.0, t.1))
                 .ok_or_else(|| {
                     reject(

@@ -17,6 +17,8 @@ pub fn register(runner: &mut Runner<WorkerContext>) {
         .register::<coplane_domain::orders::jobs::FulfilOrder>()
         .register::<coplane_domain::billing::jobs::CollectInvoice>()
         .register::<coplane_domain::billing::jobs::AccountChanged>()
+        .register::<coplane_domain::dunning::SendMail>()
+        .periodic::<clock::evaluate_standings::EvaluateStandings>(chrono::Duration::hours(1))
         .periodic::<clock::meter_allocations::MeterAllocations>(chrono::Duration::hours(1))
         .periodic::<clock::close_periods::ClosePeriods>(chrono::Duration::hours(1))
         .periodic::<clock::prune_failed_jobs::PruneFailedJobs>(chrono::Duration::days(1))

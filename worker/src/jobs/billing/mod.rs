@@ -2,7 +2,7 @@
 //! an account's standing.
 
 use coplane_domain::billing::jobs::{AccountChanged, CollectInvoice};
-use coplane_domain::billing::{rail, standing};
+use coplane_domain::billing::rail;
 
 use crate::context::WorkerContext;
 use crate::runner::Handler;
@@ -26,8 +26,10 @@ impl Handler<WorkerContext> for CollectInvoice {
 impl Handler<WorkerContext> for AccountChanged {
     async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
         let now = ctx.clock.now();
-        let held = standing::refresh(&ctx.db, &self.account_kind, self.account_id, now).await?;
-        tracing::info!(account = %self.account_id, kind = %self.account_kind, standing = %held, "account standing");
+        let e =
+            coplane_domain::dunning::evaluate(&ctx.db, &self.account_kind, self.account_id, now)
+                .await?;
+        tracing::info!(account = %self.account_id, kind = %self.account_kind, standing = %e.standing, taken = ?e.taken, "account evaluated");
         Ok(())
     }
 }
