@@ -5,6 +5,7 @@ mod auth;
 mod billing;
 mod catalog;
 mod decimals;
+mod dunning;
 mod harness;
 mod health;
 mod jobs;

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 pub mod bench;
 pub mod fake_kube;
 pub mod http;
+pub mod smtp;
 pub mod stripe;
 
 /// The environment variable naming a PostgreSQL server for tests

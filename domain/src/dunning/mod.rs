@@ -286,7 +286,8 @@ pub async fn evaluate(
         .iter()
         .filter(|i| i.due_at.is_some_and(|d| d < now))
         .collect();
-    let outstanding: Decimal = open.iter().map(InvoiceAmounts::outstanding).sum();
+    // What is past due (not what is merely open): triggers and mail speak of it.
+    let outstanding: Decimal = overdue.iter().map(|i| i.outstanding()).sum();
     let mut taken = Vec::new();
 
     if overdue.is_empty() {

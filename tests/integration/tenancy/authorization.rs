@@ -180,6 +180,31 @@ const MATRIX: &[(&str, [(Outcome, Outcome); 6])] = &[
         "issueCreditNote",
         [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
     ),
+    (
+        "overduePolicy",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "setOverduePolicy",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "setCustomerDunningOverrides",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "setTenantPrepaidUntil",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    // Last: they change the worlds' tenants (and put them back).
+    (
+        "suspendTenant",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
+    (
+        "resumeTenant",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
 ];
 
 /// Orders and installs in each world, for the order rows.
@@ -318,6 +343,17 @@ async fn billing_worlds(app: &TestApp, fx: &Fixture, plan: &str) -> [(String, St
     close::close(&app.db, last_month, close::CloseOptions::default(), now)
         .await
         .unwrap();
+    for w in [&fx.a, &fx.b] {
+        mutate(
+            app,
+            &fx.steward,
+            "setOverduePolicy",
+            "SetOverduePolicyInput",
+            "policy { version }",
+            json!({ "resellerId": w.reseller_id, "steps": [] }),
+        )
+        .await;
+    }
     let mut out = Vec::new();
     for w in [&fx.a, &fx.b] {
         let body = app
@@ -392,7 +428,7 @@ fn mutation_outcome(body: &Value, field: &str, object: &str) -> Outcome {
     match payload["userErrors"][0]["code"].as_str() {
         Some("NOT_FOUND") => N,
         // Checked after authorization and reach: the caller got to the object.
-        Some("ORDER_NOT_FAILED" | "NO_PREVIOUS_VERSION" | "NOT_A_DRAFT") => A,
+        Some("ORDER_NOT_FAILED" | "NO_PREVIOUS_VERSION" | "NOT_A_DRAFT" | "NOT_SUSPENDED") => A,
         Some(_) => panic!("unexpected user error: {body}"),
         None if payload[object].is_object() || payload[object].is_array() => A,
         None => panic!("neither object nor error: {body}"),
@@ -431,6 +467,20 @@ async fn run(
                 } else {
                     N
                 }
+            }),
+        ),
+        "overduePolicy" => (
+            "query($id: ID) { overduePolicy(resellerId: $id) { version } }".into(),
+            json!({ "id": target.reseller_id }),
+            Box::new(|b| if b["data"]["overduePolicy"].is_object() { A } else { N }),
+        ),
+        "setCustomerDunningOverrides" => (
+            "mutation($input: SetCustomerDunningOverridesInput!) { setCustomerDunningOverrides(input: $input) { neverSuspend userErrors { code } } }".into(),
+            json!({ "input": { "customerId": target.customer_id, "neverSuspend": false, "extraGraceDays": 2 } }),
+            Box::new(|b| match b["data"]["setCustomerDunningOverrides"]["userErrors"][0]["code"].as_str() {
+                None => A,
+                Some("NOT_FOUND") => N,
+                Some(other) => panic!("unexpected user error {other}: {b}"),
             }),
         ),
         "billableMetrics" => (
@@ -680,6 +730,26 @@ async fn run(
                     .await;
                     ("RevokeApiTokenInput", "apiToken", json!({ "id": id }))
                 }
+                "setOverduePolicy" => (
+                    "SetOverduePolicyInput",
+                    "policy",
+                    json!({ "resellerId": target.reseller_id, "steps": [{ "name": "r", "trigger": { "daysPastDue": 1 }, "actions": [{ "kind": "reminder" }] }] }),
+                ),
+                "setTenantPrepaidUntil" => (
+                    "SetTenantPrepaidUntilInput",
+                    "tenant",
+                    json!({ "tenantId": target.tenant_id, "prepaidUntil": null }),
+                ),
+                "suspendTenant" => (
+                    "SuspendTenantInput",
+                    "tenant",
+                    json!({ "tenantId": target.tenant_id, "reason": "matrix" }),
+                ),
+                "resumeTenant" => (
+                    "TenantIdInput",
+                    "tenant",
+                    json!({ "tenantId": target.tenant_id }),
+                ),
                 "createBillableMetric" => (
                     "CreateBillableMetricInput",
                     "billableMetric",
@@ -711,6 +781,7 @@ async fn run(
             let selected = match op {
                 "setPriceList" => "brandName",
                 "setPlanCharges" => "metric",
+                "setOverduePolicy" => "version",
                 _ => "id",
             };
             let query = format!(
