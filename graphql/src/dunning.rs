@@ -42,13 +42,24 @@ pub struct DunningStep {
     invoice_id: Option<ID>,
 }
 
-/// The standing of an account the caller has read.
+/// The standing of an account the caller has read, if it may read billing
+/// in the account's world (`world`: the reseller whose world it is).
 pub async fn standing(
     ctx: &Context<'_>,
     kind: &str,
     id: uuid::Uuid,
-) -> async_graphql::Result<AccountStanding> {
+    world: Option<uuid::Uuid>,
+) -> async_graphql::Result<Option<AccountStanding>> {
     let db = db(ctx)?;
+    let Ok(grant) = actor(ctx)?
+        .principal
+        .authorize(coplane_domain::auth::Permission::ReadBilling)
+    else {
+        return Ok(None);
+    };
+    if !grant.reach.reseller(world) {
+        return Ok(None);
+    }
     let s = dunning::standing_of(db, kind, id).await.map_err(to_gql)?;
     let history = dunning::history(db, kind, id)
         .await
@@ -62,13 +73,13 @@ pub async fn standing(
             invoice_id: h.invoice_id.map(|i| crate::node::global_id("Invoice", i)),
         })
         .collect();
-    Ok(AccountStanding {
+    Ok(Some(AccountStanding {
         standing: s.standing,
         last_step: s.last_step,
         next_step: s.next_step,
         next_step_at: s.next_step_at,
         history,
-    })
+    }))
 }
 
 /// An overdue policy.

@@ -206,12 +206,13 @@ impl Reseller {
     pub async fn id(&self) -> ID {
         global_id("Reseller", self.0.id)
     }
-    /// Its standing as the co-op's debtor, and the dunning steps taken.
+    /// Its standing as the co-op's debtor, and the dunning steps taken;
+    /// null unless the caller may read billing in the reseller's world.
     async fn standing(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<crate::dunning::AccountStanding> {
-        crate::dunning::standing(ctx, "reseller", self.0.id).await
+    ) -> async_graphql::Result<Option<crate::dunning::AccountStanding>> {
+        crate::dunning::standing(ctx, "reseller", self.0.id, Some(self.0.id)).await
     }
     /// The member it is; null unless the caller may read members.
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
@@ -260,12 +261,13 @@ impl Customer {
     pub async fn id(&self) -> ID {
         global_id("Customer", self.0.id)
     }
-    /// Its standing, and the dunning steps taken.
+    /// Its standing, and the dunning steps taken; null unless the caller
+    /// may read billing in the customer's world.
     async fn standing(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<crate::dunning::AccountStanding> {
-        crate::dunning::standing(ctx, "customer", self.0.id).await
+    ) -> async_graphql::Result<Option<crate::dunning::AccountStanding>> {
+        crate::dunning::standing(ctx, "customer", self.0.id, self.0.reseller_id).await
     }
     /// Its reseller; null for the co-op's direct customers.
     async fn reseller(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reseller>> {

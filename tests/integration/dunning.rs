@@ -393,7 +393,7 @@ async fn ladder_end_to_end(backend: Backend) {
             .all(|h| !h["sentAt"].is_null())
     );
 
-    // Later evaluations send nothing more (until March's invoice falls due on day 22).
+    // Later evaluations send nothing more (until the unpaid late fee falls due on day 21).
     day(&app, &w, 20).await;
     assert_eq!(sink.to(&w.customer_email).len(), 4);
     op.stop().await;
@@ -476,6 +476,18 @@ async fn manual_and_prepaid(backend: Backend) {
     )
     .await;
     assert_eq!(manual["tenant"]["suspensionReason"], "manual");
+    // An arrears suspension cannot be relabelled manual (and then lifted by hand).
+    let relabel = app
+        .graphql_vars(
+            "mutation($input: SuspendTenantInput!) { suspendTenant(input: $input) { tenant { state } userErrors { code } } }",
+            json!({ "input": { "tenantId": w.tenant_id, "reason": "mine now" } }),
+            Some(&w.reseller),
+        )
+        .await;
+    assert_eq!(
+        relabel["data"]["suspendTenant"]["userErrors"][0]["code"],
+        "SUSPENDED_FOR_ARREARS"
+    );
     // Payment: the overdue suspension lifts, the manual one stays.
     pay(&app, &w, &w.invoice_id, "35.70", &format!("pay-{tag}")).await;
     app.run_pending_jobs().await;
@@ -509,6 +521,17 @@ async fn manual_and_prepaid(backend: Backend) {
         .await;
     assert_eq!(
         foreign["data"]["resumeTenant"]["userErrors"][0]["code"],
+        "NOT_FOUND"
+    );
+    let foreign = app
+        .graphql_vars(
+            "mutation($input: SuspendTenantInput!) { suspendTenant(input: $input) { tenant { state } userErrors { code } } }",
+            json!({ "input": { "tenantId": w.tenant_id, "reason": "x" } }),
+            Some(&other),
+        )
+        .await;
+    assert_eq!(
+        foreign["data"]["suspendTenant"]["userErrors"][0]["code"],
         "NOT_FOUND"
     );
     let policy = app
@@ -649,24 +672,48 @@ async fn restarts(backend: Backend) {
             .await
             .unwrap();
     }
-    // A worker dies holding a mail job: its lease runs out, another worker sends it.
-    let claimed = coplane_domain::jobs::claim(
-        &app.db,
-        "crashed-worker",
-        Duration::seconds(30),
-        app.now(),
-        1,
-    )
-    .await
-    .unwrap();
-    assert!(!claimed.is_empty());
-    app.clock
-        .set(w.due + Duration::days(15) + Duration::minutes(5));
-    // A fresh runner (a restarted worker) finishes the work.
+    // A worker died holding the suspension notice's mail job (claimed, not done).
+    let step: uuid::Uuid = {
+        use sea_orm::{ConnectionTrait, Statement};
+        app.db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT id FROM dunning_steps WHERE action = 'suspend'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("", "id")
+            .unwrap()
+    };
+    let held = app
+        .execute(
+            "UPDATE jobs SET state = 'running', locked_by = 'crashed-worker', locked_until = $1, attempts = attempts + 1 \
+             WHERE name = 'dunning.send_mail' AND payload LIKE $2",
+            vec![(app.now() + Duration::seconds(30)).into(), format!("%{step}%").into()],
+        )
+        .await;
+    assert_eq!(
+        held, 1,
+        "the suspension mail's job is held by the dead worker"
+    );
+    // A fresh runner (a restarted worker) does the rest; the held job waits for its lease.
     let fresh =
         coplane_api::startup::build_runner(&app.settings, app.db.clone(), app.clock.clone())
             .await
             .unwrap();
+    fresh.run_pending().await.unwrap();
+    let before = sink.wait_for(&w.customer_email, 2).await;
+    assert!(
+        subjects(&before)
+            .iter()
+            .all(|s| s.starts_with("Payment reminder")),
+        "{:?}",
+        subjects(&before)
+    );
+    // The lease runs out: the next worker sends the held mail, once.
+    app.clock
+        .set(w.due + Duration::days(15) + Duration::minutes(5));
     fresh.run_pending().await.unwrap();
     app.run_pending_jobs().await;
     let mails = sink.wait_for(&w.customer_email, 3).await;
@@ -869,3 +916,63 @@ crate::test_both_dbs!(the_last_step_terminates_and_keeps_the_invoices, |app| {
     let backend = app.backend;
     termination(backend).await;
 });
+
+async fn both_in_arrears(backend: Backend) {
+    let app = app_with_mail(backend).await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let suspend = json!([{ "name": "suspend", "trigger": { "daysPastDue": 3 }, "actions": [{ "kind": "suspend" }] }]);
+    let w = world(&app, &tag, suspend.clone()).await;
+    mutate(
+        &app,
+        &w.steward,
+        "setOverduePolicy",
+        "SetOverduePolicyInput",
+        "policy { version }",
+        json!({ "steps": suspend }),
+    )
+    .await;
+    // Neither the customer nor its reseller pays.
+    day(&app, &w, 4).await;
+    assert_eq!(tenant(&app, &w).await["state"], "suspended");
+    let wholesale = app
+        .graphql(
+            "{ invoices(first: 10) { edges { node { id layer } } } }",
+            Some(&w.steward),
+        )
+        .await["data"]["invoices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["layer"] == "wholesale")
+        .unwrap()["node"]["id"]
+        .clone();
+    // The reseller pays: the customer is still suspended, so is the tenant.
+    mutate(
+        &app,
+        &w.steward,
+        "recordPayment",
+        "RecordPaymentInput",
+        "invoice { status }",
+        json!({ "invoiceId": wholesale, "amount": "30.00", "method": "bank_transfer", "idempotencyKey": format!("w-{tag}") }),
+    )
+    .await;
+    app.run_pending_jobs().await;
+    let t = tenant(&app, &w).await;
+    assert_eq!(
+        (t["state"].as_str(), t["suspensionNote"].as_str()),
+        (Some("suspended"), Some("customer overdue"))
+    );
+    // The customer pays too: now it runs.
+    pay(&app, &w, &w.invoice_id, "35.70", &format!("pay-{tag}")).await;
+    app.run_pending_jobs().await;
+    assert_eq!(tenant(&app, &w).await["state"], "active");
+    app.finish().await;
+}
+
+crate::test_both_dbs!(
+    a_tenant_resumes_only_when_both_its_paying_parties_are_current,
+    |app| {
+        let backend = app.backend;
+        both_in_arrears(backend).await;
+    }
+);

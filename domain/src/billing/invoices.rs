@@ -380,6 +380,28 @@ async fn add_payment(
     let inv = am.update(txn).await?;
     if excess > Decimal::ZERO {
         credit_entry(txn, &inv, excess, Some(pay.id), "overpayment", now).await?;
+        // The excess pays the account's other open invoices, oldest first,
+        // so a customer who paid its whole balance at once is current.
+        let (kind, account) = inv.account();
+        let col = if kind == "reseller" {
+            invoice::Column::RecipientResellerId
+        } else {
+            invoice::Column::RecipientCustomerId
+        };
+        let others = invoice::Entity::find()
+            .filter(col.eq(account))
+            .filter(invoice::Column::Status.eq(status::OPEN))
+            .filter(invoice::Column::Currency.eq(inv.currency.clone()))
+            .filter(invoice::Column::Id.ne(inv.id))
+            .order_by_asc(invoice::Column::DueAt)
+            .order_by_asc(invoice::Column::Id)
+            .all(txn)
+            .await?;
+        for other in others {
+            if let Some(o) = locked(txn, other.id).await? {
+                Box::pin(apply_credit(txn, o, now)).await?;
+            }
+        }
     }
     if pay.method != "credit" {
         crate::dunning::payment_received(txn, &inv, pay.id, p_amount, now).await?;

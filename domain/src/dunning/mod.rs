@@ -231,6 +231,15 @@ async fn ladder(
         .unwrap_or_default())
 }
 
+/// Whether an invoice is a late fee (made by the ladder, not by a close).
+fn is_late_fee(inv: &invoice::Model) -> bool {
+    inv.billing_period_id.is_none()
+        && inv
+            .close_key
+            .as_deref()
+            .is_some_and(|k| k.ends_with(":late_fee"))
+}
+
 /// Evaluates an account now: see the module documentation.
 pub async fn evaluate(
     db: &DatabaseConnection,
@@ -286,10 +295,19 @@ pub async fn evaluate(
         .iter()
         .filter(|i| i.due_at.is_some_and(|d| d < now))
         .collect();
+    // Late fees follow an episode; they never start one or count as one.
+    let charged: Vec<&invoice::Model> = overdue
+        .iter()
+        .copied()
+        .filter(|i| !is_late_fee(i))
+        .collect();
     // What is past due (not what is merely open): triggers and mail speak of it.
     let outstanding: Decimal = overdue.iter().map(|i| i.outstanding()).sum();
     let mut taken = Vec::new();
 
+    if overrides.never_suspend && kind == "customer" {
+        resume_overdue(&txn, kind, id, now).await?;
+    }
     if overdue.is_empty() {
         let standing = if held == "terminated" {
             "terminated"
@@ -309,7 +327,12 @@ pub async fn evaluate(
         });
     }
 
-    let oldest = overdue
+    let roots = if charged.is_empty() {
+        &overdue
+    } else {
+        &charged
+    };
+    let oldest = roots
         .iter()
         .min_by_key(|i| (i.due_at, i.id))
         .copied()
@@ -327,7 +350,7 @@ pub async fn evaluate(
         let holds = days >= t.days_past_due
             && t.min_balance.is_none_or(|b| outstanding >= b)
             && t.min_unpaid_invoices
-                .is_none_or(|n| overdue.len() >= n as usize);
+                .is_none_or(|n| charged.len() >= n as usize);
         if !holds {
             if next.is_none() {
                 next = Some((index, due + grace + Duration::days(t.days_past_due)));
@@ -338,7 +361,26 @@ pub async fn evaluate(
         last_taken = Some(index);
         for action in &step.actions {
             let dedup = format!("{kind}:{id}:{episode}:{i}:{}", action.name());
-            let mail = mail_for(&txn, action, kind, &p, oldest, outstanding, days, step).await?;
+            let spared = overrides.never_suspend
+                && matches!(
+                    action,
+                    Action::Suspend | Action::Terminate | Action::WarnTermination
+                );
+            let mail = if spared {
+                None
+            } else {
+                mail_for(
+                    &txn,
+                    action,
+                    kind,
+                    &p,
+                    oldest,
+                    outstanding,
+                    (now - due).num_days(),
+                    step,
+                )
+                .await?
+            };
             let fresh = record(
                 &txn,
                 kind,
@@ -358,7 +400,8 @@ pub async fn evaluate(
             }
             taken.push(format!("{}:{}", step.name, action.name()));
             match action {
-                Action::LateFee { amount } => {
+                // No fee on a fee.
+                Action::LateFee { amount } if !is_late_fee(oldest) => {
                     crate::billing::invoices::late_fee(&txn, oldest, *amount, &dedup, now).await?;
                 }
                 Action::Suspend if !overrides.never_suspend => {
@@ -442,6 +485,7 @@ async fn mail_for(
         };
         let rp = party(db, "reseller", r).await?;
         values.insert("customer".into(), p.name.clone());
+        values.insert("brand".into(), crate::billing::close::COOP_NAME.into());
         (rp.email, crate::billing::close::COOP_NAME.to_owned(), None)
     } else {
         (p.email.clone(), p.biller.clone(), p.biller_address.clone())
@@ -489,12 +533,19 @@ async fn suspend_overdue(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    // Prepaid tenants whose term runs past now are exempt.
+    // A customer's tenants paid ahead are exempt from its own arrears; a
+    // reseller's arrears to the co-op spare none of its tenants (a reseller
+    // sets its customers' prepaid terms itself).
     let ids = tenant_ids(
         txn,
         &format!(
-            "SELECT id FROM tenants WHERE {} = $1 AND state = 'active' AND (prepaid_until IS NULL OR prepaid_until <= $2)",
-            scope(kind)
+            "SELECT id FROM tenants WHERE {} = $1 AND state = 'active'{}",
+            scope(kind),
+            if kind == "customer" {
+                " AND (prepaid_until IS NULL OR prepaid_until <= $2)"
+            } else {
+                " AND $2 = $2"
+            }
         ),
         vec![id.into(), now.into()],
     )
@@ -523,26 +574,63 @@ async fn resume_overdue(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    // Only what this account's overdue suspended: never a manual suspension.
-    let ids = tenant_ids(
-        txn,
-        &format!(
-            "SELECT id FROM tenants WHERE {} = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
-            scope(kind)
-        ),
-        vec![id.into(), format!("{kind} overdue").into()],
-    )
-    .await?;
-    for t in &ids {
-        txn.execute_raw(stmt(
+    // Only what this account's arrears suspended: never a manual suspension.
+    let note = format!("{kind} overdue");
+    let rows = txn
+        .query_all_raw(stmt(
             txn,
-            "UPDATE tenants SET state = 'active', suspension_reason = NULL, suspension_note = NULL, suspended_at = NULL, updated_at = $2 WHERE id = $1",
-            vec![(*t).into(), now.into()],
+            &format!(
+                "SELECT id, customer_id, reseller_id FROM tenants WHERE {} = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
+                scope(kind)
+            ),
+            vec![id.into(), note.clone().into()],
         ))
         .await?;
-        crate::jobs::enqueue(txn, &SyncTenant { tenant_id: *t }, now).await?;
+    let mut resumed = 0;
+    for r in rows {
+        let t: Uuid = r.try_get("", "id")?;
+        // The other paying party of the tenant (its reseller, or its customer)
+        // may be suspended too: the suspension is then that party's.
+        let (other_kind, other): (&str, Option<Uuid>) = if kind == "customer" {
+            ("reseller", r.try_get("", "reseller_id")?)
+        } else {
+            ("customer", Some(r.try_get("", "customer_id")?))
+        };
+        let other_suspended = match other {
+            Some(o) => txn
+                .query_one_raw(stmt(
+                    txn,
+                    "SELECT standing FROM account_standings WHERE account_kind = $1 AND account_id = $2 AND standing = 'suspended'",
+                    vec![other_kind.into(), o.into()],
+                ))
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if other_suspended {
+            txn.execute_raw(stmt(
+                txn,
+                "UPDATE tenants SET suspension_note = $3, updated_at = $4 WHERE id = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
+                vec![t.into(), note.clone().into(), format!("{other_kind} overdue").into(), now.into()],
+            ))
+            .await?;
+            continue;
+        }
+        let changed = txn
+            .execute_raw(stmt(
+                txn,
+                "UPDATE tenants SET state = 'active', suspension_reason = NULL, suspension_note = NULL, suspended_at = NULL, updated_at = $3 \
+                 WHERE id = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
+                vec![t.into(), note.clone().into(), now.into()],
+            ))
+            .await?
+            .rows_affected();
+        if changed == 1 {
+            crate::jobs::enqueue(txn, &SyncTenant { tenant_id: t }, now).await?;
+            resumed += 1;
+        }
     }
-    Ok(ids.len() as u64)
+    Ok(resumed)
 }
 
 async fn terminate_all(
@@ -554,8 +642,13 @@ async fn terminate_all(
     let ids = tenant_ids(
         txn,
         &format!(
-            "SELECT id FROM tenants WHERE {} = $1 AND state <> 'terminated' AND (prepaid_until IS NULL OR prepaid_until <= $2)",
-            scope(kind)
+            "SELECT id FROM tenants WHERE {} = $1 AND state <> 'terminated'{}",
+            scope(kind),
+            if kind == "customer" {
+                " AND (prepaid_until IS NULL OR prepaid_until <= $2)"
+            } else {
+                " AND $2 = $2"
+            }
         ),
         vec![id.into(), now.into()],
     )
@@ -582,6 +675,38 @@ async fn tenant_ids(
         .iter()
         .map(|r| Ok(r.try_get("", "id")?))
         .collect()
+}
+
+/// Enqueues the evaluation of a tenant's paying parties (its customer and
+/// its reseller), in `txn`.
+pub(crate) async fn account_changed(
+    txn: &impl ConnectionTrait,
+    customer: Uuid,
+    reseller: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use crate::billing::jobs::AccountChanged;
+    crate::jobs::enqueue(
+        txn,
+        &AccountChanged {
+            account_kind: "customer".into(),
+            account_id: customer,
+        },
+        now,
+    )
+    .await?;
+    if let Some(r) = reseller {
+        crate::jobs::enqueue(
+            txn,
+            &AccountChanged {
+                account_kind: "reseller".into(),
+                account_id: r,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Accounts to look at hourly: those with an open invoice past due, or a
@@ -641,6 +766,14 @@ pub async fn suspend_tenant(
             field: "tenantId",
             code: "NOT_ACTIVE",
             message: format!("the tenant is {}", t.state),
+        });
+    }
+    if t.suspension_reason.as_deref() == Some(SuspensionReason::Overdue.as_str()) {
+        // Re-labelling it manual would let `resumeTenant` lift an arrears suspension.
+        return Err(Error::Conflict {
+            field: "tenantId",
+            code: "SUSPENDED_FOR_ARREARS",
+            message: "the tenant is suspended for non-payment already".into(),
         });
     }
     txn.execute_raw(stmt(
@@ -712,6 +845,8 @@ pub async fn resume_tenant(
     ))
     .await?;
     crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: t.id }, now).await?;
+    // Its accounts decide again: one may be suspended for arrears.
+    account_changed(&txn, t.customer_id, t.reseller_id, now).await?;
     crate::audit::record(
         &txn,
         actor,
@@ -731,7 +866,6 @@ pub async fn resume_tenant(
         .await?
         .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
     txn.commit().await?;
-    // The account may be overdue itself: let it decide again.
     Ok(model)
 }
 

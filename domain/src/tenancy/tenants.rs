@@ -253,6 +253,13 @@ pub async fn mark_active(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>
         .filter(tenant::Column::State.eq(TenantState::Pending.as_str()))
         .exec(db)
         .await?;
+    if r.rows_affected == 1
+        && let Some(t) = tenant::Entity::find_by_id(id).one(db).await?
+    {
+        // A tenant that starts while its account is in arrears is suspended
+        // by the account's next evaluation, now rather than within the hour.
+        crate::dunning::account_changed(db, t.customer_id, t.reseller_id, now).await?;
+    }
     Ok(r.rows_affected == 1)
 }
 
