@@ -97,6 +97,19 @@ impl Fixed {
     }
 }
 
+/// A stored pair read back (zero if the pair is not canonical, which the
+/// writers never produce).
+pub fn stored(units: i64, nanos: i64) -> Decimal {
+    Fixed::from_parts(units, nanos)
+        .map(Fixed::to_decimal)
+        .unwrap_or_default()
+}
+
+/// `d` rounded to the stored precision (10⁻⁹), for storing.
+pub fn to_stored(d: Decimal) -> Fixed {
+    Fixed::from_decimal(d.round_dp(SCALE)).unwrap_or(Fixed::ZERO)
+}
+
 /// The select-list expression summing the decimal column pair `name` in SQL,
 /// exactly on both backends: read the result with [`read_sum`].
 pub fn sum_select(name: &str) -> String {

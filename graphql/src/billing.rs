@@ -5,7 +5,6 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use coplane_domain::billing::invoices::{self, InvoiceAmounts, LineAmounts, minor_digits};
 use coplane_domain::billing::{self, close, metrics, usage};
-use coplane_domain::decimal::Fixed;
 use coplane_domain::entity::{
     billable_metric, billing_period, credit_note, invoice, invoice_line, payment, plan_charge,
     reseller,
@@ -21,10 +20,7 @@ use crate::tenancy::page_cost;
 use async_graphql::Json as JsonValue;
 
 fn fixed(units: i64, nanos: i64) -> Decimal {
-    Fixed::from_parts(units, nanos)
-        .map(Fixed::to_decimal)
-        .unwrap_or_default()
-        .normalize()
+    coplane_domain::decimal::stored(units, nanos).normalize()
 }
 
 /// A billable metric.

@@ -222,6 +222,21 @@ async fn standing(app: &TestApp, w: &World) -> Value {
     body["data"]["node"]["standing"].clone()
 }
 
+/// The reseller's wholesale invoice (from the co-op).
+async fn wholesale_invoice(app: &TestApp, w: &World) -> Value {
+    app.graphql(
+        "{ invoices(first: 10) { edges { node { id layer } } } }",
+        Some(&w.steward),
+    )
+    .await["data"]["invoices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["layer"] == "wholesale")
+        .unwrap()["node"]["id"]
+        .clone()
+}
+
 async fn pay(app: &TestApp, w: &World, invoice: &str, amount: &str, key: &str) -> Value {
     mutate(
         app,
@@ -624,18 +639,7 @@ async fn reseller_cascade(backend: Backend) {
     // The customer's own standing is current: it paid.
     assert_eq!(standing(&app, &w).await["standing"], "current");
     // The reseller pays the co-op: its customers' tenants resume.
-    let wholesale = app
-        .graphql(
-            "{ invoices(first: 10) { edges { node { id layer } } } }",
-            Some(&w.steward),
-        )
-        .await["data"]["invoices"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["layer"] == "wholesale")
-        .unwrap()["node"]["id"]
-        .clone();
+    let wholesale = wholesale_invoice(&app, &w).await;
     mutate(
         &app,
         &w.steward,
@@ -934,18 +938,7 @@ async fn both_in_arrears(backend: Backend) {
     // Neither the customer nor its reseller pays.
     day(&app, &w, 4).await;
     assert_eq!(tenant(&app, &w).await["state"], "suspended");
-    let wholesale = app
-        .graphql(
-            "{ invoices(first: 10) { edges { node { id layer } } } }",
-            Some(&w.steward),
-        )
-        .await["data"]["invoices"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["layer"] == "wholesale")
-        .unwrap()["node"]["id"]
-        .clone();
+    let wholesale = wholesale_invoice(&app, &w).await;
     // The reseller pays: the customer is still suspended, so is the tenant.
     mutate(
         &app,

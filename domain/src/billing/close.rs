@@ -24,7 +24,7 @@ use super::invoices::{self, minor_digits, to_cents};
 use super::rating::{self, Layer, MeteredCharge, PlanTerms, RatedLine, Span};
 use super::usage::{metric_defs, quantities};
 use crate::auth::{Actor, Permission};
-use crate::decimal::Fixed;
+use crate::decimal::{stored as fixed, to_stored as to_fixed};
 use crate::entity::{billing_period, customer, invoice, invoice_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
 
@@ -33,16 +33,6 @@ pub const CLOSE_GRACE: Duration = Duration::hours(6);
 
 fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
-
-fn fixed(units: i64, nanos: i64) -> Decimal {
-    Fixed::from_parts(units, nanos)
-        .map(Fixed::to_decimal)
-        .unwrap_or_default()
-}
-
-fn to_fixed(d: Decimal) -> Fixed {
-    Fixed::from_decimal(d.round_dp(9)).unwrap_or(Fixed::ZERO)
 }
 
 /// The calendar month (UTC) holding `at`: `[start, end)`.

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::jobs::{AccountChanged, CollectInvoice};
 use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
-use crate::decimal::Fixed;
+use crate::decimal::{stored as fixed, to_stored as to_fixed};
 use crate::entity::{credit_note, invoice, invoice_line, payment};
 use crate::error::{Error, Result};
 use crate::page::{self, Page, PageRequest};
@@ -42,16 +42,6 @@ pub mod status {
 
 fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
-
-fn fixed(units: i64, nanos: i64) -> Decimal {
-    Fixed::from_parts(units, nanos)
-        .map(Fixed::to_decimal)
-        .unwrap_or_default()
-}
-
-fn to_fixed(d: Decimal) -> Fixed {
-    Fixed::from_decimal(d.round_dp(9)).unwrap_or(Fixed::ZERO)
 }
 
 /// Money views of an invoice row.

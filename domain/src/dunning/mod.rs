@@ -743,6 +743,19 @@ pub async fn accounts_to_evaluate(
     Ok(out)
 }
 
+/// A tenant within the grant's reach (outside it reads as not found).
+async fn tenant_in_reach(
+    txn: &impl ConnectionTrait,
+    grant: &crate::auth::Grant,
+    id: Uuid,
+) -> Result<tenant::Model> {
+    tenant::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .filter(|t| grant.reach.tenant(t.id, t.reseller_id))
+        .ok_or_else(|| Error::not_found("tenantId", "tenant"))
+}
+
 /// Suspends a tenant by hand (`suspendTenant`): never lifted by a payment.
 pub async fn suspend_tenant(
     db: &DatabaseConnection,
@@ -756,11 +769,7 @@ pub async fn suspend_tenant(
         .authorize(crate::auth::Permission::WriteTenants)?;
     let note = crate::tenancy::non_empty("reason", note, 500)?;
     let txn = db.begin().await?;
-    let t = tenant::Entity::find_by_id(tenant_id)
-        .one(&txn)
-        .await?
-        .filter(|t| grant.reach.tenant(t.id, t.reseller_id))
-        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
     if t.state == TenantState::Terminated.as_str() || t.state == TenantState::Pending.as_str() {
         return Err(Error::Conflict {
             field: "tenantId",
@@ -797,10 +806,7 @@ pub async fn suspend_tenant(
         now,
     )
     .await?;
-    let model = tenant::Entity::find_by_id(t.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -817,11 +823,7 @@ pub async fn resume_tenant(
         .principal
         .authorize(crate::auth::Permission::WriteTenants)?;
     let txn = db.begin().await?;
-    let t = tenant::Entity::find_by_id(tenant_id)
-        .one(&txn)
-        .await?
-        .filter(|t| grant.reach.tenant(t.id, t.reseller_id))
-        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
     if t.state != TenantState::Suspended.as_str() {
         return Err(Error::Conflict {
             field: "tenantId",
@@ -861,10 +863,7 @@ pub async fn resume_tenant(
         now,
     )
     .await?;
-    let model = tenant::Entity::find_by_id(t.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -968,11 +967,7 @@ pub async fn set_prepaid_until(
         .principal
         .authorize(crate::auth::Permission::WriteTenants)?;
     let txn = db.begin().await?;
-    let t = tenant::Entity::find_by_id(tenant_id)
-        .one(&txn)
-        .await?
-        .filter(|t| grant.reach.tenant(t.id, t.reseller_id))
-        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
     txn.execute_raw(stmt(
         &txn,
         "UPDATE tenants SET prepaid_until = $2, updated_at = $3 WHERE id = $1",
@@ -993,10 +988,7 @@ pub async fn set_prepaid_until(
         now,
     )
     .await?;
-    let model = tenant::Entity::find_by_id(t.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
+    let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit().await?;
     Ok(model)
 }
