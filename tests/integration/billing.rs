@@ -526,14 +526,10 @@ test_both_dbs!(
         app.clock
             .set(Utc.with_ymd_and_hms(2026, 12, 20, 0, 0, 0).unwrap());
         let account = uuid_of(&s.reseller_id);
-        let held = coplane_domain::billing::standing::refresh(
-            &app.db,
-            "reseller",
-            account,
-            app.clock.now(),
-        )
-        .await
-        .unwrap();
+        let held = coplane_domain::dunning::evaluate(&app.db, "reseller", account, app.clock.now())
+            .await
+            .unwrap()
+            .standing;
         assert_eq!(
             held, "overdue",
             "100.00 of the wholesale invoice is past due"

@@ -7,8 +7,9 @@
 //! - [`rating`]: a tenant's plan spans priced for a layer (pure);
 //! - [`close`]: billing periods and the invoices they make;
 //! - [`invoices`]: numbering, payments, credit notes;
-//! - [`rail`]: the payment rail (Stripe) behind a trait;
-//! - [`standing`]: `current` / `overdue` from an account's invoices.
+//! - [`rail`]: the payment rail (Stripe) behind a trait.
+//!
+//! An account's standing and the overdue ladder are [`crate::dunning`]'s.
 
 pub mod catalog;
 pub mod charges;
@@ -19,7 +20,6 @@ pub mod metering;
 pub mod metrics;
 pub mod rail;
 pub mod rating;
-pub mod standing;
 pub mod usage;
 
 pub use charges::{Charge, ChargeModel, Tier, prorate};
