@@ -257,56 +257,28 @@ async fn persist(
 ) -> Result<bool> {
     let minor = minor_digits(&d.currency);
     let subtotal: Decimal = d.lines.iter().map(|(_, l)| l.amount).sum();
-    let tax = rating::tax(subtotal, d.tax_rate, d.reverse_charge, minor);
-    let total = subtotal + tax;
     let txn = db.begin().await?;
-    let (sub_f, tax_f, total_f, rate_f) = (
-        to_fixed(subtotal),
-        to_fixed(tax),
-        to_fixed(total),
-        to_fixed(d.tax_rate),
-    );
-    let inserted = invoice::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        billing_period_id: Set(Some(period.id)),
-        reseller_id: Set(d.world),
-        issuer_reseller_id: Set(d.issuer_reseller_id),
-        recipient_reseller_id: Set(d.recipient_reseller_id),
-        recipient_customer_id: Set(d.recipient_customer_id),
-        layer: Set(d.layer.into()),
-        number: Set(None),
-        period_start: Set(period.starts_at),
-        period_end: Set(period.ends_at),
-        currency: Set(d.currency.clone()),
-        subtotal_units: Set(sub_f.units()),
-        subtotal_nanos: Set(sub_f.nanos()),
-        tax_units: Set(tax_f.units()),
-        tax_nanos: Set(tax_f.nanos()),
-        total_units: Set(total_f.units()),
-        total_nanos: Set(total_f.nanos()),
-        total_cents: Set(to_cents(total, minor)),
-        amount_paid_units: Set(0),
-        amount_paid_nanos: Set(0),
-        status: Set(invoices::status::DRAFT.into()),
-        finalized_at: Set(None),
-        due_at: Set(None),
-        paid_at: Set(None),
-        voided_at: Set(None),
-        stripe_payment_intent_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        close_key: Set(Some(d.close_key.clone())),
-        amount_credited_units: Set(0),
-        amount_credited_nanos: Set(0),
-        tax_rate_units: Set(rate_f.units()),
-        tax_rate_nanos: Set(rate_f.nanos()),
-        reverse_charge: Set(d.reverse_charge),
-        issuer_name: Set(Some(d.issuer_name.clone())),
-        recipient_name: Set(Some(d.recipient_name.clone())),
-        recipient_email: Set(d.recipient_email.clone()),
-        payment_client_secret: Set(None),
-        payment_error: Set(None),
-    }
+    let parties = invoices::Parties {
+        world: d.world,
+        issuer_reseller_id: d.issuer_reseller_id,
+        recipient_reseller_id: d.recipient_reseller_id,
+        recipient_customer_id: d.recipient_customer_id,
+        layer: d.layer.into(),
+        currency: d.currency.clone(),
+        issuer_name: Some(d.issuer_name.clone()),
+        recipient_name: Some(d.recipient_name.clone()),
+        recipient_email: d.recipient_email.clone(),
+        tax_rate: d.tax_rate,
+        reverse_charge: d.reverse_charge,
+    };
+    let inserted = invoices::draft(
+        &parties,
+        subtotal,
+        Some(period.id),
+        (period.starts_at, period.ends_at),
+        &d.close_key,
+        now,
+    )
     .insert(&txn)
     .await;
     let inv = match inserted {

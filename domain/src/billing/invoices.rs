@@ -400,39 +400,88 @@ async fn add_payment(
     Ok((inv, pay))
 }
 
-/// Issues a late fee on the account that owes `overdue`: a finalized
-/// one-line invoice from the same issuer, taxed as `overdue` was, made
-/// once per `key`.
-pub(crate) async fn late_fee(
-    txn: &impl ConnectionTrait,
-    overdue: &invoice::Model,
-    amount: Decimal,
-    key: &str,
+/// Who an invoice is from and to, and how it is taxed.
+pub(crate) struct Parties {
+    /// Whose world it is in.
+    pub world: Option<Uuid>,
+    /// The issuing reseller (`None`: the co-op).
+    pub issuer_reseller_id: Option<Uuid>,
+    /// The paying reseller.
+    pub recipient_reseller_id: Option<Uuid>,
+    /// The paying customer.
+    pub recipient_customer_id: Option<Uuid>,
+    /// `wholesale` | `retail` | `direct`.
+    pub layer: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// The issuer's name.
+    pub issuer_name: Option<String>,
+    /// The recipient's name.
+    pub recipient_name: Option<String>,
+    /// Where it goes.
+    pub recipient_email: Option<String>,
+    /// Tax rate.
+    pub tax_rate: Decimal,
+    /// The recipient accounts for the tax.
+    pub reverse_charge: bool,
+}
+
+impl Parties {
+    /// The parties of an existing invoice.
+    pub(crate) fn of(inv: &invoice::Model) -> Self {
+        Self {
+            world: inv.reseller_id,
+            issuer_reseller_id: inv.issuer_reseller_id,
+            recipient_reseller_id: inv.recipient_reseller_id,
+            recipient_customer_id: inv.recipient_customer_id,
+            layer: inv.layer.clone(),
+            currency: inv.currency.clone(),
+            issuer_name: inv.issuer_name.clone(),
+            recipient_name: inv.recipient_name.clone(),
+            recipient_email: inv.recipient_email.clone(),
+            tax_rate: inv.tax_rate(),
+            reverse_charge: inv.reverse_charge,
+        }
+    }
+}
+
+/// A draft invoice of `subtotal` (the sum of its rounded lines) to
+/// `parties`, its tax rounded once; made once per `close_key`.
+pub(crate) fn draft(
+    p: &Parties,
+    subtotal: Decimal,
+    billing_period_id: Option<Uuid>,
+    period: (DateTime<Utc>, DateTime<Utc>),
+    close_key: &str,
     now: DateTime<Utc>,
-) -> Result<()> {
-    let minor = minor_digits(&overdue.currency);
-    let tax =
-        crate::billing::rating::tax(amount, overdue.tax_rate(), overdue.reverse_charge, minor);
-    let total = amount + tax;
-    let (a, t, tot) = (to_fixed(amount), to_fixed(tax), to_fixed(total));
-    let inv = invoice::ActiveModel {
+) -> invoice::ActiveModel {
+    let minor = minor_digits(&p.currency);
+    let tax = crate::billing::rating::tax(subtotal, p.tax_rate, p.reverse_charge, minor);
+    let total = subtotal + tax;
+    let (sub_f, tax_f, total_f, rate_f) = (
+        to_fixed(subtotal),
+        to_fixed(tax),
+        to_fixed(total),
+        to_fixed(p.tax_rate),
+    );
+    invoice::ActiveModel {
         id: Set(Uuid::now_v7()),
-        billing_period_id: Set(None),
-        reseller_id: Set(overdue.reseller_id),
-        issuer_reseller_id: Set(overdue.issuer_reseller_id),
-        recipient_reseller_id: Set(overdue.recipient_reseller_id),
-        recipient_customer_id: Set(overdue.recipient_customer_id),
-        layer: Set(overdue.layer.clone()),
+        billing_period_id: Set(billing_period_id),
+        reseller_id: Set(p.world),
+        issuer_reseller_id: Set(p.issuer_reseller_id),
+        recipient_reseller_id: Set(p.recipient_reseller_id),
+        recipient_customer_id: Set(p.recipient_customer_id),
+        layer: Set(p.layer.clone()),
         number: Set(None),
-        period_start: Set(now),
-        period_end: Set(now),
-        currency: Set(overdue.currency.clone()),
-        subtotal_units: Set(a.units()),
-        subtotal_nanos: Set(a.nanos()),
-        tax_units: Set(t.units()),
-        tax_nanos: Set(t.nanos()),
-        total_units: Set(tot.units()),
-        total_nanos: Set(tot.nanos()),
+        period_start: Set(period.0),
+        period_end: Set(period.1),
+        currency: Set(p.currency.clone()),
+        subtotal_units: Set(sub_f.units()),
+        subtotal_nanos: Set(sub_f.nanos()),
+        tax_units: Set(tax_f.units()),
+        tax_nanos: Set(tax_f.nanos()),
+        total_units: Set(total_f.units()),
+        total_nanos: Set(total_f.nanos()),
         total_cents: Set(to_cents(total, minor)),
         amount_paid_units: Set(0),
         amount_paid_nanos: Set(0),
@@ -444,20 +493,35 @@ pub(crate) async fn late_fee(
         stripe_payment_intent_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-        close_key: Set(Some(key.to_owned())),
+        close_key: Set(Some(close_key.to_owned())),
         amount_credited_units: Set(0),
         amount_credited_nanos: Set(0),
-        tax_rate_units: Set(overdue.tax_rate_units),
-        tax_rate_nanos: Set(overdue.tax_rate_nanos),
-        reverse_charge: Set(overdue.reverse_charge),
-        issuer_name: Set(overdue.issuer_name.clone()),
-        recipient_name: Set(overdue.recipient_name.clone()),
-        recipient_email: Set(overdue.recipient_email.clone()),
+        tax_rate_units: Set(rate_f.units()),
+        tax_rate_nanos: Set(rate_f.nanos()),
+        reverse_charge: Set(p.reverse_charge),
+        issuer_name: Set(p.issuer_name.clone()),
+        recipient_name: Set(p.recipient_name.clone()),
+        recipient_email: Set(p.recipient_email.clone()),
         payment_client_secret: Set(None),
         payment_error: Set(None),
     }
-    .insert(txn)
-    .await?;
+}
+
+/// Issues a late fee on the account that owes `overdue`: a finalized
+/// one-line invoice from the same issuer, taxed as `overdue` was, made
+/// once per `key`.
+pub(crate) async fn late_fee(
+    txn: &impl ConnectionTrait,
+    overdue: &invoice::Model,
+    amount: Decimal,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let minor = minor_digits(&overdue.currency);
+    let a = to_fixed(amount);
+    let inv = draft(&Parties::of(overdue), amount, None, (now, now), key, now)
+        .insert(txn)
+        .await?;
     crate::entity::invoice_line::ActiveModel {
         id: Set(Uuid::now_v7()),
         invoice_id: Set(inv.id),
