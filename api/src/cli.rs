@@ -38,6 +38,8 @@ pub enum Command {
     Operator,
     /// Prints the custom resource definitions as YAML.
     Crdgen,
+    /// Prints the GraphQL schema (SDL); `schema.graphql` is its output.
+    Schema,
 }
 
 /// `coplane token`.
@@ -50,42 +52,80 @@ pub struct TokenArgs {
     #[arg(long)]
     pub sub: String,
     /// The reseller the token acts for (its global id or UUID).
-    #[arg(long, value_parser = object_id)]
+    #[arg(long, value_parser = reseller_id)]
     pub reseller: Option<uuid::Uuid>,
     /// The member the token is (global id or UUID).
-    #[arg(long, value_parser = object_id)]
+    #[arg(long, value_parser = member_id)]
     pub member: Option<uuid::Uuid>,
     /// The customer the token acts for (global id or UUID).
-    #[arg(long, value_parser = object_id)]
+    #[arg(long, value_parser = customer_id)]
     pub customer: Option<uuid::Uuid>,
     /// A tenant administered, repeatable (global id or UUID).
-    #[arg(long = "tenant", value_parser = object_id)]
+    #[arg(long = "tenant", value_parser = tenant_id)]
     pub tenants: Vec<uuid::Uuid>,
     /// A scope (repeatable), for integrations.
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
+    /// An integration for every reseller's world (the `coop_wide` claim).
+    #[arg(long)]
+    pub coop_wide: bool,
     /// Lifetime: 30m, 1h, 7d…
     #[arg(long, default_value = "1h")]
     pub ttl: String,
 }
 
-/// A UUID, or the UUID inside a GraphQL global id.
-fn object_id(s: &str) -> Result<uuid::Uuid, String> {
-    s.parse()
-        .ok()
-        .or_else(|| coplane_graphql::node::decode(s).map(|(_, id)| id))
-        .ok_or_else(|| format!("`{s}` is neither a UUID nor a global id"))
+/// A UUID, or the UUID inside a GraphQL global id of `kind`.
+fn object_id(s: &str, kind: &str) -> Result<uuid::Uuid, String> {
+    if let Ok(id) = s.parse() {
+        return Ok(id);
+    }
+    match coplane_graphql::node::decode(s) {
+        Some((k, id)) if k == kind => Ok(id),
+        Some((k, _)) => Err(format!("`{s}` is a {k} id, not a {kind} id")),
+        None => Err(format!("`{s}` is neither a UUID nor a global id")),
+    }
+}
+
+fn reseller_id(s: &str) -> Result<uuid::Uuid, String> {
+    object_id(s, "Reseller")
+}
+
+fn member_id(s: &str) -> Result<uuid::Uuid, String> {
+    object_id(s, "Member")
+}
+
+fn customer_id(s: &str) -> Result<uuid::Uuid, String> {
+    object_id(s, "Customer")
+}
+
+fn tenant_id(s: &str) -> Result<uuid::Uuid, String> {
+    object_id(s, "Tenant")
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.config.as_deref())?;
-    if let Command::Crdgen = cli.command {
-        print!("{}", coplane_worker::kube::crd::crds_yaml()?);
-        return Ok(());
+    match cli.command {
+        Command::Crdgen => {
+            print!("{}", coplane_worker::kube::crd::crds_yaml()?);
+            return Ok(());
+        }
+        Command::Schema => {
+            print!("{}", coplane_graphql::sdl());
+            return Ok(());
+        }
+        _ => {}
     }
+    // A token must be signed with the key the server verifies with: it
+    // never creates a development key of its own.
+    let settings = match cli.command {
+        Command::Token(_) => Settings::load_for_token(cli.config.as_deref())?,
+        _ => Settings::load(cli.config.as_deref())?,
+    };
     if !matches!(cli.command, Command::Token(_)) {
         crate::telemetry::init(settings.log_format);
+        for warning in &settings.warnings {
+            tracing::warn!("{warning}");
+        }
     }
     match cli.command {
         Command::Up => {
@@ -131,7 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             coplane_worker::kube::operator::run(ctx, shutdown).await;
             Ok(())
         }
-        Command::Crdgen => Ok(()),
+        Command::Crdgen | Command::Schema => Ok(()),
         Command::Token(args) => {
             println!("{}", mint(&settings, &args)?);
             Ok(())
@@ -159,6 +199,7 @@ pub fn mint(settings: &Settings, args: &TokenArgs) -> anyhow::Result<String> {
         customer_id: args.customer,
         tenant_ids: args.tenants.clone(),
         scopes: args.scopes.clone(),
+        coop_wide: args.coop_wide,
         exp: now.saturating_add(ttl.as_secs()),
         iat: now,
         iss: None,
@@ -175,8 +216,16 @@ mod tests {
     fn ids_are_taken_as_uuids_or_global_ids() {
         let id = uuid::Uuid::now_v7();
         let global = coplane_graphql::node::global_id("Reseller", id);
-        assert_eq!(object_id(&id.to_string()), Ok(id));
-        assert_eq!(object_id(global.as_str()), Ok(id));
-        assert!(object_id("nope").is_err());
+        assert_eq!(reseller_id(&id.to_string()), Ok(id));
+        assert_eq!(reseller_id(global.as_str()), Ok(id));
+        assert!(reseller_id("nope").is_err());
+        let member = coplane_graphql::node::global_id("Member", id);
+        assert_eq!(
+            reseller_id(member.as_str()),
+            Err(format!(
+                "`{}` is a Member id, not a Reseller id",
+                member.as_str()
+            ))
+        );
     }
 }

@@ -3,15 +3,17 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use coplane_domain::tenancy::Clusters;
 use coplane_domain::{Clock, SystemClock};
 use coplane_graphql::{CoplaneSchema, Limits};
 use coplane_worker::context::{Mailer, WorkerContext, stripe_client};
 use coplane_worker::kube::operator::{self, OperatorConfig, OperatorMetrics};
-use coplane_worker::kube::target::Target;
+use coplane_worker::kube::target::{Target, Targets};
 use coplane_worker::metrics::JobMetrics;
 use coplane_worker::{Runner, RunnerConfig};
 use prometheus::Registry;
@@ -21,7 +23,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Authenticator;
 use crate::db::{self, OnPending};
-use crate::http::{graphql, health, metrics, observe};
+use crate::http::admit::Gate;
+use crate::http::body::BodyLimits;
+use crate::http::ratelimit::RateLimiter;
+use crate::http::{graphiql, graphql, health, metrics, observe};
 use crate::settings::{JwtSettings, Settings};
 
 /// What a process runs.
@@ -40,7 +45,7 @@ pub struct Application {
     port: u16,
     server: Server,
     runner: Option<Runner<WorkerContext>>,
-    operator: Option<Arc<operator::Context>>,
+    operators: Vec<Arc<operator::Context>>,
     db: DatabaseConnection,
     shutdown: CancellationToken,
 }
@@ -101,22 +106,27 @@ impl Application {
                     .with_metrics(job_metrics),
             )
         };
-        // Against a cluster, the worker runs the operator too.
-        let operator = match (&runner, components) {
-            (Some(r), Components::Up | Components::Work) => match &r.context().target {
-                Target::Cluster(client) => Some(Arc::new(operator::Context {
-                    client: client.clone(),
-                    config: operator_config(&settings),
-                    clock: clock.clone(),
-                    metrics: Some(
-                        OperatorMetrics::register(&registry)
-                            .context("registering operator metrics")?,
-                    ),
-                })),
-                Target::Manifests(_) => None,
-            },
-            _ => None,
-        };
+        // Against a cluster, the worker runs the operator too: one per cluster.
+        let mut operators = Vec::new();
+        if let (Some(r), Components::Up | Components::Work) = (&runner, components) {
+            let mut metrics = None;
+            for (_, target) in r.context().targets.iter() {
+                if let Target::Cluster(client) = target {
+                    if metrics.is_none() {
+                        metrics = Some(
+                            OperatorMetrics::register(&registry)
+                                .context("registering operator metrics")?,
+                        );
+                    }
+                    operators.push(Arc::new(operator::Context {
+                        client: client.clone(),
+                        config: operator_config(&settings),
+                        clock: clock.clone(),
+                        metrics: metrics.clone(),
+                    }));
+                }
+            }
+        }
 
         let api = if components == Components::Work {
             None
@@ -124,9 +134,28 @@ impl Application {
             if let JwtSettings::Hs256 { source, .. } = &settings.jwt {
                 tracing::info!("JWTs: HS256 with the {source}");
             }
-            let schema =
-                coplane_graphql::build_schema(db.clone(), clock.clone(), Limits::default());
-            Some((schema, Authenticator::new(&settings.jwt)))
+            let clusters = Clusters::new(
+                &settings
+                    .kube
+                    .clusters
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|m| anyhow::anyhow!("COPLANE_KUBE_CLUSTERS: {m}"))?;
+            let schema = coplane_graphql::build_schema(
+                db.clone(),
+                clock.clone(),
+                clusters,
+                Limits::default(),
+            );
+            let gate = Gate {
+                auth: Authenticator::new(&settings.jwt),
+                db: db.clone(),
+                clock: clock.clone(),
+                limiter: RateLimiter::new(&settings.http),
+            };
+            Some((schema, gate))
         };
 
         let listener = TcpListener::bind(settings.listen)
@@ -134,19 +163,30 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = http_server(
             listener,
-            db.clone(),
-            clock.clone(),
-            http_metrics,
-            metrics_state,
+            Shared {
+                db: db.clone(),
+                clock: clock.clone(),
+                http_metrics,
+                metrics_state,
+            },
             api,
-            crate::http::billing::WebhookSecret(settings.billing.stripe_webhook_secret.clone()),
+            Api {
+                webhook_secret: crate::http::billing::WebhookSecret(
+                    settings.billing.stripe_webhook_secret.clone(),
+                ),
+                limits: BodyLimits {
+                    graphql: settings.http.graphql_body_limit,
+                    usage: settings.http.usage_body_limit,
+                },
+                cors_origins: settings.http.cors_origins.clone(),
+            },
         )?;
         tracing::info!(address = %settings.listen.ip(), port, ?components, "listening");
         Ok(Self {
             port,
             server,
             runner,
-            operator,
+            operators,
             db,
             shutdown: CancellationToken::new(),
         })
@@ -168,12 +208,15 @@ impl Application {
     }
 
     /// Serves until SIGINT, SIGTERM or the shutdown token; then lets
-    /// in-flight requests and jobs finish.
+    /// in-flight requests and jobs finish, for at most [`DRAIN`] each: a
+    /// job or an operator stuck on an unreachable cluster is abandoned
+    /// (its lease expires and another worker runs it again). A second
+    /// signal stops at once.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             server,
             runner,
-            operator,
+            operators,
             shutdown,
             ..
         } = self;
@@ -186,23 +229,54 @@ impl Application {
                     () = shutdown.cancelled() => {}
                 }
                 shutdown.cancel();
-                handle.stop(true).await;
+                tokio::select! {
+                    () = handle.stop(true) => {}
+                    () = wait_for_signal() => {
+                        tracing::warn!("second signal: stopping without draining");
+                        std::process::exit(130);
+                    }
+                }
+                wait_for_signal().await;
+                tracing::warn!("second signal: stopping without draining");
+                std::process::exit(130);
             }
         });
-        let worker = runner.map(|r| tokio::spawn(r.run(shutdown.clone())));
-        let operator = operator.map(|ctx| tokio::spawn(operator::run(ctx, shutdown.clone())));
+        let mut background: Vec<(&str, tokio::task::JoinHandle<()>)> = Vec::new();
+        if let Some(r) = runner {
+            background.push(("the job runner", tokio::spawn(r.run(shutdown.clone()))));
+        }
+        for ctx in operators {
+            background.push((
+                "the operator",
+                tokio::spawn(operator::run(ctx, shutdown.clone())),
+            ));
+        }
         let served = server.await;
         shutdown.cancel();
-        if let Some(worker) = worker {
-            worker.await.context("the job runner panicked")?;
-        }
-        if let Some(operator) = operator {
-            operator.await.context("the operator panicked")?;
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        for (what, task) in background {
+            let abort = task.abort_handle();
+            match tokio::time::timeout_at(deadline, task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) if e.is_panic() => anyhow::bail!("{what} panicked"),
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    tracing::warn!(
+                        "{what} did not stop within {} s; abandoning it",
+                        DRAIN.as_secs()
+                    );
+                    abort.abort();
+                }
+            }
         }
         signals.abort();
         served.context("the HTTP server failed")
     }
 }
+
+/// How long in-flight requests, jobs and the operator get to finish once a
+/// stop is asked for.
+pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The operator's tuning from the settings.
 pub fn operator_config(settings: &Settings) -> OperatorConfig {
@@ -247,18 +321,24 @@ pub async fn build_runner(
         })
         .transpose()
         .context("COPLANE_STRIPE_SECRET_KEY")?;
-    tracing::info!(
-        "kubernetes target: {} ({})",
-        settings.kube.target,
-        settings.kube.reason
-    );
-    let target = Target::connect(&settings.kube.target)
-        .await
-        .with_context(|| format!("cannot reach Kubernetes ({})", settings.kube.target))?;
+    let mut targets = Targets::default();
+    for (cluster, target) in &settings.kube.clusters {
+        tracing::info!(
+            "kubernetes target of cluster {cluster}: {target} ({})",
+            settings.kube.reason
+        );
+        let connected = Target::connect(target).await.with_context(|| {
+            format!(
+                "cannot reach Kubernetes for cluster {cluster} ({target}); \
+                 set COPLANE_KUBE_TARGET=manifests:DIR to run without a cluster"
+            )
+        })?;
+        targets.insert(cluster.clone(), connected);
+    }
     let ctx = WorkerContext {
         db,
         clock,
-        target,
+        targets,
         ingress_namespaces: settings.kube.ingress_namespaces.clone(),
         namespace_retention: chrono::Duration::from_std(settings.kube.namespace_retention)
             .context("COPLANE_NAMESPACE_RETENTION is too long")?,
@@ -281,21 +361,52 @@ pub async fn build_runner(
     Ok(coplane_worker::build_runner(ctx, config))
 }
 
-fn http_server(
-    listener: TcpListener,
+/// What every route shares.
+struct Shared {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     http_metrics: crate::http::metrics::HttpMetrics,
     metrics_state: metrics::MetricsState,
-    api: Option<(CoplaneSchema, Authenticator)>,
+}
+
+/// The API's HTTP settings.
+struct Api {
     webhook_secret: crate::http::billing::WebhookSecret,
+    limits: BodyLimits,
+    cors_origins: Vec<String>,
+}
+
+/// CORS for the configured origins only: a browser on any other origin gets
+/// no `Access-Control-Allow-Origin`, so it cannot read the answers.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+        ])
+        .expose_headers(["x-request-id", "retry-after"])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+fn http_server(
+    listener: TcpListener,
+    shared: Shared,
+    api: Option<(CoplaneSchema, Gate)>,
+    settings: Api,
 ) -> anyhow::Result<Server> {
-    let webhook_secret = web::Data::new(webhook_secret);
-    let db = web::Data::new(db);
-    let clock = web::Data::new(clock);
-    let http_metrics = web::Data::new(http_metrics);
-    let metrics_state = web::Data::new(metrics_state);
-    let api = api.map(|(schema, auth)| (web::Data::new(schema), web::Data::new(auth)));
+    let webhook_secret = web::Data::new(settings.webhook_secret);
+    let limits = web::Data::new(settings.limits);
+    let origins = settings.cors_origins;
+    let db = web::Data::new(shared.db);
+    let clock = web::Data::new(shared.clock);
+    let http_metrics = web::Data::new(shared.http_metrics);
+    let metrics_state = web::Data::new(shared.metrics_state);
+    let api = api.map(|(schema, gate)| (web::Data::new(schema), web::Data::new(gate)));
     let server = HttpServer::new(move || {
         let mut app = App::new()
             .app_data(db.clone())
@@ -307,18 +418,23 @@ fn http_server(
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(metrics::metrics));
-        if let Some((schema, auth)) = &api {
+        if let Some((schema, gate)) = &api {
             app = app
                 .app_data(schema.clone())
-                .app_data(auth.clone())
-                .app_data(web::JsonConfig::default().limit(1 << 20))
-                .route("/graphql", web::post().to(graphql::graphql))
-                .route("/graphql", web::get().to(graphql::graphiql))
-                .route("/graphql/ws", web::get().to(graphql::subscriptions))
+                .app_data(gate.clone())
+                .app_data(limits.clone())
                 .app_data(webhook_secret.clone())
                 .service(
+                    web::resource("/graphql")
+                        .wrap(cors(&origins))
+                        .route(web::post().to(graphql::graphql))
+                        .route(web::get().to(graphiql::page)),
+                )
+                .route("/graphql/assets/{file}", web::get().to(graphiql::asset))
+                .route("/graphql/ws", web::get().to(graphql::subscriptions))
+                .service(
                     web::resource("/v1/usage")
-                        .app_data(web::PayloadConfig::new(64 << 20))
+                        .wrap(cors(&origins))
                         .route(web::post().to(crate::http::billing::ingest)),
                 )
                 .route(
@@ -329,7 +445,7 @@ fn http_server(
         app
     })
     .disable_signals()
-    .shutdown_timeout(30)
+    .shutdown_timeout(DRAIN.as_secs())
     .listen(listener)?
     .run();
     Ok(server)

@@ -97,33 +97,92 @@ impl Fixed {
     }
 }
 
-/// A stored pair read back (zero if the pair is not canonical, which the
-/// writers never produce).
+/// A stored pair read back. The writers only produce canonical pairs; one
+/// that is not is corruption, logged as an error and read as the exact sum
+/// of its parts (never as zero).
 pub fn stored(units: i64, nanos: i64) -> Decimal {
-    Fixed::from_parts(units, nanos)
-        .map(Fixed::to_decimal)
-        .unwrap_or_default()
+    match Fixed::from_parts(units, nanos) {
+        Ok(f) => f.to_decimal(),
+        Err(e) => {
+            tracing::error!(error.message = %e, "a stored decimal is not canonical");
+            Fixed::sum_of_parts(units, nanos)
+        }
+    }
 }
 
-/// `d` rounded to the stored precision (10⁻⁹), for storing.
-pub fn to_stored(d: Decimal) -> Fixed {
-    Fixed::from_decimal(d.round_dp(SCALE)).unwrap_or(Fixed::ZERO)
+/// `d` rounded to the stored precision (10⁻⁹), for storing; a value whose
+/// integer part does not fit is an error, never a default.
+pub fn to_stored(d: Decimal) -> Result<Fixed, DecimalError> {
+    Fixed::from_decimal(d.round_dp_with_strategy(SCALE, MONEY_ROUNDING))
+}
+
+/// The one rule by which an exact amount is fixed to fewer digits (a line
+/// to the currency's minor unit, a retail price, a mail's amount): half
+/// away from zero, as invoices are read by people.
+pub const MONEY_ROUNDING: rust_decimal::RoundingStrategy =
+    rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+
+/// `amount` rounded by [`MONEY_ROUNDING`] to exactly `minor` digits.
+pub fn round_money(amount: Decimal, minor: u32) -> Decimal {
+    let mut a = amount.round_dp_with_strategy(minor, MONEY_ROUNDING);
+    a.rescale(minor);
+    a
+}
+
+/// The largest amount one payment, credit note, price or fee may carry
+/// (10¹²). Nine million entries of it still sum within a signed 64-bit
+/// integer of units, so no ledger sum can overflow.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// The largest quantity one usage event may carry (10¹⁵).
+pub const MAX_QUANTITY: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// Refuses an amount above [`MAX_AMOUNT`] in magnitude (`AMOUNT_TOO_LARGE`).
+pub fn check_amount(field: &'static str, amount: Decimal) -> crate::Result<()> {
+    if amount.abs() > MAX_AMOUNT {
+        return Err(crate::Error::invalid(
+            field,
+            "AMOUNT_TOO_LARGE",
+            format!("{amount} is larger than the largest amount accepted ({MAX_AMOUNT})"),
+        ));
+    }
+    Ok(())
 }
 
 /// The select-list expression summing the decimal column pair `name` in SQL,
-/// exactly on both backends: read the result with [`read_sum`].
-pub fn sum_select(name: &str) -> String {
-    format!(
-        "CAST(COALESCE(SUM({name}_units), 0) AS BIGINT) AS {name}_units_sum, \
-         CAST(COALESCE(SUM({name}_nanos), 0) AS BIGINT) AS {name}_nanos_sum"
-    )
+/// exactly on both backends: read the result with [`read_sum`]. PostgreSQL
+/// sums `BIGINT` into `NUMERIC`, which cannot overflow; SQLite sums in
+/// 64 bits and fails loudly (never wraps) past them, which the bounds on
+/// amounts and quantities keep out of reach.
+pub fn sum_select(backend: sea_orm::DbBackend, name: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!(
+            "COALESCE(SUM({name}_units), 0)::TEXT AS {name}_units_sum, \
+             COALESCE(SUM({name}_nanos), 0)::TEXT AS {name}_nanos_sum"
+        ),
+        _ => format!(
+            "CAST(COALESCE(SUM({name}_units), 0) AS TEXT) AS {name}_units_sum, \
+             CAST(COALESCE(SUM({name}_nanos), 0) AS TEXT) AS {name}_nanos_sum"
+        ),
+    }
 }
 
 /// Reads the sum that [`sum_select`]`(name)` selected.
 pub fn read_sum(row: &sea_orm::QueryResult, name: &str) -> Result<Decimal, sea_orm::DbErr> {
-    let units: i64 = row.try_get("", &format!("{name}_units_sum"))?;
-    let nanos: i64 = row.try_get("", &format!("{name}_nanos_sum"))?;
-    Ok(Fixed::sum_of_parts(units, nanos))
+    let part = |suffix: &str| -> Result<Decimal, sea_orm::DbErr> {
+        let text: String = row.try_get("", &format!("{name}_{suffix}_sum"))?;
+        text.parse::<Decimal>()
+            .map_err(|e| sea_orm::DbErr::Custom(format!("the sum of {name} is out of range: {e}")))
+    };
+    let units = part("units")?;
+    let nanos = part("nanos")?;
+    Ok((units + nanos / Decimal::from(NANOS_PER_UNIT)).normalize())
+}
+
+impl From<DecimalError> for crate::Error {
+    fn from(e: DecimalError) -> Self {
+        crate::Error::invalid("amount", "AMOUNT_OUT_OF_RANGE", e.to_string())
+    }
 }
 
 impl TryFrom<Decimal> for Fixed {
@@ -144,6 +203,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rust_decimal::dec;
+
+    #[test]
+    fn an_amount_out_of_range_is_an_error_never_zero() {
+        let huge: Decimal = "9223372036854775808".parse().unwrap();
+        assert_eq!(to_stored(huge), Err(DecimalError::OutOfRange(huge)));
+        assert!(check_amount("amount", huge).is_err());
+        assert!(check_amount("amount", MAX_AMOUNT).is_ok());
+        assert!(check_amount("amount", MAX_AMOUNT + Decimal::ONE).is_err());
+        assert_eq!(MAX_AMOUNT, dec!(1000000000000));
+        assert_eq!(MAX_QUANTITY, dec!(1000000000000000));
+    }
+
+    #[test]
+    fn money_rounds_half_away_from_zero_everywhere() {
+        assert_eq!(round_money(dec!(2.345), 2).to_string(), "2.35");
+        assert_eq!(round_money(dec!(2.335), 2).to_string(), "2.34");
+        assert_eq!(round_money(dec!(-2.345), 2).to_string(), "-2.35");
+        assert_eq!(round_money(dec!(7), 2).to_string(), "7.00");
+        // The rule's name is the one place it is set.
+        assert_eq!(
+            MONEY_ROUNDING,
+            rust_decimal::RoundingStrategy::MidpointAwayFromZero
+        );
+    }
 
     #[test]
     fn keeps_every_digit_of_the_examples() {

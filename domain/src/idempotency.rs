@@ -47,7 +47,8 @@ pub async fn claim(
     let json = serde_json::to_string(input)
         .map_err(|e| Error::invalid("input", "INVALID_INPUT", e.to_string()))?;
     let hash = format!("{:x}", Sha256::digest(json.as_bytes()));
-    let principal = actor.principal.subject.as_str();
+    let principal = actor.principal.party();
+    let principal = principal.as_str();
     let inserted = txn
         .execute_raw(stmt(
             txn,
@@ -91,7 +92,7 @@ pub async fn complete(
     txn.execute_raw(stmt(
         txn,
         "UPDATE idempotency_keys SET object_id = $4 WHERE principal = $1 AND operation = $2 AND key = $3",
-        vec![actor.principal.subject.as_str().into(), operation.into(), key.into(), object.into()],
+        vec![actor.principal.party().into(), operation.into(), key.into(), object.into()],
     ))
     .await?;
     Ok(())

@@ -688,6 +688,9 @@ pub struct CloseBillingPeriodPayload {
     created: u32,
     /// Invoices that existed already.
     existing: u32,
+    /// Invoices that could not be made (see the log); the period stays
+    /// `closing` and a later close retries them.
+    failed: u32,
     /// What was wrong.
     user_errors: Vec<UserError>,
 }
@@ -929,6 +932,9 @@ impl BillingMutation {
             billing_period: period,
             created: report.as_ref().map_or(0, |r| r.created),
             existing: report.as_ref().map_or(0, |r| r.existing),
+            failed: report
+                .as_ref()
+                .map_or(0, |r| u32::try_from(r.failed.len()).unwrap_or(u32::MAX)),
             user_errors,
         })
     }

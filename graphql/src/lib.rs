@@ -24,6 +24,7 @@ mod catalog;
 mod context;
 mod dunning;
 pub mod error;
+pub mod limits;
 mod loaders;
 pub mod node;
 mod orders;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use async_graphql::extensions::Tracing;
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 use coplane_domain::Clock;
+use coplane_domain::tenancy::Clusters;
 use sea_orm::DatabaseConnection;
 
 pub use billing::tenant_ref;
@@ -81,8 +83,9 @@ pub type CoplaneSchema = Schema<Query, Mutation, Subscription>;
 /// Limits that protect the server from expensive queries.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Deepest nesting allowed.
-    pub max_depth: usize,
+    /// Bounds on the document, checked before it is parsed and validated
+    /// ([`limits`]).
+    pub query: limits::QueryLimits,
     /// Highest complexity (one per field, lists weighted by their page size).
     pub max_complexity: usize,
 }
@@ -90,16 +93,22 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_depth: 12,
+            query: limits::QueryLimits::default(),
             max_complexity: 2_000,
         }
     }
 }
 
+/// async-graphql's own depth limit, behind [`limits::QueryLimits::max_depth`]:
+/// it counts introspection too, which the standard introspection query nests
+/// deeper than data queries may.
+const BACKSTOP_DEPTH: usize = 32;
+
 /// Builds the schema with its shared data.
 pub fn build_schema(
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
+    clusters: Clusters,
     limits: Limits,
 ) -> CoplaneSchema {
     Schema::build(
@@ -109,8 +118,37 @@ pub fn build_schema(
     )
     .data(db)
     .data(clock)
-    .limit_depth(limits.max_depth)
+    .data(clusters)
+    .limit_depth(BACKSTOP_DEPTH)
     .limit_complexity(limits.max_complexity)
+    .extension(limits::Limiter(limits.query))
     .extension(Tracing)
     .finish()
+}
+
+/// The schema in SDL, as `coplane schema` prints it and `schema.graphql`
+/// holds it.
+pub fn sdl() -> String {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Integrators diff `schema.graphql` between releases: it must be what
+    /// the code serves.
+    #[test]
+    fn the_committed_schema_is_the_served_one() {
+        let committed = include_str!("../../schema.graphql");
+        let served = super::sdl();
+        assert!(
+            committed == served,
+            "schema.graphql is stale: run `cargo run -q -- schema > schema.graphql`"
+        );
+    }
 }

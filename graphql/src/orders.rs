@@ -1,6 +1,10 @@
 //! Storefront orders and the app installs they make.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use coplane_domain::Clock;
+use coplane_domain::auth::tokens::still_valid;
 
 use async_graphql::{
     Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject, Subscription,
@@ -585,7 +589,8 @@ impl OrdersMutation {
             }
         }
         let new = orders::NewOrder { customer_id, lines };
-        match orders::place(db, actor, new, &input.idempotency_key, now).await {
+        let clusters = ctx.data_unchecked::<coplane_domain::tenancy::Clusters>();
+        match orders::place(db, actor, new, clusters, &input.idempotency_key, now).await {
             Ok(order) => Ok(OrderPayload {
                 order: Some(Order(order)),
                 user_errors: Vec::new(),
@@ -676,9 +681,10 @@ impl OrdersSubscription {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = Order> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Order>> + use<>> {
         let db = db(ctx)?.clone();
         let actor = actor(ctx)?.clone();
+        let clock = ctx.data::<Arc<dyn Clock>>()?.clone();
         let id = decode_as(&id, "Order");
         // Read once now, so a caller without the permission gets the error.
         if let Some(id) = id {
@@ -687,29 +693,40 @@ impl OrdersSubscription {
         let state = (db, actor, id, None::<String>, false);
         Ok(futures::stream::unfold(
             state,
-            |(db, actor, id, mut seen, mut done)| async move {
-                let id = id?;
-                loop {
-                    if done {
-                        return None;
-                    }
-                    match orders::get(&db, &actor, id).await {
-                        Ok(Some(o)) => {
-                            // What a subscriber sees: the order's and its lines' states.
-                            let lines = orders::lines(&db, id).await.unwrap_or_default();
-                            let now = fingerprint(&o, &lines);
-                            if seen.as_ref() != Some(&now) {
-                                seen = Some(now);
-                                done = OrderState::parse(&o.state).is_settled();
-                                if let Some(t) = lines.iter().find_map(|l| l.tenant_id) {
-                                    record_tenant(t);
-                                }
-                                return Some((Order(o), (db, actor, Some(id), seen, done)));
-                            }
+            move |(db, actor, id, mut seen, mut done)| {
+                let clock = clock.clone();
+                async move {
+                    let id = id?;
+                    loop {
+                        if done {
+                            return None;
                         }
-                        Ok(None) | Err(_) => return None,
+                        // The credential is checked at every look: a revoked
+                        // token or a passed `exp` ends the stream with the reason.
+                        if let Err(e) = still_valid(&db, &actor.principal, clock.now()).await {
+                            return Some((
+                                Err(credential_ended(&e)),
+                                (db, actor, Some(id), seen, true),
+                            ));
+                        }
+                        match orders::get(&db, &actor, id).await {
+                            Ok(Some(o)) => {
+                                // What a subscriber sees: the order's and its lines' states.
+                                let lines = orders::lines(&db, id).await.unwrap_or_default();
+                                let now = fingerprint(&o, &lines);
+                                if seen.as_ref() != Some(&now) {
+                                    seen = Some(now);
+                                    done = OrderState::parse(&o.state).is_settled();
+                                    if let Some(t) = lines.iter().find_map(|l| l.tenant_id) {
+                                        record_tenant(t);
+                                    }
+                                    return Some((Ok(Order(o)), (db, actor, Some(id), seen, done)));
+                                }
+                            }
+                            Ok(None) | Err(_) => return None,
+                        }
+                        tokio::time::sleep(POLL).await;
                     }
-                    tokio::time::sleep(POLL).await;
                 }
             },
         ))
@@ -729,9 +746,10 @@ impl TenantsSubscription {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = Tenant> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Tenant>> + use<>> {
         let db = db(ctx)?.clone();
         let actor = actor(ctx)?.clone();
+        let clock = ctx.data::<Arc<dyn Clock>>()?.clone();
         let id = decode_as(&id, "Tenant");
         if let Some(id) = id {
             coplane_domain::tenancy::tenants::get(&db, &actor, id)
@@ -741,36 +759,57 @@ impl TenantsSubscription {
         let state = (db, actor, id, None::<String>, false);
         Ok(futures::stream::unfold(
             state,
-            |(db, actor, id, mut seen, mut done)| async move {
-                let id = id?;
-                loop {
-                    if done {
-                        return None;
-                    }
-                    match coplane_domain::tenancy::tenants::get(&db, &actor, id).await {
-                        Ok(Some(t)) => {
-                            let now = format!(
-                                "{}|{}|{:?}|{:?}|{:?}",
-                                t.state,
-                                t.updated_at,
-                                t.quota(),
-                                t.plan_id,
-                                t.suspension_reason
-                            );
-                            if seen.as_ref() != Some(&now) {
-                                seen = Some(now);
-                                done = t.state == "terminated";
-                                record_tenant(t.id);
-                                return Some((Tenant(t), (db, actor, Some(id), seen, done)));
-                            }
+            move |(db, actor, id, mut seen, mut done)| {
+                let clock = clock.clone();
+                async move {
+                    let id = id?;
+                    loop {
+                        if done {
+                            return None;
                         }
-                        Ok(None) | Err(_) => return None,
+                        // The credential is checked at every look: a revoked
+                        // token or a passed `exp` ends the stream with the reason.
+                        if let Err(e) = still_valid(&db, &actor.principal, clock.now()).await {
+                            return Some((
+                                Err(credential_ended(&e)),
+                                (db, actor, Some(id), seen, true),
+                            ));
+                        }
+                        match coplane_domain::tenancy::tenants::get(&db, &actor, id).await {
+                            Ok(Some(t)) => {
+                                let now = format!(
+                                    "{}|{}|{:?}|{:?}|{:?}",
+                                    t.state,
+                                    t.updated_at,
+                                    t.quota(),
+                                    t.plan_id,
+                                    t.suspension_reason
+                                );
+                                if seen.as_ref() != Some(&now) {
+                                    seen = Some(now);
+                                    done = t.state == "terminated";
+                                    record_tenant(t.id);
+                                    return Some((
+                                        Ok(Tenant(t)),
+                                        (db, actor, Some(id), seen, done),
+                                    ));
+                                }
+                            }
+                            Ok(None) | Err(_) => return None,
+                        }
+                        tokio::time::sleep(POLL).await;
                     }
-                    tokio::time::sleep(POLL).await;
                 }
             },
         ))
     }
+}
+
+/// The error a stream ends with when its credential no longer holds.
+fn credential_ended(e: &coplane_domain::auth::tokens::TokenError) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions as _;
+    async_graphql::Error::new(format!("{e}; the subscription ends"))
+        .extend_with(|_, x| x.set("code", crate::error::code::UNAUTHENTICATED))
 }
 
 fn fingerprint(o: &order::Model, lines: &[order_line::Model]) -> String {

@@ -4,7 +4,9 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use coplane_domain::entity::{customer, member, reseller, tenant};
-use coplane_domain::tenancy::{self, Quota as DomainQuota, customers, members, resellers, tenants};
+use coplane_domain::tenancy::{
+    self, Clusters, Quota as DomainQuota, customers, members, resellers, tenants,
+};
 use coplane_domain::{Error as DomainError, Fixed};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -818,7 +820,16 @@ impl TenancyMutation {
                     .transpose()?,
                 quota: input.quota.values(),
             };
-            tenants::create(db, actor, new, input.idempotency_key.as_deref(), now).await
+            let clusters = ctx.data_unchecked::<Clusters>();
+            tenants::create(
+                db,
+                actor,
+                new,
+                clusters,
+                input.idempotency_key.as_deref(),
+                now,
+            )
+            .await
         };
         let (tenant, user_errors) = payload(result.await.map(Tenant))?;
         if let Some(t) = &tenant {

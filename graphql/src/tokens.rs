@@ -65,6 +65,10 @@ pub struct CreateApiTokenInput {
     pub expires_at: Option<DateTime<Utc>>,
     /// The reseller it acts for (stewards; a reseller's tokens are its own).
     pub reseller_id: Option<ID>,
+    /// A steward's token for every reseller's world: must be said, as
+    /// `true`, when no `resellerId` is given.
+    #[graphql(default)]
+    pub coop_wide: bool,
 }
 
 /// `createApiToken` result.
@@ -140,6 +144,7 @@ impl TokensMutation {
                 scopes: input.scopes,
                 expires_at: input.expires_at,
                 reseller_id,
+                coop_wide: input.coop_wide,
             };
             tokens::create(db, actor, new, now).await
         };

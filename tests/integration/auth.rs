@@ -32,6 +32,7 @@ test_both_dbs!(claims_reach_the_viewer, |app| {
         customer: None,
         tenants: vec![],
         scopes: vec!["customers:read".into()],
+        coop_wide: false,
         ttl: "10m".into(),
     });
     let body = app.graphql(VIEWER, Some(&token)).await;
@@ -132,6 +133,7 @@ fn steward_args() -> TokenArgs {
         customer: None,
         tenants: vec![],
         scopes: vec![],
+        coop_wide: false,
         ttl: "1h".into(),
     }
 }

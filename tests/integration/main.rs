@@ -6,6 +6,7 @@ mod billing;
 mod catalog;
 mod decimals;
 mod dunning;
+mod hardening;
 mod harness;
 mod health;
 mod jobs;

@@ -191,6 +191,11 @@ pub fn test_env(database_url: &str, manifests: &std::path::Path) -> Vec<(String,
             format!("manifests:{}", manifests.display()),
         ),
         ("COPLANE_DATABASE_MAX_CONNECTIONS", "8".to_owned()),
+        // The suite calls faster than any client should; the rate-limit
+        // tests turn the limits on.
+        ("COPLANE_RATE_LIMIT_ANONYMOUS", "off".to_owned()),
+        ("COPLANE_RATE_LIMIT_CREDENTIAL", "off".to_owned()),
+        ("COPLANE_RATE_LIMIT_USAGE", "off".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -303,6 +308,7 @@ impl TestApp {
             customer: None,
             tenants: Vec::new(),
             scopes: Vec::new(),
+            coop_wide: false,
             ttl: "1h".to_owned(),
         })
     }
@@ -320,8 +326,14 @@ impl TestApp {
     /// Points the worker at a Kubernetes API (the fake one, or a real cluster)
     /// instead of a manifests directory.
     pub fn use_cluster(&mut self, client: kube::Client) {
+        self.use_cluster_named(coplane_domain::tenancy::tenants::DEFAULT_CLUSTER, client);
+    }
+
+    /// Points the worker's cluster `name` at a Kubernetes API.
+    pub fn use_cluster_named(&mut self, name: &str, client: kube::Client) {
         let mut ctx = self.runner.context().clone();
-        ctx.target = coplane_worker::kube::target::Target::Cluster(client);
+        ctx.targets
+            .insert(name, coplane_worker::kube::target::Target::Cluster(client));
         let config = coplane_worker::RunnerConfig {
             worker_id: "test-worker".into(),
             ..Default::default()

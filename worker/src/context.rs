@@ -6,7 +6,7 @@ use coplane_domain::Clock;
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use sea_orm::DatabaseConnection;
 
-use crate::kube::target::Target;
+use crate::kube::target::Targets;
 
 /// The production jobs' context: cheap to clone.
 #[derive(Clone)]
@@ -15,8 +15,8 @@ pub struct WorkerContext {
     pub db: DatabaseConnection,
     /// Time.
     pub clock: Arc<dyn Clock>,
-    /// Where Kubernetes objects go.
-    pub target: Target,
+    /// Where each cluster's Kubernetes objects go.
+    pub targets: Targets,
     /// Outgoing mail, when `COPLANE_SMTP_URL` is set.
     pub mailer: Option<Mailer>,
     /// Senders and templates of mail.

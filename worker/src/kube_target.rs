@@ -8,20 +8,23 @@ use std::path::PathBuf;
 pub enum KubeTarget {
     /// A real API server, from `KUBECONFIG`, `~/.kube/config` or in-cluster credentials.
     Kubeconfig,
+    /// A named context of the kubeconfig.
+    Context(String),
     /// Deterministic YAML, one file per object, written into a directory.
     Manifests(PathBuf),
 }
 
 /// A `COPLANE_KUBE_TARGET` value that is neither form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected `kubeconfig` or `manifests:DIR`, got `{0}`")]
+#[error("expected `kubeconfig`, `context:NAME` or `manifests:DIR`, got `{0}`")]
 pub struct InvalidKubeTarget(pub String);
 
 impl KubeTarget {
-    /// Parses `kubeconfig` or `manifests:DIR`.
+    /// Parses `kubeconfig`, `context:NAME` or `manifests:DIR`.
     pub fn parse(s: &str) -> Result<Self, InvalidKubeTarget> {
         match s.split_once(':') {
             None if s == "kubeconfig" => Ok(Self::Kubeconfig),
+            Some(("context", name)) if !name.is_empty() => Ok(Self::Context(name.to_owned())),
             Some(("manifests", dir)) if !dir.is_empty() => Ok(Self::Manifests(PathBuf::from(dir))),
             _ => Err(InvalidKubeTarget(s.to_owned())),
         }
@@ -44,6 +47,7 @@ impl std::fmt::Display for KubeTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Kubeconfig => f.write_str("kubeconfig"),
+            Self::Context(name) => write!(f, "context:{name}"),
             Self::Manifests(dir) => write!(f, "manifests:{}", dir.display()),
         }
     }
@@ -60,7 +64,11 @@ mod tests {
             KubeTarget::parse("manifests:/tmp/out"),
             Ok(KubeTarget::Manifests("/tmp/out".into()))
         );
-        for bad in ["", "manifests:", "cluster", "kubeconfig:x"] {
+        assert_eq!(
+            KubeTarget::parse("context:eu1"),
+            Ok(KubeTarget::Context("eu1".into()))
+        );
+        for bad in ["", "manifests:", "cluster", "kubeconfig:x", "context:"] {
             assert!(KubeTarget::parse(bad).is_err(), "{bad}");
         }
     }

@@ -1,23 +1,32 @@
-//! The key set of an OIDC provider, fetched on first use and again when a
-//! token names a key id not seen yet (the provider rotated its keys), at
-//! most once per [`REFRESH_MIN_INTERVAL`].
+//! The key set of an OIDC provider. It is fetched on first use, again when
+//! a token names a key id not seen yet (the provider rotated its keys), and
+//! again once the set is older than [`MAX_AGE`], so a key the provider
+//! removed stops being trusted within that age. Fetches happen at most once
+//! per [`REFRESH_MIN_INTERVAL`], one at a time, and never under a lock:
+//! requests arriving meanwhile verify with the set already held. A set
+//! older than [`HARD_LIMIT`] that cannot be refreshed is not trusted at all.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
-use tokio::sync::Mutex;
 use url::Url;
 
 use super::AuthError;
 
 const REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(30);
+const MAX_AGE: Duration = Duration::from_secs(600);
+const HARD_LIMIT: Duration = Duration::from_secs(3600);
+
+type Keys = Arc<HashMap<Option<String>, DecodingKey>>;
 
 #[derive(Default)]
 struct Cached {
-    keys: HashMap<Option<String>, DecodingKey>,
+    keys: Keys,
     fetched_at: Option<Instant>,
+    attempted_at: Option<Instant>,
 }
 
 pub(super) struct JwksCache {
@@ -41,20 +50,41 @@ impl JwksCache {
 
     /// The key for `kid` (a token without `kid` matches a set of one key).
     pub(super) async fn key(&self, kid: Option<&str>) -> Result<DecodingKey, AuthError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(key) = lookup(&cached.keys, kid) {
-            return Ok(key);
+        let (keys, fetched_at, refresh) = {
+            let mut c = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+            let old = c.fetched_at.is_none_or(|t| t.elapsed() >= MAX_AGE);
+            let unknown = lookup(&c.keys, kid).is_none();
+            let may = c
+                .attempted_at
+                .is_none_or(|t| t.elapsed() >= REFRESH_MIN_INTERVAL);
+            let refresh = (old || unknown) && may;
+            if refresh {
+                // Claimed before the fetch: one fetch at a time, and a failing
+                // provider is asked at most once per interval.
+                c.attempted_at = Some(Instant::now());
+            }
+            (c.keys.clone(), c.fetched_at, refresh)
+        };
+        let (keys, fetched_at) = if refresh {
+            match self.fetch().await {
+                Ok(fresh) => {
+                    let fresh = Arc::new(fresh);
+                    let now = Instant::now();
+                    let mut c = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+                    c.keys = fresh.clone();
+                    c.fetched_at = Some(now);
+                    (fresh, Some(now))
+                }
+                Err(e) if fetched_at.is_none() => return Err(e),
+                Err(_) => (keys, fetched_at),
+            }
+        } else {
+            (keys, fetched_at)
+        };
+        if fetched_at.is_none_or(|t| t.elapsed() >= HARD_LIMIT) {
+            return Err(AuthError::KeysUnavailable);
         }
-        let stale = cached
-            .fetched_at
-            .is_none_or(|t| t.elapsed() >= REFRESH_MIN_INTERVAL);
-        if stale {
-            // Recorded before the fetch, so a failing provider is asked at most
-            // once per interval, not once per request.
-            cached.fetched_at = Some(Instant::now());
-            cached.keys = self.fetch().await?;
-        }
-        lookup(&cached.keys, kid).ok_or(AuthError::BadSignature)
+        lookup(&keys, kid).ok_or(AuthError::BadSignature)
     }
 
     async fn fetch(&self) -> Result<HashMap<Option<String>, DecodingKey>, AuthError> {

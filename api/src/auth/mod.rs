@@ -41,6 +41,10 @@ pub struct Claims {
     /// Scopes of an integration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// An integration acting for every reseller's world: explicit, never
+    /// implied by a missing `reseller_id`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coop_wide: bool,
     /// Expiry (seconds since the epoch).
     pub exp: u64,
     /// Issued at.
@@ -263,8 +267,19 @@ fn principal(c: Claims) -> Result<Principal, AuthError> {
             "the reseller role needs a `reseller_id` claim".into(),
         ));
     }
+    if c.coop_wide && c.reseller_id.is_some() {
+        return Err(AuthError::Malformed(
+            "`coop_wide` and `reseller_id` exclude each other".into(),
+        ));
+    }
+    let expires_at = i64::try_from(c.exp)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0));
     Ok(Principal {
         subject: c.sub,
+        coop_wide: c.coop_wide,
+        expires_at,
+        api_token_id: None,
         roles,
         reseller_id: c.reseller_id.map(ResellerId),
         member_id: c.member_id.map(MemberId),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use coplane_domain::Clock;
 use coplane_domain::billing::invoices::{self, RailApplied, RailOutcome};
@@ -14,8 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::admit::{Gate, Refusal};
+use super::body::BodyLimits;
 use super::observe::RequestId;
-use crate::auth::Authenticator;
+use super::ratelimit::{self, Bucket};
 
 /// How old a webhook's signed timestamp may be (Stripe's default tolerance).
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
@@ -61,28 +62,31 @@ fn row(v: Value) -> Result<UsageRow, String> {
 /// 200 with the counts and one error per refused row; a body that is not
 /// JSON at all is 400.
 pub async fn ingest(
-    auth: web::Data<Authenticator>,
-    db: web::Data<DatabaseConnection>,
-    clock: web::Data<Arc<dyn Clock>>,
+    gate: web::Data<Gate>,
+    limits: web::Data<BodyLimits>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
-    let now = clock.now();
-    let principal = match auth.authenticate(header, &db, now).await {
+    let principal = match gate.admit(&req, Bucket::Usage).await {
         Ok(p) => p,
-        Err(e) => {
+        Err(Refusal::Unauthenticated(e)) => {
             return problem(
                 actix_web::http::StatusCode::UNAUTHORIZED,
                 "UNAUTHENTICATED",
                 e.to_string(),
             );
         }
+        Err(Refusal::RateLimited(wait)) => return ratelimit::too_many(wait),
     };
-    tracing::Span::current().record("principal", principal.subject.as_str());
+    let body = match super::body::read(&req, payload, limits.usage).await {
+        Ok(b) => b,
+        Err(e) => {
+            let (code, message) = e.describe();
+            return problem(e.status(), code, message);
+        }
+    };
+    let now = gate.clock.now();
+    let db = &gate.db;
     let request_id = req
         .extensions()
         .get::<RequestId>()
@@ -142,7 +146,7 @@ pub async fn ingest(
         principal,
         request_id,
     };
-    match usage::ingest(&db, &actor, rows, now).await {
+    match usage::ingest(db, &actor, rows, now).await {
         Ok(mut report) => {
             for e in &mut report.errors {
                 e.index = positions[e.index];

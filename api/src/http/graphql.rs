@@ -1,51 +1,83 @@
 //! `POST /graphql`, and GraphiQL on `GET /graphql`.
 
-use std::sync::Arc;
-
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{Either, HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
-use coplane_domain::Clock;
+use async_graphql_actix_web::GraphQLResponse;
 use coplane_graphql::{Actor, CoplaneSchema};
-use sea_orm::DatabaseConnection;
 use serde_json::json;
 
+use super::admit::{Gate, Refusal};
+use super::body::{self, BodyLimits};
 use super::observe::RequestId;
-use crate::auth::{AuthError, Authenticator};
+use super::ratelimit::{self, Bucket};
+use crate::auth::AuthError;
 
-/// `POST /graphql`.
+/// `POST /graphql`: a JSON body `{query, operationName, variables}`. The
+/// credential is checked before the body is read, and the body is read
+/// within its limit; multipart uploads are not accepted.
 pub async fn graphql(
     schema: web::Data<CoplaneSchema>,
-    auth: web::Data<Authenticator>,
-    db: web::Data<DatabaseConnection>,
-    clock: web::Data<Arc<dyn Clock>>,
+    gate: web::Data<Gate>,
+    limits: web::Data<BodyLimits>,
     req: HttpRequest,
-    body: GraphQLRequest,
+    payload: web::Payload,
 ) -> Either<GraphQLResponse, HttpResponse> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or(""));
-    let principal = match auth.authenticate(header, &db, clock.now()).await {
+    let principal = match gate.admit(&req, Bucket::Credential).await {
         Ok(p) => p,
-        Err(e) => return Either::Right(unauthenticated(e)),
+        Err(Refusal::Unauthenticated(e)) => return Either::Right(unauthenticated(e)),
+        Err(Refusal::RateLimited(wait)) => return Either::Right(ratelimit::too_many(wait)),
     };
-    tracing::Span::current().record("principal", principal.subject.as_str());
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json")
+                || v.eq_ignore_ascii_case("application/graphql-response+json")
+        });
+    if !json {
+        return Either::Right(bad_request(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as `content-type: application/json`".into(),
+        ));
+    }
+    let bytes = match body::read(&req, payload, limits.graphql).await {
+        Ok(b) => b,
+        Err(e) => return Either::Right(e.response()),
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return Either::Right(bad_request(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the body is not a GraphQL request: {e}"),
+            ));
+        }
+    };
     let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let request = coplane_graphql::with_request_data(
-        body.into_inner(),
-        &db,
+        request,
+        &gate.db,
         Actor {
             principal,
             request_id,
         },
     );
     Either::Left(schema.execute(request).await.into())
+}
+
+fn bad_request(status: StatusCode, code: &str, message: String) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
 }
 
 fn unauthenticated(e: AuthError) -> HttpResponse {
@@ -62,18 +94,6 @@ fn unauthenticated(e: AuthError) -> HttpResponse {
         }))
 }
 
-/// `GET /graphql`: GraphiQL.
-pub async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .finish(),
-        )
-}
-
 /// `GET /graphql/ws`: subscriptions over WebSocket (the `graphql-transport-ws`
 /// and `graphql-ws` protocols). The credential comes in the
 /// `connection_init` payload (`{"Authorization": "Bearer …"}`), or else in
@@ -81,12 +101,18 @@ pub async fn graphiql() -> HttpResponse {
 /// connection with the reason.
 pub async fn subscriptions(
     schema: web::Data<CoplaneSchema>,
-    auth: web::Data<Authenticator>,
-    db: web::Data<DatabaseConnection>,
-    clock: web::Data<Arc<dyn Clock>>,
+    gate: web::Data<Gate>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
+    // Each connection costs its address one request, whoever it turns out
+    // to be.
+    if let Err(wait) = gate
+        .limiter
+        .take(Bucket::Address, &ratelimit::address(&req))
+    {
+        return Ok(ratelimit::too_many(wait));
+    }
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -97,19 +123,19 @@ pub async fn subscriptions(
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let db = db.get_ref().clone();
-    let clock = clock.get_ref().clone();
+    let gate = gate.into_inner();
     let on_init = move |init: serde_json::Value| async move {
         let from_init = ["Authorization", "authorization"]
             .iter()
             .find_map(|k| init.get(*k).and_then(|v| v.as_str()).map(str::to_owned));
         let credential = from_init.or(header);
-        let principal = auth
-            .authenticate(credential.as_deref(), &db, clock.now())
+        let principal = gate
+            .auth
+            .authenticate(credential.as_deref(), &gate.db, gate.clock.now())
             .await
             .map_err(|e| async_graphql::Error::new(format!("{e} ({})", e.reason())))?;
         Ok(coplane_graphql::connection_data(
-            &db,
+            &gate.db,
             Actor {
                 principal,
                 request_id,

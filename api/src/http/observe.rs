@@ -26,6 +26,26 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     sane.then(|| v.to_owned())
 }
 
+/// The method as a metric label: the standard methods by name, anything
+/// a client invents as `other`, so the label's values stay bounded.
+pub fn method_label(method: &actix_web::http::Method) -> String {
+    use actix_web::http::Method;
+    let known = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
+    if known.contains(method) {
+        method.as_str().to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
 /// The middleware.
 pub async fn observe(
     metrics: web::Data<HttpMetrics>,
@@ -36,7 +56,7 @@ pub async fn observe(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let span = tracing::info_span!(
         "http.request",
         http.method = %method,

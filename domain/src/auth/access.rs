@@ -265,11 +265,15 @@ impl Principal {
                         .iter()
                         .any(|(name, perms)| name == s && perms.contains(&p))
                 });
+                // Co-op-wide reach is explicit; an integration that names
+                // neither a reseller nor co-op-wide reach reaches nothing.
                 allowed.then(|| {
-                    if self.reseller_id.is_some() {
+                    if self.coop_wide {
+                        Reach::everything()
+                    } else if self.reseller_id.is_some() {
                         own_reseller()
                     } else {
-                        Reach::everything()
+                        Reach::default()
                     }
                 })
             }
@@ -355,9 +359,16 @@ mod tests {
 
     #[test]
     fn integration_scopes_grant_exactly_their_permissions() {
-        let p = Principal {
+        let loose = Principal {
             scopes: vec!["customers:read".into()],
             ..principal(&[Role::Integration])
+        };
+        // Without a reseller and without co-op-wide reach: nothing.
+        let reach = loose.authorize(Permission::ReadCustomers).unwrap().reach;
+        assert!(!reach.all && reach.resellers.is_empty());
+        let p = Principal {
+            coop_wide: true,
+            ..loose
         };
         assert!(p.authorize(Permission::ReadCustomers).unwrap().reach.all);
         assert!(matches!(

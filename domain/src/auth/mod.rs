@@ -29,6 +29,16 @@ pub struct Principal {
     pub tenant_ids: Vec<TenantId>,
     /// Scopes of an `integration` credential (`customers:read`, …).
     pub scopes: Vec<String>,
+    /// Whether an `integration` credential reaches every reseller's world:
+    /// said explicitly (the `coop_wide` claim, or a token a steward made
+    /// co-op-wide), never implied by a missing `reseller_id`.
+    pub coop_wide: bool,
+    /// When the credential stops being valid (a JWT's `exp`, an API token's
+    /// expiry); long-lived streams end there.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The API token behind this principal, re-checked by long-lived streams
+    /// so a revocation ends them.
+    pub api_token_id: Option<uuid::Uuid>,
 }
 
 impl Principal {
@@ -40,6 +50,29 @@ impl Principal {
     /// Whether no credential was presented.
     pub fn is_anonymous(&self) -> bool {
         self.subject.is_empty() && self.roles.is_empty()
+    }
+
+    /// The party this principal acts as, for scoping what it names itself
+    /// (idempotency keys): its roles, the reseller, customer, member and
+    /// tenants it acts for, and its subject. Two credentials of different
+    /// parties never share a key, whatever their `sub`.
+    pub fn party(&self) -> String {
+        use sha2::Digest as _;
+        let mut roles: Vec<&str> = self.roles.iter().map(|r| r.as_str()).collect();
+        roles.sort_unstable();
+        let mut tenants: Vec<String> = self.tenant_ids.iter().map(|t| t.0.to_string()).collect();
+        tenants.sort_unstable();
+        let text = format!(
+            "roles={};reseller={:?};customer={:?};member={:?};tenants={};coop={};sub={}",
+            roles.join(","),
+            self.reseller_id.map(|r| r.0),
+            self.customer_id.map(|c| c.0),
+            self.member_id.map(|m| m.0),
+            tenants.join(","),
+            self.coop_wide,
+            self.subject
+        );
+        format!("party:{:x}", sha2::Sha256::digest(text.as_bytes()))
     }
 
     /// Whether the principal holds `role`.

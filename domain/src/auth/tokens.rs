@@ -3,7 +3,7 @@
 //! A token is `cpl_` followed by 48 hex digits of randomness. Only its
 //! SHA-256 is stored; the secret is shown once, at creation. A token acts as
 //! an `integration` with its scopes, for its reseller (or co-op wide when a
-//! steward made it without one).
+//! steward asked for that explicitly, `coopWide: true`).
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -61,6 +61,9 @@ pub struct NewApiToken {
     pub expires_at: Option<DateTime<Utc>>,
     /// The reseller it acts for (stewards only; a reseller's tokens are its own).
     pub reseller_id: Option<Uuid>,
+    /// Co-op-wide reach, asked for explicitly (stewards only, without a
+    /// reseller).
+    pub coop_wide: bool,
 }
 
 /// Creates a token; returns it and its secret, which is never shown again.
@@ -107,7 +110,26 @@ pub async fn create(
     }
     // A reseller's token acts for that reseller; only stewards choose.
     let reseller_id = match (grant.reach.all, input.reseller_id) {
+        (true, Some(_)) if input.coop_wide => {
+            return Err(Error::invalid(
+                "coopWide",
+                "RESELLER_OR_COOP_WIDE",
+                "a token acts for one reseller or co-op wide, not both",
+            ));
+        }
+        (true, None) if !input.coop_wide => {
+            return Err(Error::invalid(
+                "resellerId",
+                "RESELLER_OR_COOP_WIDE",
+                "name the reseller the token acts for, or ask for coopWide: true",
+            ));
+        }
         (true, r) => r,
+        (false, _) if input.coop_wide => {
+            return Err(Error::Forbidden(
+                "only stewards make co-op-wide tokens".into(),
+            ));
+        }
         // Not co-op wide: the token acts for exactly the caller's one reseller.
         (false, _) if grant.reach.resellers.len() != 1 => {
             return Err(Error::Forbidden(
@@ -250,6 +272,36 @@ pub async fn authenticate(
         roles: roles.iter().filter_map(|r| r.parse().ok()).collect(),
         reseller_id: token.reseller_id.map(ResellerId),
         scopes: serde_json::from_str(&token.scopes).unwrap_or_default(),
+        // Only a steward's explicit `coopWide` makes a token without a
+        // reseller (`create`).
+        coop_wide: token.reseller_id.is_none(),
+        expires_at: token.expires_at,
+        api_token_id: Some(token.id),
         ..Principal::default()
     })
+}
+/// Whether `principal`'s credential still holds at `now`: not past its
+/// expiry and, for an API token, not revoked or expired since it was
+/// presented. Long-lived streams ask this at every event.
+pub async fn still_valid(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), TokenError> {
+    if principal.expires_at.is_some_and(|e| e <= now) {
+        return Err(TokenError::Expired);
+    }
+    if let Some(id) = principal.api_token_id {
+        let token = api_token::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(TokenError::Unknown)?;
+        if token.revoked_at.is_some() {
+            return Err(TokenError::Revoked);
+        }
+        if token.expires_at.is_some_and(|e| e <= now) {
+            return Err(TokenError::Expired);
+        }
+    }
+    Ok(())
 }

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-/// How amounts are rounded: once per line, half away from zero.
-pub const LINE_ROUNDING: RoundingStrategy = RoundingStrategy::MidpointAwayFromZero;
+/// How amounts are rounded: once per line, by the money rule
+/// ([`crate::decimal::MONEY_ROUNDING`]).
+pub const LINE_ROUNDING: RoundingStrategy = crate::decimal::MONEY_ROUNDING;
 
 /// One tier of a tiered model: units up to `up_to` (inclusive; `None`: no
 /// end), each at `unit_price`, plus `flat_fee` once the tier is entered.

@@ -64,6 +64,10 @@ pub struct CloseReport {
     pub existing: u32,
     /// Invoices still to make (when `max_invoices` stopped the call).
     pub remaining: u32,
+    /// Invoices that could not be made, by close key, with why: the others
+    /// were made, and the period stays `closing` so a later close retries
+    /// these.
+    pub failed: Vec<(String, String)>,
     /// `closing` or `closed`.
     pub state: String,
 }
@@ -211,13 +215,24 @@ pub async fn close(
             report.remaining += 1;
             continue;
         }
-        if persist(db, &period, d, options.finalize, now).await? {
-            report.created += 1;
-        } else {
-            report.existing += 1;
+        let key = d.close_key.clone();
+        match persist(db, &period, d, options.finalize, now).await {
+            Ok(true) => report.created += 1,
+            Ok(false) => report.existing += 1,
+            // One account's failure never stops the close of the others.
+            Err(e) => {
+                tracing::error!(
+                    period = %period.id,
+                    close_key = %key,
+                    error.cause_chain = ?e,
+                    error.message = %e,
+                    "an invoice of the close could not be made; the close goes on without it"
+                );
+                report.failed.push((key, e.to_string()));
+            }
         }
     }
-    if report.remaining == 0 {
+    if report.remaining == 0 && report.failed.is_empty() {
         db.execute_raw(stmt(
             db,
             "UPDATE billing_periods SET state = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1",
@@ -226,7 +241,7 @@ pub async fn close(
         .await?;
         report.state = "closed".into();
     }
-    tracing::info!(period = %period.id, created = report.created, existing = report.existing, remaining = report.remaining, "billing period close");
+    tracing::info!(period = %period.id, created = report.created, existing = report.existing, remaining = report.remaining, failed = report.failed.len(), "billing period close");
     Ok(report)
 }
 
@@ -278,7 +293,7 @@ async fn persist(
         (period.starts_at, period.ends_at),
         &d.close_key,
         now,
-    )
+    )?
     .insert(&txn)
     .await;
     let inv = match inserted {
@@ -295,9 +310,9 @@ async fn persist(
     };
     for (i, (tenant_id, l)) in d.lines.iter().enumerate() {
         let (q, u, p) = (
-            to_fixed(l.quantity),
-            to_fixed(l.unit_price),
-            to_fixed(l.precise),
+            to_fixed(l.quantity)?,
+            to_fixed(l.unit_price)?,
+            to_fixed(l.precise)?,
         );
         invoice_line::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -313,7 +328,7 @@ async fn persist(
             unit_price_nanos: Set(u.nanos()),
             precise_amount_units: Set(p.units()),
             precise_amount_nanos: Set(p.nanos()),
-            amount_cents: Set(to_cents(l.amount, minor)),
+            amount_cents: Set(to_cents(l.amount, minor)?),
             price_version: Set(l.price_version.clone()),
             created_at: Set(now),
         }
@@ -446,6 +461,7 @@ async fn drafts(
                 let (markup, explicit, version) =
                     price_lists.get(&r.id).cloned().unwrap_or_default();
                 let layer = Layer::Retail {
+                    discount,
                     markup,
                     explicit,
                     version,

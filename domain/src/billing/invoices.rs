@@ -122,11 +122,11 @@ pub fn cents(value: i64, minor: u32) -> Decimal {
     Decimal::new(value, minor)
 }
 
-/// An amount in minor units (it has at most `minor` decimals).
-pub fn to_cents(amount: Decimal, minor: u32) -> i64 {
-    let mut a = amount.round_dp(minor);
-    a.rescale(minor);
-    i64::try_from(a.mantissa()).unwrap_or(i64::MAX)
+/// An amount in minor units, rounded by the money rule; one that does not
+/// fit 64 bits is an error, never a saturated or zero amount.
+pub fn to_cents(amount: Decimal, minor: u32) -> Result<i64> {
+    let a = crate::decimal::round_money(amount, minor);
+    i64::try_from(a.mantissa()).map_err(|_| crate::decimal::DecimalError::OutOfRange(amount).into())
 }
 
 /// The minor-unit digits of a currency code (2 when unknown).
@@ -242,7 +242,7 @@ pub async fn credit_balance(
             db,
             &format!(
                 "SELECT {} FROM account_credits WHERE account_kind = $1 AND account_id = $2 AND currency = $3",
-                crate::decimal::sum_select("amount")
+                crate::decimal::sum_select(db.get_database_backend(), "amount")
             ),
             vec![kind.into(), id.into(), currency.into()],
         ))
@@ -262,7 +262,7 @@ async fn credit_entry(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let (kind, id) = inv.account();
-    let f = to_fixed(amount);
+    let f = to_fixed(amount)?;
     txn.execute_raw(stmt(
         txn,
         "INSERT INTO account_credits (id, account_kind, account_id, reseller_id, currency, amount_units, amount_nanos, payment_id, invoice_id, reason, created_at) \
@@ -338,7 +338,7 @@ async fn add_payment(
     let p_amount = p.amount;
     let applied = p.amount.min(owed);
     let excess = p.amount - applied;
-    let f = to_fixed(p.amount);
+    let f = to_fixed(p.amount)?;
     let pay = payment::ActiveModel {
         id: Set(Uuid::now_v7()),
         invoice_id: Set(inv.id),
@@ -356,7 +356,7 @@ async fn add_payment(
     }
     .insert(txn)
     .await?;
-    let paid = to_fixed(inv.paid() + applied);
+    let paid = to_fixed(inv.paid() + applied)?;
     let fully = applied == owed;
     let mut am = inv.clone().into_active_model();
     am.amount_paid_units = Set(paid.units());
@@ -454,17 +454,17 @@ pub(crate) fn draft(
     period: (DateTime<Utc>, DateTime<Utc>),
     close_key: &str,
     now: DateTime<Utc>,
-) -> invoice::ActiveModel {
+) -> Result<invoice::ActiveModel> {
     let minor = minor_digits(&p.currency);
     let tax = crate::billing::rating::tax(subtotal, p.tax_rate, p.reverse_charge, minor);
     let total = subtotal + tax;
     let (sub_f, tax_f, total_f, rate_f) = (
-        to_fixed(subtotal),
-        to_fixed(tax),
-        to_fixed(total),
-        to_fixed(p.tax_rate),
+        to_fixed(subtotal)?,
+        to_fixed(tax)?,
+        to_fixed(total)?,
+        to_fixed(p.tax_rate)?,
     );
-    invoice::ActiveModel {
+    Ok(invoice::ActiveModel {
         id: Set(Uuid::now_v7()),
         billing_period_id: Set(billing_period_id),
         reseller_id: Set(p.world),
@@ -482,7 +482,7 @@ pub(crate) fn draft(
         tax_nanos: Set(tax_f.nanos()),
         total_units: Set(total_f.units()),
         total_nanos: Set(total_f.nanos()),
-        total_cents: Set(to_cents(total, minor)),
+        total_cents: Set(to_cents(total, minor)?),
         amount_paid_units: Set(0),
         amount_paid_nanos: Set(0),
         status: Set(status::DRAFT.into()),
@@ -504,7 +504,7 @@ pub(crate) fn draft(
         recipient_email: Set(p.recipient_email.clone()),
         payment_client_secret: Set(None),
         payment_error: Set(None),
-    }
+    })
 }
 
 /// Issues a late fee on the account that owes `overdue`: a finalized
@@ -518,8 +518,8 @@ pub(crate) async fn late_fee(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let minor = minor_digits(&overdue.currency);
-    let a = to_fixed(amount);
-    let inv = draft(&Parties::of(overdue), amount, None, (now, now), key, now)
+    let a = to_fixed(amount)?;
+    let inv = draft(&Parties::of(overdue), amount, None, (now, now), key, now)?
         .insert(txn)
         .await?;
     crate::entity::invoice_line::ActiveModel {
@@ -539,7 +539,7 @@ pub(crate) async fn late_fee(
         unit_price_nanos: Set(a.nanos()),
         precise_amount_units: Set(a.units()),
         precise_amount_nanos: Set(a.nanos()),
-        amount_cents: Set(to_cents(amount, minor)),
+        amount_cents: Set(to_cents(amount, minor)?),
         price_version: Set("late-fee".into()),
         created_at: Set(now),
     }
@@ -674,6 +674,7 @@ pub async fn record_payment(
     now: DateTime<Utc>,
 ) -> Result<(invoice::Model, payment::Model)> {
     let grant = actor.principal.authorize(Permission::WriteBilling)?;
+    crate::decimal::check_amount("amount", input.amount)?;
     let method = input.method.trim().to_owned();
     if method.is_empty() || method.len() > 40 || method == "stripe" || method == "credit" {
         return Err(Error::invalid(
@@ -690,10 +691,12 @@ pub async fn record_payment(
             .one(&txn)
             .await?
             .ok_or_else(|| Error::not_found("idempotencyKey", "payment"))?;
+        // A replay shows only what the caller may still reach.
         let inv = invoice::Entity::find_by_id(pay.invoice_id)
             .one(&txn)
             .await?
-            .ok_or_else(|| Error::not_found("invoiceId", "invoice"))?;
+            .filter(|i| reachable(&grant, i))
+            .ok_or_else(|| Error::not_found("idempotencyKey", "payment"))?;
         txn.commit().await?;
         return Ok((inv, pay));
     }
@@ -734,7 +737,7 @@ pub async fn record_payment(
             amount: input.amount,
             method,
             external_ref: input.external_ref.clone(),
-            idempotency_key: Some(format!("{}:{key}", actor.principal.subject)),
+            idempotency_key: Some(format!("{}:{key}", actor.principal.party())),
             recorded_by: actor.principal.subject.clone(),
             received_at,
         },
@@ -898,13 +901,24 @@ pub async fn issue_credit_note(
     now: DateTime<Utc>,
 ) -> Result<credit_note::Model> {
     let grant = actor.principal.authorize(Permission::WriteBilling)?;
+    crate::decimal::check_amount("amount", input.amount)?;
     let reason = crate::tenancy::non_empty("reason", &input.reason, 500)?;
     let (txn, replay) =
         crate::tenancy::begin_create(db, actor, "issueCreditNote", key, &input, now).await?;
     if let Some(id) = replay {
         let found = credit_note::Entity::find_by_id(id).one(&txn).await?;
+        // A replay shows only what the caller may still reach.
+        let reached = match &found {
+            Some(note) => invoice::Entity::find_by_id(note.invoice_id)
+                .one(&txn)
+                .await?
+                .is_some_and(|i| reachable(&grant, &i)),
+            None => false,
+        };
         txn.commit().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "credit note"));
+        return found
+            .filter(|_| reached)
+            .ok_or_else(|| Error::not_found("idempotencyKey", "credit note"));
     }
     let inv = load_for_change(&txn, &grant, input.invoice_id, "invoiceId").await?;
     if inv.status == status::DRAFT || inv.number.is_none() {
@@ -932,7 +946,7 @@ pub async fn issue_credit_note(
     let year = now.year();
     let series = format!("{}/credit-notes", issuer_series(inv.issuer_reseller_id));
     let n = next_number(&txn, &series, year).await?;
-    let f = to_fixed(input.amount);
+    let f = to_fixed(input.amount)?;
     let note = credit_note::ActiveModel {
         id: Set(Uuid::now_v7()),
         invoice_id: Set(inv.id),
@@ -940,7 +954,7 @@ pub async fn issue_credit_note(
         number: Set(format!("CN-{year}-{n:06}")),
         amount_units: Set(f.units()),
         amount_nanos: Set(f.nanos()),
-        amount_cents: Set(to_cents(input.amount, minor)),
+        amount_cents: Set(to_cents(input.amount, minor)?),
         reason: Set(reason),
         issued_at: Set(now),
         created_at: Set(now),
@@ -954,7 +968,7 @@ pub async fn issue_credit_note(
     let over = input
         .amount
         .min((inv.paid() + new_credited - inv.total()).max(Decimal::ZERO));
-    let credited = to_fixed(new_credited);
+    let credited = to_fixed(new_credited)?;
     let mut am = inv.clone().into_active_model();
     am.amount_credited_units = Set(credited.units());
     am.amount_credited_nanos = Set(credited.nanos());

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 
 use super::usage::{Valid, insert};
-use crate::decimal::Fixed;
+
 use crate::error::Result;
 
 /// How far back a run fills missed hours.
@@ -87,7 +87,7 @@ pub async fn meter_allocations(db: &DatabaseConnection, now: DateTime<Utc>) -> R
                         tenant_id: t.try_get("", "id")?,
                         reseller_id: t.try_get("", "reseller_id")?,
                         metric: (*metric).to_owned(),
-                        quantity: Fixed::from_decimal(level.round_dp(9)).unwrap_or(Fixed::ZERO),
+                        quantity: crate::decimal::to_stored(*level).map_err(crate::Error::from)?,
                         at: h,
                         key: format!("alloc:{metric}:{}", h.format("%Y-%m-%dT%H")),
                         properties: None,

@@ -125,7 +125,7 @@ pub async fn collect(
         .open(&Collection {
             invoice_id: inv.id,
             number: inv.number.clone().unwrap_or_default(),
-            amount_minor: to_cents(inv.outstanding(), minor),
+            amount_minor: to_cents(inv.outstanding(), minor)?,
             currency: inv.currency.to_lowercase(),
             payer: rail_id,
         })

@@ -4,15 +4,15 @@
 //! Prices: the co-op's plans carry list prices. A reseller pays wholesale,
 //! the list price less its discount. Its customers pay retail: the plan's
 //! base fee as the reseller's storefront shows it (an explicit price, or
-//! the list price with the reseller's markup), metered charges at list
-//! price with the markup. The co-op's direct customers pay list prices.
-//! Each line's amount is rounded once, half away from zero.
+//! the reseller's wholesale price with its markup), metered charges at the
+//! wholesale price with the markup. The co-op's direct customers pay list
+//! prices. Each line's amount is rounded once, by the money rule.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::charges::{Charge, LINE_ROUNDING};
-use crate::catalog::pricing::retail_price;
+use super::charges::Charge;
+use crate::catalog::pricing::{retail_price, wholesale_price};
 
 /// A plan's terms as rated.
 #[derive(Clone, Debug)]
@@ -69,9 +69,12 @@ pub enum Layer {
         /// The reseller's discount.
         discount: Decimal,
     },
-    /// A reseller to its customer.
+    /// A reseller to its customer: the reseller's wholesale price (list
+    /// less `discount`) with its markup, or its explicit base fee.
     Retail {
-        /// The reseller's markup over list (a fraction).
+        /// The reseller's wholesale discount (a fraction).
+        discount: Decimal,
+        /// The reseller's markup over its wholesale price (a fraction).
         markup: Option<Decimal>,
         /// Explicit base fees per plan id.
         explicit: std::collections::HashMap<uuid::Uuid, Decimal>,
@@ -85,11 +88,16 @@ impl Layer {
         match self {
             Layer::List => Decimal::ONE,
             Layer::Wholesale { discount } => Decimal::ONE - discount,
-            Layer::Retail { markup, .. } => Decimal::ONE + markup.unwrap_or_default(),
+            Layer::Retail {
+                discount, markup, ..
+            } => (Decimal::ONE - discount) * (Decimal::ONE + markup.unwrap_or_default()),
         }
     }
 
-    fn version(&self, plan: &PlanTerms) -> String {
+    /// What a line was priced from: the plan's version, and for retail the
+    /// price list, the wholesale discount and the markup (or `explicit` for
+    /// a base fee the reseller set).
+    fn version(&self, plan: &PlanTerms, base_fee: bool) -> String {
         match self {
             Layer::List => format!("plan:{}@{}", plan.code, plan.version),
             Layer::Wholesale { discount } => {
@@ -100,8 +108,25 @@ impl Layer {
                     discount.normalize()
                 )
             }
-            Layer::Retail { version, .. } => {
-                format!("plan:{}@{};pricelist@{}", plan.code, plan.version, version)
+            Layer::Retail {
+                discount,
+                markup,
+                explicit,
+                version,
+            } => {
+                let basis = if base_fee && explicit.contains_key(&plan.id) {
+                    "explicit".to_owned()
+                } else {
+                    format!(
+                        "wholesale-{};markup-{}",
+                        discount.normalize(),
+                        markup.unwrap_or_default().normalize()
+                    )
+                };
+                format!(
+                    "plan:{}@{};pricelist@{};{basis}",
+                    plan.code, plan.version, version
+                )
             }
         }
     }
@@ -128,9 +153,7 @@ pub struct RatedLine {
 }
 
 fn round(d: Decimal, minor: u32) -> Decimal {
-    let mut r = d.round_dp_with_strategy(minor, LINE_ROUNDING);
-    r.rescale(minor);
-    r
+    crate::decimal::round_money(d, minor)
 }
 
 /// Rates one tenant's spans in `period` for `layer`.
@@ -158,9 +181,12 @@ pub fn rate(
         };
         let base = match layer {
             Layer::Retail {
-                markup, explicit, ..
+                discount,
+                markup,
+                explicit,
+                ..
             } => per_period(retail_price(
-                plan.base_fee,
+                wholesale_price(plan.base_fee, *discount),
                 *markup,
                 explicit.get(&plan.id).copied(),
                 minor,
@@ -181,11 +207,15 @@ pub fn rate(
             lines.push(RatedLine {
                 description: format!("{tenant}: plan {} base fee{when}", plan.name),
                 metric: None,
-                quantity: share.round_dp(9).normalize(),
-                unit_price: base.round_dp(9).normalize(),
+                quantity: share
+                    .round_dp_with_strategy(9, crate::decimal::MONEY_ROUNDING)
+                    .normalize(),
+                unit_price: base
+                    .round_dp_with_strategy(9, crate::decimal::MONEY_ROUNDING)
+                    .normalize(),
                 precise,
                 amount: round(precise, minor),
-                price_version: layer.version(plan),
+                price_version: layer.version(plan, true),
             });
         }
         for mc in &plan.charges {
@@ -211,16 +241,26 @@ pub fn rate(
             let free = if charge.free_units.is_zero() {
                 String::new()
             } else {
-                format!(" ({} free)", charge.free_units.round_dp(9).normalize())
+                format!(
+                    " ({} free)",
+                    charge
+                        .free_units
+                        .round_dp_with_strategy(9, crate::decimal::MONEY_ROUNDING)
+                        .normalize()
+                )
             };
             lines.push(RatedLine {
                 description: format!("{tenant}: {}{free}{when}", mc.metric_name),
                 metric: Some(mc.metric.clone()),
-                quantity: billable.round_dp(9).normalize(),
-                unit_price: unit_price.round_dp(9).normalize(),
+                quantity: billable
+                    .round_dp_with_strategy(9, crate::decimal::MONEY_ROUNDING)
+                    .normalize(),
+                unit_price: unit_price
+                    .round_dp_with_strategy(9, crate::decimal::MONEY_ROUNDING)
+                    .normalize(),
                 precise,
                 amount: round(precise, minor),
-                price_version: layer.version(plan),
+                price_version: layer.version(plan, false),
             });
         }
     }

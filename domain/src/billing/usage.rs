@@ -168,6 +168,16 @@ pub async fn ingest(
                     format!("quantity {quantity} is negative"),
                 ));
             }
+            if quantity > crate::decimal::MAX_QUANTITY {
+                return Err(reject(
+                    "quantity",
+                    "QUANTITY_TOO_LARGE",
+                    format!(
+                        "quantity {quantity} is larger than the largest accepted ({})",
+                        crate::decimal::MAX_QUANTITY
+                    ),
+                ));
+            }
             let quantity = Fixed::from_decimal(quantity)
                 .map_err(|e| reject("quantity", "INVALID_QUANTITY", e.to_string()))?;
             let at = DateTime::parse_from_rfc3339(row.timestamp.trim())
@@ -391,7 +401,7 @@ pub async fn quantities(
     let sql = format!(
         "SELECT tenant_id, metric_code, COUNT(*) AS n, {} FROM usage_events \
          WHERE occurred_at >= $1 AND occurred_at < $2{tenant_filter} GROUP BY tenant_id, metric_code",
-        crate::decimal::sum_select("quantity")
+        crate::decimal::sum_select(db.get_database_backend(), "quantity")
     );
     for r in db.query_all_raw(stmt(db, &sql, args.clone())).await? {
         let code: String = r.try_get("", "metric_code")?;

@@ -57,6 +57,7 @@ pub async fn create(
     let currency = Currency::parse(&input.currency)
         .map_err(|e| Error::invalid("currency", "INVALID_CURRENCY", e.to_string()))?;
     let minor = currency.minor_unit_digits();
+    crate::decimal::check_amount("baseFee", input.base_fee)?;
     if input.base_fee < Decimal::ZERO || input.base_fee.normalize().scale() > minor {
         return Err(Error::invalid(
             "baseFee",

@@ -2,9 +2,16 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-/// The rounding rule for retail prices: half away from zero, to the
+/// The rounding rule for retail prices: the money rule
+/// ([`crate::decimal::MONEY_ROUNDING`], half away from zero), to the
 /// currency's minor unit (10.005 EUR → 10.01 EUR), once per price.
-pub const RETAIL_ROUNDING: RoundingStrategy = RoundingStrategy::MidpointAwayFromZero;
+pub const RETAIL_ROUNDING: RoundingStrategy = crate::decimal::MONEY_ROUNDING;
+
+/// What a reseller pays the co-op for something listed at `list`: the list
+/// price less its wholesale discount (a fraction: 0.2 for 20 %), exact.
+pub fn wholesale_price(list: Decimal, discount: Decimal) -> Decimal {
+    list * (Decimal::ONE - discount)
+}
 
 /// The retail price of something whose wholesale price is `wholesale`: an
 /// explicit price if the reseller set one, else the wholesale price with the
@@ -20,9 +27,7 @@ pub fn retail_price(
         (None, Some(m)) => wholesale * (Decimal::ONE + m),
         (None, None) => wholesale,
     };
-    let mut rounded = price.round_dp_with_strategy(minor_digits, RETAIL_ROUNDING);
-    rounded.rescale(minor_digits);
-    rounded
+    crate::decimal::round_money(price, minor_digits)
 }
 
 #[cfg(test)]

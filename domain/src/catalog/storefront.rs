@@ -74,6 +74,13 @@ pub async fn get(
     let Some(reseller) = reseller::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
+    // Retail is marked up from what the reseller pays: list less its discount.
+    let discount = Fixed::from_parts(
+        reseller.wholesale_discount_units,
+        reseller.wholesale_discount_nanos,
+    )
+    .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?
+    .to_decimal();
     let list = db
         .query_one_raw(stmt(db, "SELECT id, markup_units, markup_nanos, version FROM price_lists WHERE reseller_id = $1", vec![id.into()]))
         .await?;
@@ -119,20 +126,21 @@ pub async fn get(
         .await?
         .into_iter()
         .map(|p| {
-            let wholesale = Fixed::from_parts(p.base_fee_units, p.base_fee_nanos)
-                .map(Fixed::to_decimal)
-                .unwrap_or_default();
+            let list = Fixed::from_parts(p.base_fee_units, p.base_fee_nanos)
+                .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?
+                .to_decimal();
+            let wholesale = super::pricing::wholesale_price(list, discount);
             let minor = Currency::parse(&p.currency).map_or(2, |c| c.minor_unit_digits());
             let own = explicit
                 .iter()
                 .find(|(id, _)| *id == p.id)
                 .map(|(_, price)| *price);
-            PricedPlan {
+            Ok(PricedPlan {
                 price: retail_price(wholesale, markup, own, minor),
                 plan: p,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let apps = app::Entity::find()
         .order_by_asc(app::Column::Slug)
         .all(db)
@@ -191,6 +199,7 @@ pub async fn set_prices(
             .await?
             .ok_or_else(|| Error::not_found("prices", "plan"))?;
         let minor = Currency::parse(&p.currency).map_or(2, |c| c.minor_unit_digits());
+        crate::decimal::check_amount("prices", *price)?;
         if *price < Decimal::ZERO || price.normalize().scale() > minor {
             return Err(Error::invalid(
                 "prices",

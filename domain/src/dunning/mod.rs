@@ -158,8 +158,7 @@ async fn record(
 
 fn money(amount: Decimal, currency: &str) -> String {
     let digits = crate::billing::invoices::minor_digits(currency);
-    let mut a = amount.round_dp(digits);
-    a.rescale(digits);
+    let a = crate::decimal::round_money(amount, digits);
     format!("{a} {currency}")
 }
 

@@ -19,8 +19,8 @@ use crate::catalog::InstallValues;
 use crate::entity::{app_install, customer, order, order_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::{
-    DIMENSIONS, Quota, QuotaInput, TenantSlug, TenantState, begin_create, finish_create,
-    parse_cluster, parse_quota, resellers, tenants,
+    Clusters, DIMENSIONS, Quota, QuotaInput, TenantSlug, TenantState, begin_create, finish_create,
+    parse_quota, resellers, tenants,
 };
 
 /// At most this many lines in one order.
@@ -134,8 +134,8 @@ enum Planned {
     },
 }
 
-#[derive(Default)]
-struct Draft {
+struct Draft<'c> {
+    clusters: &'c Clusters,
     tenants: Vec<TenantDraft>,
     planned: Vec<Planned>,
     installs_touched: Vec<Uuid>,
@@ -190,7 +190,7 @@ fn values_error(problems: Vec<crate::catalog::RecipeError>) -> Error {
     }
 }
 
-impl Draft {
+impl Draft<'_> {
     /// The index of an existing tenant of `customer`, loading it once.
     async fn existing_tenant(
         &mut self,
@@ -255,18 +255,13 @@ impl Draft {
             } => {
                 let slug = TenantSlug::parse(slug)
                     .map_err(|e| Error::invalid("slug", "INVALID_SLUG", e.to_string()))?;
-                let cluster = parse_cluster(
-                    cluster
-                        .as_deref()
-                        .unwrap_or(crate::tenancy::tenants::DEFAULT_CLUSTER),
-                )
-                .map_err(|e| Error::invalid("cluster", "INVALID_CLUSTER", e.to_string()))?;
+                let cluster = self.clusters.resolve(cluster.as_deref())?;
                 let plan = load_plan(txn, *plan_id, customer).await?;
                 let quota = quota_or_plan(*quota, &plan)?;
                 let twice = self.tenants.iter().any(|t| {
                     t.new
                         .as_ref()
-                        .is_some_and(|(s, c)| s.as_ref() == slug.as_ref() && *c == cluster)
+                        .is_some_and(|(s, _)| s.as_ref() == slug.as_ref())
                 });
                 if twice {
                     return Err(Error::invalid(
@@ -447,10 +442,19 @@ impl Draft {
         customer: &customer::Model,
         id: Uuid,
     ) -> Result<(usize, app_install::Model)> {
+        // Another customer's install reads exactly as one that does not
+        // exist: same field, same message.
         let install = app_install::Entity::find_by_id(id)
             .one(txn)
             .await?
             .ok_or_else(|| Error::not_found("installId", "app install"))?;
+        let owned = tenant::Entity::find_by_id(install.tenant_id)
+            .one(txn)
+            .await?
+            .is_some_and(|t| t.customer_id == customer.id);
+        if !owned {
+            return Err(Error::not_found("installId", "app install"));
+        }
         let i = self
             .existing_tenant(txn, customer, install.tenant_id, "installId")
             .await?;
@@ -559,6 +563,7 @@ pub async fn place(
     db: &DatabaseConnection,
     actor: &Actor,
     input: NewOrder,
+    clusters: &Clusters,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<order::Model, OrderError> {
@@ -599,7 +604,12 @@ pub async fn place(
     let reseller = resellers::lock(&txn, reseller_id)
         .await?
         .ok_or_else(|| Error::not_found("customerId", "reseller"))?;
-    let mut draft = Draft::default();
+    let mut draft = Draft {
+        clusters,
+        tenants: Vec::new(),
+        planned: Vec::new(),
+        installs_touched: Vec::new(),
+    };
     for (i, line) in input.lines.iter().enumerate() {
         draft.add(&txn, &customer, line).await.map_err(at(i))?;
     }
@@ -666,7 +676,7 @@ impl Planned {
 #[allow(clippy::too_many_arguments)]
 async fn write_line(
     txn: &DatabaseTransaction,
-    draft: &Draft,
+    draft: &Draft<'_>,
     customer: &customer::Model,
     order: &order::Model,
     position: usize,

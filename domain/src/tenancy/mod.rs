@@ -6,6 +6,7 @@
 //! parses its input before writing anything, and writes the change, its
 //! audit event and its idempotency record in one transaction.
 
+mod clusters;
 pub mod customers;
 pub mod jobs;
 pub mod members;
@@ -15,6 +16,7 @@ mod slug;
 pub(crate) mod state;
 pub mod tenants;
 
+pub use clusters::Clusters;
 pub use quota::{DIMENSIONS, Quota};
 pub use slug::{MAX_SLUG_LEN, NAMESPACE_PREFIX, SlugError, TenantSlug, parse_cluster};
 pub use state::{MemberClass, MemberKind, SuspensionReason, TenantState};

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::jobs::SyncTenant;
 use super::{
-    QuotaInput, TenantSlug, TenantState, begin_create, finish_create, parse_cluster, parse_quota,
+    Clusters, QuotaInput, TenantSlug, TenantState, begin_create, finish_create, parse_quota,
     resellers,
 };
 use crate::audit::{self, Change};
@@ -37,11 +37,11 @@ pub struct NewTenant {
     pub quota: QuotaInput,
 }
 
-fn taken(slug: &str, cluster: &str) -> Error {
+fn taken(slug: &str) -> Error {
     Error::Conflict {
         field: "slug",
         code: "SLUG_TAKEN",
-        message: format!("the slug `{slug}` is taken in cluster `{cluster}`"),
+        message: format!("the slug `{slug}` is taken"),
     }
 }
 
@@ -50,14 +50,14 @@ pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
     input: NewTenant,
+    clusters: &Clusters,
     key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
     let grant = actor.principal.authorize(Permission::WriteTenants)?;
     let slug = TenantSlug::parse(&input.slug)
         .map_err(|e| Error::invalid("slug", "INVALID_SLUG", e.to_string()))?;
-    let cluster = parse_cluster(input.cluster.as_deref().unwrap_or(DEFAULT_CLUSTER))
-        .map_err(|e| Error::invalid("cluster", "INVALID_CLUSTER", e.to_string()))?;
+    let cluster = clusters.resolve(input.cluster.as_deref())?;
     let quota = parse_quota("quota", input.quota)?;
     let (txn, replay) = begin_create(db, actor, "createTenant", key, &input, now).await?;
     if let Some(id) = replay {
@@ -290,7 +290,8 @@ pub async fn terminate(
     Ok(model)
 }
 
-/// Inserts a pending tenant for `customer`; a slug taken in the cluster is a conflict.
+/// Inserts a pending tenant for `customer`; a slug taken anywhere on the
+/// platform is a conflict (the unique index says so too, under a race).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert(
     txn: &impl ConnectionTrait,
@@ -303,12 +304,11 @@ pub(crate) async fn insert(
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
     let exists = tenant::Entity::find()
-        .filter(tenant::Column::Cluster.eq(cluster))
         .filter(tenant::Column::Slug.eq(slug.as_ref()))
         .one(txn)
         .await?;
     if exists.is_some() {
-        return Err(taken(slug.as_ref(), cluster));
+        return Err(taken(slug.as_ref()));
     }
     let inserted = tenant::ActiveModel {
         id: Set(id),
@@ -337,7 +337,7 @@ pub(crate) async fn insert(
     .map_err(Error::conflict_on_unique(
         "slug",
         "SLUG_TAKEN",
-        format!("the slug `{slug}` is taken in cluster `{cluster}`"),
+        format!("the slug `{slug}` is taken"),
     ))?;
     if let Some(plan) = plan_id {
         crate::billing::close::record_plan(txn, id, customer.reseller_id, plan, now).await?;

@@ -187,6 +187,7 @@ pub fn jwt(
         customer: None,
         tenants: tenants.iter().map(|t| uuid_of(t)).collect(),
         scopes: Vec::new(),
+        coop_wide: false,
         ttl: "1h".to_owned(),
     })
 }
@@ -202,6 +203,21 @@ pub async fn api_token(
     if let Some(r) = reseller_id {
         input["resellerId"] = json!(r);
     }
+    api_token_with(app, token, input).await
+}
+
+/// Creates a steward's co-op-wide API token (asked for explicitly); returns
+/// (id, secret).
+pub async fn coop_api_token(app: &TestApp, steward: &str, scopes: &[&str]) -> (String, String) {
+    api_token_with(
+        app,
+        steward,
+        json!({ "name": "erp", "scopes": scopes, "coopWide": true }),
+    )
+    .await
+}
+
+async fn api_token_with(app: &TestApp, token: &str, input: Value) -> (String, String) {
     let payload = mutate(
         app,
         token,

@@ -2,12 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::fixture::{Fixture, api_token, count, customer, uuid_of};
+use super::fixture::{Fixture, coop_api_token, count, customer, uuid_of};
 use crate::test_both_dbs;
 
 test_both_dbs!(an_erp_token_lists_customers_changed_since_a_date, |app| {
     let fx = Fixture::new(&app).await;
-    let (id, secret) = api_token(&app, &fx.steward, &["customers:read"], None).await;
+    let (id, secret) = coop_api_token(&app, &fx.steward, &["customers:read"]).await;
     assert!(secret.starts_with("cpl_") && secret.len() == 52, "{secret}");
 
     // Only the hash is stored.
@@ -79,7 +79,7 @@ test_both_dbs!(an_erp_token_lists_customers_changed_since_a_date, |app| {
 
 test_both_dbs!(expired_unknown_and_badly_scoped_tokens_are_refused, |app| {
     let fx = Fixture::new(&app).await;
-    let (id, secret) = api_token(&app, &fx.steward, &["tenants:read"], None).await;
+    let (id, secret) = coop_api_token(&app, &fx.steward, &["tenants:read"]).await;
     app.execute(
         "UPDATE api_tokens SET expires_at = $1 WHERE id = $2",
         vec![

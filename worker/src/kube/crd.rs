@@ -192,9 +192,9 @@ pub struct AppInstallStatus {
 }
 
 /// The CRDs as YAML documents, as `coplane crdgen` prints them.
-pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
+pub fn crds_yaml() -> Result<String, serde_saphyr::SerializeError> {
     use kube::CustomResourceExt;
-    let tenant = serde_yaml::to_string(&Tenant::crd())?;
-    let install = serde_yaml::to_string(&AppInstall::crd())?;
+    let tenant = serde_saphyr::to_string(&Tenant::crd())?;
+    let install = serde_saphyr::to_string(&AppInstall::crd())?;
     Ok(format!("---\n{tenant}---\n{install}"))
 }

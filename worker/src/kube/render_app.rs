@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn sample_recipes_render_to_their_golden_manifests() {
         for (app, recipe) in SAMPLES {
-            let rendered = serde_yaml::to_string(&render(app, recipe)).unwrap();
+            let rendered = serde_saphyr::to_string(&render(app, recipe)).unwrap();
             let path = format!(
                 "{}/src/kube/golden/{app}.rendered.yaml",
                 env!("CARGO_MANIFEST_DIR")

@@ -1,6 +1,7 @@
 //! Where Kubernetes objects go: a cluster, through kube-rs and server-side
 //! apply; or a directory, as deterministic YAML, one file per object.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
@@ -29,13 +30,61 @@ impl std::fmt::Debug for Target {
     }
 }
 
+/// How long the start-up check of a cluster may take.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Target {
-    /// Connects to what `target` names.
+    /// Connects to what `target` names, and checks that a cluster answers:
+    /// one that does not is one clear error at start, not a stream of
+    /// failed jobs.
     pub async fn connect(target: &KubeTarget) -> anyhow::Result<Self> {
-        Ok(match target {
-            KubeTarget::Kubeconfig => Self::Cluster(Client::try_default().await?),
-            KubeTarget::Manifests(dir) => Self::Manifests(dir.clone()),
-        })
+        use anyhow::Context as _;
+        let client = match target {
+            KubeTarget::Manifests(dir) => return Ok(Self::Manifests(dir.clone())),
+            KubeTarget::Kubeconfig => Client::try_default().await?,
+            KubeTarget::Context(name) => {
+                let options = kube::config::KubeConfigOptions {
+                    context: Some(name.clone()),
+                    ..Default::default()
+                };
+                let config = kube::Config::from_kubeconfig(&options)
+                    .await
+                    .with_context(|| format!("no usable kubeconfig context `{name}`"))?;
+                Client::try_from(config)?
+            }
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
+            Ok(Ok(_)) => Ok(Self::Cluster(client)),
+            Ok(Err(e)) => Err(anyhow::anyhow!("the API server does not answer: {e}")),
+            Err(_) => Err(anyhow::anyhow!(
+                "the API server did not answer within {} s",
+                PROBE_TIMEOUT.as_secs()
+            )),
+        }
+    }
+}
+
+/// Each cluster's target, by the cluster's name.
+#[derive(Clone, Debug, Default)]
+pub struct Targets(BTreeMap<String, Target>);
+
+impl Targets {
+    /// Sets `cluster`'s target.
+    pub fn insert(&mut self, cluster: impl Into<String>, target: Target) {
+        self.0.insert(cluster.into(), target);
+    }
+
+    /// The target of `cluster`; a cluster no longer configured is an error,
+    /// never another cluster's target.
+    pub fn get(&self, cluster: &str) -> anyhow::Result<&Target> {
+        self.0
+            .get(cluster)
+            .ok_or_else(|| anyhow::anyhow!("the cluster `{cluster}` is not configured"))
+    }
+
+    /// Every cluster and its target.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Target)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -167,7 +216,7 @@ pub fn write_manifests(dir: &Path, group: &str, objects: &[Value]) -> anyhow::Re
     let mut keep = Vec::new();
     for object in objects {
         let name = file_name(object);
-        let yaml = serde_yaml::to_string(object)?;
+        let yaml = serde_saphyr::to_string(object)?;
         let path = dir.join(&name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(yaml.as_str()) {
             std::fs::write(&path, yaml)?;

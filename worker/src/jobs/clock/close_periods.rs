@@ -27,6 +27,22 @@ impl Handler<WorkerContext> for ClosePeriods {
         let (last_month, _) = close::month_of(this_month - chrono::Duration::seconds(1));
         let report = close::close(&ctx.db, last_month, CloseOptions::default(), now).await?;
         tracing::info!(period = %report.period_id, created = report.created, state = %report.state, "periodic close");
+        if !report.failed.is_empty() {
+            // The others are made; failing the job retries these (with
+            // backoff), counts in the job metrics and shows in the queue.
+            anyhow::bail!(
+                "{} invoice(s) of period {} could not be made: {}",
+                report.failed.len(),
+                report.period_id,
+                report
+                    .failed
+                    .iter()
+                    .take(5)
+                    .map(|(k, e)| format!("{k}: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         Ok(())
     }
 }

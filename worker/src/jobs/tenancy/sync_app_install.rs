@@ -42,7 +42,7 @@ impl Handler<WorkerContext> for SyncAppInstall {
             .query_one_raw(Statement::from_sql_and_values(
                 db.get_database_backend(),
                 "SELECT i.state, i.values_json, i.app_version_id, i.delete_data, i.updated_at, i.tenant_id, v.version, v.recipe, a.slug AS app, \
-                 t.slug AS tenant_slug, t.namespace, t.state AS tenant_state \
+                 t.slug AS tenant_slug, t.cluster, t.namespace, t.state AS tenant_state \
                  FROM app_installs i JOIN app_versions v ON v.id = i.app_version_id JOIN apps a ON a.id = i.app_id \
                  JOIN tenants t ON t.id = i.tenant_id WHERE i.id = $1",
                 [self.install_id.into()],
@@ -84,7 +84,8 @@ impl Handler<WorkerContext> for SyncAppInstall {
         resource.metadata.namespace = Some(namespace.clone());
         let group = format!("{tenant_slug}/apps/{name}");
         let now = ctx.clock.now();
-        let seen = match &ctx.target {
+        let cluster: String = row.try_get("", "cluster")?;
+        let seen = match ctx.targets.get(&cluster)? {
             Target::Manifests(dir) => {
                 // What would be applied is on disk: as far as it goes.
                 if gone {

@@ -56,7 +56,7 @@ impl Handler<WorkerContext> for SyncTenant {
         let terminated = row.state == TenantState::Terminated.as_str();
         let resource = tenant_resource(&row, &ctx.ingress_namespaces);
         let now = ctx.clock.now();
-        match &ctx.target {
+        match ctx.targets.get(&row.cluster)? {
             Target::Manifests(dir) => {
                 let mut objects = vec![serde_json::to_value(&resource)?];
                 objects.extend(render::tenant_children(&resource));

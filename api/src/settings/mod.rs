@@ -11,6 +11,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod http;
+mod jwt;
+
+pub use http::{HttpSettings, Rate};
+
 use coplane_worker::kube_target::KubeTarget;
 use jsonwebtoken::Algorithm;
 use secrecy::{ExposeSecret, SecretString};
@@ -35,6 +40,7 @@ pub const KEYS: &[&str] = &[
     "mail_from",
     "mail_templates",
     "kube_target",
+    "kube_clusters",
     "worker_concurrency",
     "job_poll_interval",
     "job_lease",
@@ -43,6 +49,12 @@ pub const KEYS: &[&str] = &[
     "ingress_namespaces",
     "app_domain",
     "log_format",
+    "graphql_body_limit",
+    "usage_body_limit",
+    "cors_origins",
+    "rate_limit_anonymous",
+    "rate_limit_credential",
+    "rate_limit_usage",
 ];
 
 /// A setting that is missing, malformed or inconsistent.
@@ -158,9 +170,10 @@ pub struct EmailSettings {
 /// The Kubernetes side.
 #[derive(Clone, Debug)]
 pub struct KubeSettings {
-    /// The target.
-    pub target: KubeTarget,
-    /// Why it was chosen, for the start-up log.
+    /// The clusters the co-op operates, each with its target; the first is
+    /// where tenants go when no cluster is named.
+    pub clusters: Vec<(String, KubeTarget)>,
+    /// Why the targets were chosen, for the start-up log.
     pub reason: &'static str,
     /// How long a terminated tenant's namespace is kept.
     pub namespace_retention: Duration,
@@ -201,6 +214,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// JWT verification.
     pub jwt: JwtSettings,
+    /// Request limits, CORS and rate limits.
+    pub http: HttpSettings,
     /// Stripe.
     pub billing: BillingSettings,
     /// Mail.
@@ -211,6 +226,16 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Log output.
     pub log_format: LogFormat,
+    /// What loading noticed but did not refuse (unknown `COPLANE_*`
+    /// variables), logged once logging is set up.
+    pub warnings: Vec<String>,
+}
+
+/// Whether a missing development key is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DevKey {
+    CreateIfMissing,
+    MustExist,
 }
 
 /// Raw values by key, before typing.
@@ -220,6 +245,17 @@ impl Settings {
     /// Loads settings from `config` (or `coplane.toml` if present) and the
     /// process environment.
     pub fn load(config: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_with(config, DevKey::CreateIfMissing)
+    }
+
+    /// As [`Settings::load`], for `coplane token`: a development key that
+    /// does not exist is an error naming the file looked for, never a new
+    /// key whose tokens the server would refuse.
+    pub fn load_for_token(config: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_with(config, DevKey::MustExist)
+    }
+
+    fn load_with(config: Option<&Path>, dev_key: DevKey) -> Result<Self, SettingsError> {
         let env: Vec<(String, String)> = std::env::vars().collect();
         let (path, required) = match config {
             Some(p) => (p.to_path_buf(), true),
@@ -235,7 +271,7 @@ impl Settings {
                 });
             }
         };
-        Self::from_sources(file.as_deref().map(|t| (path.as_path(), t)), env)
+        Self::from_sources_with(file.as_deref().map(|t| (path.as_path(), t)), env, dev_key)
     }
 
     /// Builds settings from a TOML text and environment variables.
@@ -243,7 +279,16 @@ impl Settings {
         file: Option<(&Path, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
+        Self::from_sources_with(file, env, DevKey::CreateIfMissing)
+    }
+
+    fn from_sources_with(
+        file: Option<(&Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+        dev_key: DevKey,
+    ) -> Result<Self, SettingsError> {
         let mut raw = Raw::new();
+        let mut warnings = Vec::new();
         if let Some((path, text)) = file {
             let table: toml::Table =
                 text.parse()
@@ -262,6 +307,12 @@ impl Settings {
                     toml::Value::String(s) => s,
                     other => other.to_string(),
                 };
+                if value.trim().is_empty() {
+                    return Err(SettingsError::File {
+                        path: path.to_path_buf(),
+                        message: format!("`{key}` is empty; remove the key to use the default"),
+                    });
+                }
                 raw.insert(key, value);
             }
         }
@@ -271,15 +322,21 @@ impl Settings {
             };
             let key = key.to_lowercase();
             if KEYS.contains(&key.as_str()) {
-                raw.insert(key, value);
+                // An empty variable is unset: the file's value (or the
+                // default) stays, as a shell's `VAR=` suggests.
+                if !value.trim().is_empty() {
+                    raw.insert(key, value);
+                }
             } else if !key.starts_with("test_") && !key.starts_with("e2e_") {
-                tracing::warn!(variable = %name, "ignoring unknown COPLANE_ variable");
+                warnings.push(format!("ignoring unknown variable {name}"));
             }
         }
-        Self::from_raw(&raw)
+        let mut settings = Self::from_raw(&raw, dev_key)?;
+        settings.warnings = warnings;
+        Ok(settings)
     }
 
-    fn from_raw(raw: &Raw) -> Result<Self, SettingsError> {
+    fn from_raw(raw: &Raw, dev_key: DevKey) -> Result<Self, SettingsError> {
         let get = |k: &str| value(raw, k);
         Ok(Self {
             database: database(get("database_url"), get("database_max_connections"))?,
@@ -288,7 +345,8 @@ impl Settings {
                     format!("`{s}` is not an address (expected host:port, e.g. 127.0.0.1:8080)")
                 })
             })?,
-            jwt: jwt(raw)?,
+            jwt: jwt::jwt(raw, dev_key)?,
+            http: http::http(raw)?,
             billing: BillingSettings {
                 stripe_secret_key: get("stripe_secret_key").map(secret),
                 stripe_webhook_secret: get("stripe_webhook_secret").map(secret),
@@ -310,18 +368,48 @@ impl Settings {
                         .map_err(|e| invalid("mail_from", format!("not a mailbox: {e}")))?;
                     from.to_owned()
                 },
-                templates: get("mail_templates").map(std::path::PathBuf::from),
+                templates: get("mail_templates")
+                    .map(|dir| {
+                        let dir = std::path::PathBuf::from(dir);
+                        coplane_worker::mail::load_templates(Some(&dir))
+                            .map(|_| dir)
+                            .map_err(|e| invalid("mail_templates", e.to_string()))
+                    })
+                    .transpose()?,
             },
             kube: {
-                let (target, reason) = match get("kube_target") {
-                    Some(s) => (
-                        KubeTarget::parse(s).map_err(|e| invalid("kube_target", e.to_string()))?,
+                let (clusters, reason) = match (get("kube_target"), get("kube_clusters")) {
+                    (Some(_), Some(_)) => {
+                        return Err(invalid(
+                            "kube_clusters",
+                            "set either COPLANE_KUBE_TARGET (one cluster) or COPLANE_KUBE_CLUSTERS, not both",
+                        ));
+                    }
+                    (None, Some(list)) => (
+                        kube_clusters(list).map_err(|m| invalid("kube_clusters", m))?,
+                        "set by COPLANE_KUBE_CLUSTERS",
+                    ),
+                    (Some(s), None) => (
+                        vec![(
+                            coplane_domain::tenancy::tenants::DEFAULT_CLUSTER.to_owned(),
+                            KubeTarget::parse(s)
+                                .map_err(|e| invalid("kube_target", e.to_string()))?,
+                        )],
                         "set by COPLANE_KUBE_TARGET",
                     ),
-                    None => KubeTarget::detect(PathBuf::from("coplane-manifests")),
+                    (None, None) => {
+                        let (t, reason) = KubeTarget::detect(PathBuf::from("coplane-manifests"));
+                        (
+                            vec![(
+                                coplane_domain::tenancy::tenants::DEFAULT_CLUSTER.to_owned(),
+                                t,
+                            )],
+                            reason,
+                        )
+                    }
                 };
                 KubeSettings {
-                    target,
+                    clusters,
                     reason,
                     app_domain: parse_or(get("app_domain"), "app_domain", "apps.localhost", |s| {
                         let ok = s
@@ -390,8 +478,30 @@ impl Settings {
                     "`{s}` is not a log format (expected pretty or json)"
                 )),
             })?,
+            warnings: Vec::new(),
         })
     }
+}
+
+/// Parses `eu1=kubeconfig,eu2=context:prod-eu2,lab=manifests:/srv/lab`.
+fn kube_clusters(list: &str) -> Result<Vec<(String, KubeTarget)>, String> {
+    let mut out: Vec<(String, KubeTarget)> = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (name, target) = item
+            .split_once('=')
+            .ok_or_else(|| format!("`{item}` is not NAME=TARGET"))?;
+        let name = coplane_domain::tenancy::parse_cluster(name.trim())
+            .map_err(|e| format!("`{name}`: {e}"))?;
+        let target = KubeTarget::parse(target.trim()).map_err(|e| format!("{name}: {e}"))?;
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(format!("the cluster `{name}` is named twice"));
+        }
+        out.push((name, target));
+    }
+    if out.is_empty() {
+        return Err("no cluster named".into());
+    }
+    Ok(out)
 }
 
 fn secret(s: &str) -> SecretString {
@@ -453,91 +563,6 @@ fn value<'a>(raw: &'a Raw, key: &str) -> Option<&'a str> {
     raw.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-fn jwt(raw: &Raw) -> Result<JwtSettings, SettingsError> {
-    let get = |k: &str| value(raw, k);
-    match (get("jwt_secret"), get("jwt_jwks_url")) {
-        (Some(_), Some(_)) => Err(invalid(
-            "jwt_jwks_url",
-            "set either COPLANE_JWT_SECRET (HS256) or COPLANE_JWT_JWKS_URL (an OIDC provider), not both",
-        )),
-        (Some(secret_value), None) => {
-            if secret_value.len() < 32 {
-                return Err(invalid("jwt_secret", "must be at least 32 bytes long"));
-            }
-            if get("jwt_algorithm").is_some_and(|a| a != "HS256") {
-                return Err(invalid(
-                    "jwt_algorithm",
-                    "with COPLANE_JWT_SECRET the algorithm is HS256",
-                ));
-            }
-            Ok(JwtSettings::Hs256 {
-                secret: secret(secret_value),
-                source: "COPLANE_JWT_SECRET".into(),
-            })
-        }
-        (None, Some(url)) => {
-            let url = http_url("jwt_jwks_url", url)?;
-            let issuer = get("jwt_issuer")
-                .ok_or_else(|| invalid("jwt_issuer", "required with COPLANE_JWT_JWKS_URL"))?;
-            let audience = get("jwt_audience")
-                .ok_or_else(|| invalid("jwt_audience", "required with COPLANE_JWT_JWKS_URL"))?;
-            let algorithm = parse_or(get("jwt_algorithm"), "jwt_algorithm", "RS256", |s| {
-                use Algorithm::*;
-                match s.parse::<Algorithm>() {
-                    Ok(
-                        a @ (RS256 | RS384 | RS512 | ES256 | ES384 | PS256 | PS384 | PS512 | EdDSA),
-                    ) => Ok(a),
-                    _ => Err(format!(
-                        "`{s}` is not an asymmetric JWT algorithm (RS256, ES256, …)"
-                    )),
-                }
-            })?;
-            Ok(JwtSettings::Jwks {
-                url,
-                issuer: issuer.into(),
-                audience: audience.into(),
-                algorithm,
-            })
-        }
-        (None, None) => {
-            let path = PathBuf::from(get("dev_key_file").unwrap_or("coplane-dev-jwt.key"));
-            let key = dev_key(&path).map_err(|e| {
-                invalid(
-                    "dev_key_file",
-                    format!("cannot read or create {}: {e}", path.display()),
-                )
-            })?;
-            Ok(JwtSettings::Hs256 {
-                secret: key,
-                source: format!("development key in {}", path.display()),
-            })
-        }
-    }
-}
-
-/// Reads the development signing key, creating it (random, mode 0600) on first use.
-fn dev_key(path: &Path) -> std::io::Result<SecretString> {
-    match std::fs::read_to_string(path) {
-        Ok(k) if k.trim().len() >= 32 => return Ok(secret(k.trim())),
-        Ok(_) => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the key is shorter than 32 bytes",
-            ));
-        }
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        Err(_) => {}
-    }
-    let bytes: [u8; 32] = rand::random();
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(path)?, key.as_bytes())?;
-    Ok(secret(&key))
-}
-
 /// A duration between `min` and `max`.
 fn bounded(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
     let d = parse_duration(s)?;
@@ -566,167 +591,4 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        // Keep tests away from the working directory's development key; the
-        // case's own variables come last and win.
-        let mut v = vec![
-            (
-                "COPLANE_JWT_SECRET".to_owned(),
-                "0123456789abcdef0123456789abcdef".to_owned(),
-            ),
-            (
-                "COPLANE_KUBE_TARGET".to_owned(),
-                "manifests:/tmp/coplane-test-manifests".to_owned(),
-            ),
-        ];
-        v.extend(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        v
-    }
-
-    fn error_of(pairs: &[(&str, &str)]) -> String {
-        Settings::from_sources(None, env(pairs))
-            .unwrap_err()
-            .to_string()
-    }
-
-    #[test]
-    fn defaults_to_embedded_sqlite_and_localhost() {
-        let s = Settings::from_sources(None, env(&[])).unwrap();
-        assert!(s.database.is_default && s.database.is_sqlite());
-        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.worker.concurrency, 4);
-    }
-
-    #[test]
-    fn environment_overrides_the_file() {
-        let file = "listen = \"0.0.0.0:9000\"\nworker_concurrency = 8\n";
-        let s = Settings::from_sources(
-            Some((Path::new("c.toml"), file)),
-            env(&[("COPLANE_LISTEN", "127.0.0.1:9999")]),
-        )
-        .unwrap();
-        assert_eq!(s.listen.to_string(), "127.0.0.1:9999");
-        assert_eq!(s.worker.concurrency, 8);
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        assert!(
-            error_of(&[("COPLANE_LISTEN", "nowhere")])
-                .contains("COPLANE_LISTEN: `nowhere` is not an address")
-        );
-        assert!(
-            error_of(&[("COPLANE_DATABASE_URL", "mysql://x")]).contains("COPLANE_DATABASE_URL")
-        );
-        assert!(error_of(&[("COPLANE_KUBE_TARGET", "cluster")]).contains("COPLANE_KUBE_TARGET"));
-        assert!(
-            error_of(&[("COPLANE_WORKER_CONCURRENCY", "0")]).contains("COPLANE_WORKER_CONCURRENCY")
-        );
-        assert!(error_of(&[("COPLANE_JOB_LEASE", "soon")]).contains("COPLANE_JOB_LEASE"));
-        assert!(error_of(&[("COPLANE_JOB_LEASE", "0s")]).contains("out of range"));
-        assert!(error_of(&[("COPLANE_JOB_LEASE", "100000000d")]).contains("out of range"));
-        assert!(
-            error_of(&[("COPLANE_JOB_POLL_INTERVAL", "0")]).contains("COPLANE_JOB_POLL_INTERVAL")
-        );
-        assert!(error_of(&[("COPLANE_SMTP_URL", "gopher://x")]).contains("COPLANE_SMTP_URL"));
-        assert!(
-            error_of(&[("COPLANE_STRIPE_API_BASE", "ftp://x")]).contains("COPLANE_STRIPE_API_BASE")
-        );
-        assert!(
-            error_of(&[("COPLANE_JWT_JWKS_URL", "https://idp/jwks")])
-                .contains("COPLANE_JWT_JWKS_URL")
-        );
-    }
-
-    #[test]
-    fn jwks_needs_issuer_and_audience_and_an_asymmetric_algorithm() {
-        let base = [("COPLANE_JWT_JWKS_URL", "https://idp.example/jwks")];
-        let no_secret = |pairs: &[(&str, &str)]| {
-            let v: Vec<(String, String)> = pairs
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect();
-            Settings::from_sources(None, v)
-        };
-        assert!(
-            no_secret(&base)
-                .unwrap_err()
-                .to_string()
-                .contains("COPLANE_JWT_ISSUER")
-        );
-        let full = [
-            base[0],
-            ("COPLANE_JWT_ISSUER", "https://idp.example"),
-            ("COPLANE_JWT_AUDIENCE", "coplane"),
-            ("COPLANE_KUBE_TARGET", "kubeconfig"),
-        ];
-        assert!(matches!(
-            no_secret(&full).unwrap().jwt,
-            JwtSettings::Jwks {
-                algorithm: Algorithm::RS256,
-                ..
-            }
-        ));
-        let mut hs = full.to_vec();
-        hs.push(("COPLANE_JWT_ALGORITHM", "HS256"));
-        assert!(
-            no_secret(&hs)
-                .unwrap_err()
-                .to_string()
-                .contains("COPLANE_JWT_ALGORITHM")
-        );
-    }
-
-    #[test]
-    fn a_short_secret_is_refused() {
-        let v = vec![("COPLANE_JWT_SECRET".to_owned(), "short".to_owned())];
-        assert!(
-            Settings::from_sources(None, v)
-                .unwrap_err()
-                .to_string()
-                .contains("at least 32 bytes")
-        );
-    }
-
-    #[test]
-    fn unknown_file_keys_are_refused() {
-        let e =
-            Settings::from_sources(Some((Path::new("c.toml"), "databse_url = \"x\"")), env(&[]))
-                .unwrap_err()
-                .to_string();
-        assert!(e.contains("unknown key `databse_url`"), "{e}");
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
-        assert!(parse_duration("1w").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
-    fn the_readme_documents_every_setting() {
-        let readme = include_str!("../../README.md");
-        for key in KEYS {
-            assert!(
-                readme.contains(&format!("`{}`", env_name(key))),
-                "README lacks {}",
-                env_name(key)
-            );
-        }
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-    }
-}
+mod tests;

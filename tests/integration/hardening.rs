@@ -1,0 +1,486 @@
+//! The holes found by probing coplane as an attacker and a newcomer would,
+//! each shown refused with nothing changed.
+
+use serde_json::{Value, json};
+
+use crate::tenancy::fixture::{Fixture, count, mutate, quota};
+use crate::{Backend, TestApp, spawn_app_with, test_both_dbs};
+
+/// The standard introspection query, as graphql-js's
+/// `getIntrospectionQuery()` writes it (GraphiQL, codegen, Postman).
+pub const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}
+"#;
+
+fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+async fn post_raw(app: &TestApp, body: Vec<u8>, token: Option<&str>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("the server answers")
+}
+
+test_both_dbs!(
+    fragment_bombs_aliases_and_deep_nesting_are_refused_before_validation,
+    |app| {
+        let mut bomb = String::from("query { ...F0 }\n");
+        for i in 0..30 {
+            bomb.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
+                n = i + 1
+            ));
+        }
+        bomb.push_str("fragment F30 on Query { __typename }\n");
+        let started = std::time::Instant::now();
+        let body = app.graphql(&bomb, None).await;
+        assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
+        // 2^30 expansions would take minutes; the refusal is one pass.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+        let aliases: String = (0..2_000).map(|i| format!(" a{i}: __typename")).collect();
+        let body = app.graphql(&format!("{{{aliases} }}"), None).await;
+        assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
+
+        let deep = format!("{}{}", "{ a ".repeat(5_000), "}".repeat(5_000));
+        let body = app.graphql(&deep, None).await;
+        assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
+
+        // An ordinary query still answers.
+        let body = app.graphql("{ viewer { roles } }", None).await;
+        assert_eq!(body["data"]["viewer"]["roles"], json!([]), "{body}");
+    }
+);
+
+test_both_dbs!(
+    the_standard_introspection_query_works_for_callers_with_a_credential,
+    |app| {
+        let steward = app.token(&["steward"], "alice");
+        let body = app.graphql(INTROSPECTION, Some(&steward)).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let types = body["data"]["__schema"]["types"].as_array().unwrap();
+        assert!(types.iter().any(|t| t["name"] == "Tenant"));
+        // Anonymous callers are pointed at schema.graphql instead.
+        let body = app.graphql(INTROSPECTION, None).await;
+        assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
+        assert!(body["data"].is_null() || body.get("data").is_none());
+    }
+);
+
+test_both_dbs!(
+    large_bodies_are_refused_with_413_and_only_after_the_credential,
+    |app| {
+        // 10 MB, declared: refused from Content-Length, anonymous or not.
+        let big = vec![b' '; 10 << 20];
+        let res = post_raw(&app, big.clone(), None).await;
+        assert_eq!(res.status(), 413);
+        // A bad credential is refused first, without reading the body.
+        let res = post_raw(&app, big, Some("not-a-token")).await;
+        assert_eq!(res.status(), 401);
+        // A body that is not JSON is a 400 with the reason; a wrong type 415.
+        let res = post_raw(&app, b"{".to_vec(), None).await;
+        assert_eq!(res.status(), 400);
+        let res = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("content-type", "multipart/form-data; boundary=x")
+            .body("--x--")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 415);
+        // Usage ingestion has its own limit.
+        let token = app.token(&["steward"], "alice");
+        let res = app
+            .client
+            .post(format!("{}/v1/usage", app.address))
+            .bearer_auth(&token)
+            .body(vec![b' '; 20 << 20])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413);
+    }
+);
+
+test_both_dbs!(graphiql_and_its_assets_are_served_from_the_binary, |app| {
+    let page = app.get("/graphql").await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+    ] {
+        assert!(html.contains(asset), "the page loads {asset}");
+        let res = app.get(&format!("/graphql/assets/{asset}")).await;
+        assert_eq!(res.status(), 200, "{asset}");
+    }
+    assert_eq!(app.get("/graphql/assets/../Cargo.toml").await.status(), 404);
+});
+
+test_both_dbs!(
+    metrics_labels_stay_bounded_whatever_method_a_client_invents,
+    |app| {
+        for i in 0..5 {
+            let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+            app.client
+                .request(method, format!("{}/healthz", app.address))
+                .send()
+                .await
+                .unwrap();
+        }
+        let text = app.get("/metrics").await.text().await.unwrap();
+        assert!(!text.contains("INVENTED"), "{text}");
+        assert!(text.contains("method=\"other\""), "{text}");
+    }
+);
+
+test_both_dbs!(a_slug_is_the_platforms_and_clusters_are_the_coops, |app| {
+    let f = Fixture::new(&app).await;
+    let tenants = count(&app, "tenants").await;
+    let slug_of_a: Value = app
+        .graphql(
+            &format!(
+                "{{ node(id: \"{}\") {{ ... on Tenant {{ slug }} }} }}",
+                f.a.tenant_id
+            ),
+            Some(&f.steward),
+        )
+        .await;
+    let slug = slug_of_a["data"]["node"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |cluster: &str, slug: &str| {
+        json!({ "customerId": f.b.customer_id, "slug": slug, "cluster": cluster,
+                "quota": quota(100, 1 << 20, 1 << 20, 1, 1) })
+    };
+    let q = "mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id } userErrors { field code } } }";
+    // B cannot take A's slug on another cluster: every name derived from a
+    // slug is the platform's.
+    let body = app
+        .graphql_vars(
+            q,
+            json!({ "input": create("default", &slug) }),
+            Some(&f.b.reseller_token),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["createTenant"]["userErrors"][0]["code"], "SLUG_TAKEN",
+        "{body}"
+    );
+    // A cluster the co-op does not operate is refused.
+    let body = app
+        .graphql_vars(
+            q,
+            json!({ "input": create("eu1", "fresh-shop") }),
+            Some(&f.b.reseller_token),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["createTenant"]["userErrors"][0]["code"], "UNKNOWN_CLUSTER",
+        "{body}"
+    );
+    assert_eq!(count(&app, "tenants").await, tenants);
+});
+
+/// Two clusters, each a manifests directory: B's tenant on `eu1` lands in
+/// eu1's directory only, and A's objects stay as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clusters_never_touch_each_others_objects() {
+    let eu1 = tempdir("eu1");
+    let eu1_dir = eu1.clone();
+    let app = spawn_app_with(Backend::Sqlite, move |env| {
+        let default = env
+            .iter()
+            .find(|(k, _)| k == "COPLANE_KUBE_TARGET")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        env.retain(|(k, _)| k != "COPLANE_KUBE_TARGET");
+        env.push((
+            "COPLANE_KUBE_CLUSTERS".into(),
+            format!("default={default},eu1=manifests:{}", eu1_dir.display()),
+        ));
+    })
+    .await;
+    let f = Fixture::new(&app).await;
+    app.run_pending_jobs().await;
+    let before = snapshot(app.manifests_dir());
+    mutate(
+        &app,
+        &f.b.reseller_token,
+        "createTenant",
+        "CreateTenantInput",
+        "tenant { id }",
+        json!({ "customerId": f.b.customer_id, "slug": "eu-shop", "cluster": "eu1",
+                "quota": quota(100, 1 << 20, 1 << 20, 1, 1) }),
+    )
+    .await;
+    app.run_pending_jobs().await;
+    assert_eq!(
+        snapshot(app.manifests_dir()),
+        before,
+        "the default cluster is untouched"
+    );
+    assert!(eu1.join("eu-shop").is_dir(), "eu1 holds the new tenant");
+    app.finish().await;
+    std::fs::remove_dir_all(&eu1).ok();
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("coplane-{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn snapshot(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+test_both_dbs!(cors_answers_configured_origins_only, |app| {
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    // Nothing is allowed by default.
+    let res = preflight("https://shop.example").await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_a_configured_storefront_with_its_authorization_header() {
+    let app = spawn_app_with(Backend::Sqlite, |env| {
+        env.push(("COPLANE_CORS_ORIGINS".into(), "https://shop.example".into()));
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let res = preflight("https://shop.example").await.unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let allowed = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let res = preflight("https://evil.example").await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_callers_and_usage_are_rate_limited_with_retry_after() {
+    let app = spawn_app_with(Backend::Sqlite, |env| {
+        env.retain(|(k, _)| !k.starts_with("COPLANE_RATE_LIMIT"));
+        env.push(("COPLANE_RATE_LIMIT_ANONYMOUS".into(), "3/min".into()));
+        env.push(("COPLANE_RATE_LIMIT_USAGE".into(), "2/min".into()));
+    })
+    .await;
+    for _ in 0..3 {
+        let body = app.graphql("{ viewer { roles } }", None).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    let res = post_raw(&app, br#"{"query":"{ viewer { roles } }"}"#.to_vec(), None).await;
+    assert_eq!(res.status(), 429);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    // A credential has its own bucket.
+    let steward = app.token(&["steward"], "alice");
+    let body = app.graphql("{ viewer { roles } }", Some(&steward)).await;
+    assert_eq!(body["data"]["viewer"]["roles"], json!(["steward"]));
+    // Usage ingestion: its own, smaller bucket per credential.
+    let usage = || {
+        app.client
+            .post(format!("{}/v1/usage", app.address))
+            .bearer_auth(&steward)
+            .body("[]")
+            .send()
+    };
+    assert_eq!(usage().await.unwrap().status(), 200);
+    assert_eq!(usage().await.unwrap().status(), 200);
+    let res = usage().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    app.finish().await;
+}
+
+test_both_dbs!(
+    idempotency_keys_belong_to_the_acting_party_not_its_subject,
+    |app| {
+        let f = Fixture::new(&app).await;
+        // Two resellers' services that happen to share a `sub`.
+        let a = crate::tenancy::fixture::jwt(
+            &app,
+            &["reseller"],
+            "shop-service",
+            Some(&f.a.reseller_id),
+            None,
+            &[],
+        );
+        let b = crate::tenancy::fixture::jwt(
+            &app,
+            &["reseller"],
+            "shop-service",
+            Some(&f.b.reseller_id),
+            None,
+            &[],
+        );
+        let input = |key: &str| {
+            json!({ "name": "Same Name", "billingEmail": "x@example.org", "country": "DE",
+                                     "currency": "EUR", "taxRate": "0.19", "idempotencyKey": key })
+        };
+        let ca = mutate(
+            &app,
+            &a,
+            "createCustomer",
+            "CreateCustomerInput",
+            "customer { id }",
+            input("k-1"),
+        )
+        .await;
+        let cb = mutate(
+            &app,
+            &b,
+            "createCustomer",
+            "CreateCustomerInput",
+            "customer { id }",
+            input("k-1"),
+        )
+        .await;
+        assert_ne!(ca["customer"]["id"], cb["customer"]["id"]);
+        assert!(cb["customer"]["id"].is_string());
+    }
+);
+
+test_both_dbs!(
+    an_integration_without_a_reseller_or_coop_wide_reaches_nothing,
+    |app| {
+        let f = Fixture::new(&app).await;
+        let loose = app.token_with(coplane_api::cli::TokenArgs {
+            roles: vec!["integration".into()],
+            sub: "erp".into(),
+            reseller: None,
+            member: None,
+            customer: None,
+            tenants: Vec::new(),
+            scopes: vec!["customers:read".into()],
+            coop_wide: false,
+            ttl: "1h".into(),
+        });
+        let body = app
+            .graphql("{ customers(first: 10) { totalCount } }", Some(&loose))
+            .await;
+        assert_eq!(body["data"]["customers"]["totalCount"], 0, "{body}");
+        let wide = app.token_with(coplane_api::cli::TokenArgs {
+            roles: vec!["integration".into()],
+            sub: "erp".into(),
+            reseller: None,
+            member: None,
+            customer: None,
+            tenants: Vec::new(),
+            scopes: vec!["customers:read".into()],
+            coop_wide: true,
+            ttl: "1h".into(),
+        });
+        let body = app
+            .graphql("{ customers(first: 10) { totalCount } }", Some(&wide))
+            .await;
+        assert!(
+            body["data"]["customers"]["totalCount"].as_i64().unwrap() >= 2,
+            "{body}"
+        );
+        // A steward's API token without a reseller must say co-op wide.
+        let q = "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token userErrors { field code } } }";
+        let body = app
+            .graphql_vars(
+                q,
+                json!({ "input": { "name": "odoo", "scopes": ["customers:read"] } }),
+                Some(&f.steward),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["createApiToken"]["userErrors"][0]["code"], "RESELLER_OR_COOP_WIDE",
+            "{body}"
+        );
+    }
+);
