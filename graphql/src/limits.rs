@@ -382,10 +382,8 @@ mod tests {
         let limits = QueryLimits::default();
         let deep_data = format!("{}{}", "{ a ".repeat(14), "}".repeat(14));
         assert!(check(&deep_data, &limits, true).is_err());
-        let deep_types = format!(
-            "{{ __schema {{ types {} }} }}",
-            format!("{}{}", "{ ofType ".repeat(14), "}".repeat(14))
-        );
+        let types = format!("{}{}", "{ ofType ".repeat(14), "}".repeat(14));
+        let deep_types = format!("{{ __schema {{ types {types} }} }}");
         assert!(check(&deep_types, &limits, true).is_ok());
         let e = check(&deep_types, &limits, false).unwrap_err();
         assert_eq!(code(&e).as_deref(), Some("\"UNAUTHENTICATED\""));

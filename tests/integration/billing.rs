@@ -329,26 +329,33 @@ test_both_dbs!(
         assert_eq!(pro_calls["metricCode"], "api_calls");
         assert_eq!(pro_calls["priceVersion"], "plan:pro@2;wholesale-0.15");
 
-        // Retail, Rho Cloud → Customer One: basic at list + 25 % (12.50), pro at 45.00.
-        // 6.25; 7.50; 22.50; 4.625 × 1.25 = 5.78125 → 5.78; 45.00 → 87.03, tax 19 % 16.5357 → 16.54.
+        // Retail, Rho Cloud → Customer One: its wholesale price (list less
+        // 15 %) with its 25 % markup, × 1.0625, each price rounded once;
+        // the pro base fee it set explicitly (45.00, half: 22.50).
+        // 10.625 → 10.63 / 2 = 5.315 → 5.32; 6.375 → 6.38; 22.50;
+        // 4.625 × 1.0625 = 4.914 → 4.91; 36 × 1.0625 = 38.25 → 77.36,
+        // tax 19 % 14.6984 → 14.70.
         let r1 = by_layer(&all, "retail", "Customer One");
-        assert_eq!(amounts(r1), ["6.25", "7.50", "22.50", "5.78", "45.00"]);
+        assert_eq!(amounts(r1), ["5.32", "6.38", "22.50", "4.91", "38.25"]);
         assert_eq!(
             (
                 r1["subtotal"]["amount"].as_str(),
                 r1["tax"]["amount"].as_str(),
                 r1["total"]["amount"].as_str()
             ),
-            (Some("87.03"), Some("16.54"), Some("103.57"))
+            (Some("77.36"), Some("14.70"), Some("92.06"))
         );
         assert_eq!(r1["issuerName"], "Rho Cloud");
-        assert_eq!(r1["lines"][3]["priceVersion"], "plan:pro@2;pricelist@1");
-        // Customer Two, reverse charge: 45.00 + 5.55 × 1.25 = 6.9375 → 6.94; no tax.
+        assert_eq!(
+            r1["lines"][3]["priceVersion"],
+            "plan:pro@2;pricelist@1;wholesale-0.15;markup-0.25"
+        );
+        // Customer Two, reverse charge: 45.00 + 5.55 × 1.0625 = 5.896875 → 5.90; no tax.
         let r2 = by_layer(&all, "retail", "Customer Two");
-        assert_eq!(amounts(r2), ["45.00", "6.94"]);
+        assert_eq!(amounts(r2), ["45.00", "5.90"]);
         assert_eq!(
             (r2["tax"]["amount"].as_str(), r2["total"]["amount"].as_str()),
-            (Some("0.00"), Some("51.94"))
+            (Some("0.00"), Some("50.90"))
         );
         // Direct, co-op → Direct Customer at list: 10.00 + 1000 × 0.01 + 200 × 0.005 = 11.00.
         let d = by_layer(&all, "direct", "Direct Customer");
@@ -403,9 +410,9 @@ test_both_dbs!(
         let all = invoices(&app, &s.steward).await;
         let r1 = by_layer(&all, "retail", "Customer One").clone();
         let pay = |amount: &str, key: &str| json!({ "input": { "invoiceId": r1["id"], "amount": amount, "method": "bank_transfer", "externalRef": key, "idempotencyKey": key } });
-        // Partial: 100.00 of 103.57.
+        // Partial: 88.49 of 92.06.
         let p1 = app
-            .graphql_vars(PAY, pay("100.00", "bank-1"), Some(&s.reseller_token))
+            .graphql_vars(PAY, pay("88.49", "bank-1"), Some(&s.reseller_token))
             .await;
         let p = &p1["data"]["recordPayment"];
         assert_eq!(p["userErrors"], json!([]), "{p1}");
@@ -413,7 +420,7 @@ test_both_dbs!(
         assert_eq!(p["invoice"]["amountDue"]["amount"], "3.57");
         // The same key again records nothing new.
         let replay = app
-            .graphql_vars(PAY, pay("100.00", "bank-1"), Some(&s.reseller_token))
+            .graphql_vars(PAY, pay("88.49", "bank-1"), Some(&s.reseller_token))
             .await;
         assert_eq!(
             replay["data"]["recordPayment"]["payment"]["id"],
@@ -452,7 +459,7 @@ test_both_dbs!(
         );
         assert_eq!(
             p2["data"]["recordPayment"]["invoice"]["amountPaid"]["amount"],
-            "103.57"
+            "92.06"
         );
         let credit: i64 = {
             use sea_orm::{ConnectionTrait, Statement};

@@ -2,10 +2,10 @@
 //! and the caller's rate limit taken before any body is read.
 //!
 //! Anonymous calls and refused credentials count against the client's
-//! address; once that is spent, the address is refused before its
-//! credentials are even looked up (an API token costs a database read), so
-//! spraying guessed tokens is as slow as the anonymous rate. Accepted
-//! credentials count against their own bucket.
+//! address; once that is spent, the address's API tokens are refused before
+//! they are looked up (each costs a database read), so spraying guessed
+//! tokens is as slow as the anonymous rate. Accepted credentials count
+//! against their own bucket.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +55,11 @@ impl Gate {
                 .map_err(Refusal::RateLimited)?;
             return Ok(Principal::anonymous());
         }
-        if let Err(wait) = self.limiter.peek(Bucket::Address, &address) {
+        // An API token costs a database read to check: from an address
+        // that has spent its anonymous budget, none is looked up. A JWT is
+        // checked without I/O and keeps its own bucket.
+        let api_token = header.is_some_and(|h| h.starts_with("Bearer cpl_"));
+        if api_token && let Err(wait) = self.limiter.peek(Bucket::Address, &address) {
             return Err(Refusal::RateLimited(wait));
         }
         match self

@@ -804,7 +804,7 @@ test_both_dbs!(every_operation_reaches_exactly_what_each_role_may, |app| {
     let schema = app
         .graphql(
             "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
-            None,
+            Some(&app.token(&["steward"], "schema-reader")),
         )
         .await;
     let names: BTreeSet<String> = ["queryType", "mutationType"]
