@@ -32,6 +32,7 @@ pub mod scalars;
 mod tenancy;
 mod tokens;
 mod viewer;
+mod watch;
 
 use std::sync::Arc;
 

@@ -1,10 +1,8 @@
 //! Storefront orders and the app installs they make.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use coplane_domain::Clock;
-use coplane_domain::auth::tokens::still_valid;
 
 use async_graphql::{
     Context, Enum, ID, InputObject, Object, OneofObject, SimpleObject, Subscription,
@@ -21,6 +19,7 @@ use crate::error::{UserError, payload, to_gql, user_error};
 use crate::node::{Conn, connection, decode_as, global_id, page_request};
 use crate::scalars::Json;
 use crate::tenancy::{QuotaInput, Tenant, page_cost};
+use crate::watch::{Look, watch};
 
 /// An order's (or a line's) progress.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -667,9 +666,6 @@ impl OrdersMutation {
     }
 }
 
-/// How often a subscription looks at its order.
-const POLL: Duration = Duration::from_millis(500);
-
 #[derive(Default)]
 pub struct OrdersSubscription;
 
@@ -690,46 +686,19 @@ impl OrdersSubscription {
         if let Some(id) = id {
             orders::get(&db, &actor, id).await.map_err(to_gql)?;
         }
-        let state = (db, actor, id, None::<String>, false);
-        Ok(futures::stream::unfold(
-            state,
-            move |(db, actor, id, mut seen, mut done)| {
-                let clock = clock.clone();
-                async move {
-                    let id = id?;
-                    loop {
-                        if done {
-                            return None;
-                        }
-                        // The credential is checked at every look: a revoked
-                        // token or a passed `exp` ends the stream with the reason.
-                        if let Err(e) = still_valid(&db, &actor.principal, clock.now()).await {
-                            return Some((
-                                Err(credential_ended(&e)),
-                                (db, actor, Some(id), seen, true),
-                            ));
-                        }
-                        match orders::get(&db, &actor, id).await {
-                            Ok(Some(o)) => {
-                                // What a subscriber sees: the order's and its lines' states.
-                                let lines = orders::lines(&db, id).await.unwrap_or_default();
-                                let now = fingerprint(&o, &lines);
-                                if seen.as_ref() != Some(&now) {
-                                    seen = Some(now);
-                                    done = OrderState::parse(&o.state).is_settled();
-                                    if let Some(t) = lines.iter().find_map(|l| l.tenant_id) {
-                                        record_tenant(t);
-                                    }
-                                    return Some((Ok(Order(o)), (db, actor, Some(id), seen, done)));
-                                }
-                            }
-                            Ok(None) | Err(_) => return None,
-                        }
-                        tokio::time::sleep(POLL).await;
-                    }
-                }
-            },
-        ))
+        Ok(watch(db, actor, clock, move |db, actor| async move {
+            let o = orders::get(&db, &actor, id?).await.ok()??;
+            // What a subscriber sees: the order's and its lines' states.
+            let lines = orders::lines(&db, o.id).await.unwrap_or_default();
+            if let Some(t) = lines.iter().find_map(|l| l.tenant_id) {
+                record_tenant(t);
+            }
+            Some(Look {
+                fingerprint: fingerprint(&o, &lines),
+                last: OrderState::parse(&o.state).is_settled(),
+                item: Order(o),
+            })
+        }))
     }
 }
 
@@ -756,60 +725,25 @@ impl TenantsSubscription {
                 .await
                 .map_err(to_gql)?;
         }
-        let state = (db, actor, id, None::<String>, false);
-        Ok(futures::stream::unfold(
-            state,
-            move |(db, actor, id, mut seen, mut done)| {
-                let clock = clock.clone();
-                async move {
-                    let id = id?;
-                    loop {
-                        if done {
-                            return None;
-                        }
-                        // The credential is checked at every look: a revoked
-                        // token or a passed `exp` ends the stream with the reason.
-                        if let Err(e) = still_valid(&db, &actor.principal, clock.now()).await {
-                            return Some((
-                                Err(credential_ended(&e)),
-                                (db, actor, Some(id), seen, true),
-                            ));
-                        }
-                        match coplane_domain::tenancy::tenants::get(&db, &actor, id).await {
-                            Ok(Some(t)) => {
-                                let now = format!(
-                                    "{}|{}|{:?}|{:?}|{:?}",
-                                    t.state,
-                                    t.updated_at,
-                                    t.quota(),
-                                    t.plan_id,
-                                    t.suspension_reason
-                                );
-                                if seen.as_ref() != Some(&now) {
-                                    seen = Some(now);
-                                    done = t.state == "terminated";
-                                    record_tenant(t.id);
-                                    return Some((
-                                        Ok(Tenant(t)),
-                                        (db, actor, Some(id), seen, done),
-                                    ));
-                                }
-                            }
-                            Ok(None) | Err(_) => return None,
-                        }
-                        tokio::time::sleep(POLL).await;
-                    }
-                }
-            },
-        ))
+        Ok(watch(db, actor, clock, move |db, actor| async move {
+            let t = coplane_domain::tenancy::tenants::get(&db, &actor, id?)
+                .await
+                .ok()??;
+            record_tenant(t.id);
+            Some(Look {
+                fingerprint: format!(
+                    "{}|{}|{:?}|{:?}|{:?}",
+                    t.state,
+                    t.updated_at,
+                    t.quota(),
+                    t.plan_id,
+                    t.suspension_reason
+                ),
+                last: t.state == "terminated",
+                item: Tenant(t),
+            })
+        }))
     }
-}
-
-/// The error a stream ends with when its credential no longer holds.
-fn credential_ended(e: &coplane_domain::auth::tokens::TokenError) -> async_graphql::Error {
-    use async_graphql::ErrorExtensions as _;
-    async_graphql::Error::new(format!("{e}; the subscription ends"))
-        .extend_with(|_, x| x.set("code", crate::error::code::UNAUTHENTICATED))
 }
 
 fn fingerprint(o: &order::Model, lines: &[order_line::Model]) -> String {

@@ -298,19 +298,8 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, String)> {
 }
 
 test_both_dbs!(cors_answers_configured_origins_only, |app| {
-    let preflight = |origin: &'static str| {
-        app.client
-            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "authorization, content-type",
-            )
-            .send()
-    };
     // Nothing is allowed by default.
-    let res = preflight("https://shop.example").await.unwrap();
+    let res = preflight(&app, "https://shop.example").await;
     assert!(res.headers().get("access-control-allow-origin").is_none());
 });
 
@@ -320,18 +309,7 @@ async fn cors_allows_a_configured_storefront_with_its_authorization_header() {
         env.push(("COPLANE_CORS_ORIGINS".into(), "https://shop.example".into()));
     })
     .await;
-    let preflight = |origin: &'static str| {
-        app.client
-            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "authorization, content-type",
-            )
-            .send()
-    };
-    let res = preflight("https://shop.example").await.unwrap();
+    let res = preflight(&app, "https://shop.example").await;
     assert_eq!(
         res.headers()["access-control-allow-origin"],
         "https://shop.example"
@@ -341,7 +319,7 @@ async fn cors_allows_a_configured_storefront_with_its_authorization_header() {
         .unwrap()
         .to_lowercase();
     assert!(allowed.contains("authorization"), "{allowed}");
-    let res = preflight("https://evil.example").await.unwrap();
+    let res = preflight(&app, "https://evil.example").await;
     assert!(res.headers().get("access-control-allow-origin").is_none());
     app.finish().await;
 }
@@ -451,32 +429,12 @@ test_both_dbs!(
     |app| {
         let f = Fixture::new(&app).await;
         app.run_pending_jobs().await;
-        let loose = app.token_with(coplane_api::cli::TokenArgs {
-            roles: vec!["integration".into()],
-            sub: "erp".into(),
-            reseller: None,
-            member: None,
-            customer: None,
-            tenants: Vec::new(),
-            scopes: vec!["customers:read".into()],
-            coop_wide: false,
-            ttl: "1h".into(),
-        });
+        let loose = erp_token(&app, false);
         let body = app
             .graphql("{ customers(first: 10) { totalCount } }", Some(&loose))
             .await;
         assert_eq!(body["data"]["customers"]["totalCount"], 0, "{body}");
-        let wide = app.token_with(coplane_api::cli::TokenArgs {
-            roles: vec!["integration".into()],
-            sub: "erp".into(),
-            reseller: None,
-            member: None,
-            customer: None,
-            tenants: Vec::new(),
-            scopes: vec!["customers:read".into()],
-            coop_wide: true,
-            ttl: "1h".into(),
-        });
+        let wide = erp_token(&app, true);
         let body = app
             .graphql("{ customers(first: 10) { totalCount } }", Some(&wide))
             .await;
@@ -499,3 +457,33 @@ test_both_dbs!(
         );
     }
 );
+
+/// An integration JWT reading customers, co-op wide or not, naming no reseller.
+fn erp_token(app: &TestApp, coop_wide: bool) -> String {
+    app.token_with(coplane_api::cli::TokenArgs {
+        roles: vec!["integration".into()],
+        sub: "erp".into(),
+        reseller: None,
+        member: None,
+        customer: None,
+        tenants: Vec::new(),
+        scopes: vec!["customers:read".into()],
+        coop_wide,
+        ttl: "1h".into(),
+    })
+}
+
+/// A browser's CORS preflight for a POST with a bearer token from `origin`.
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("the server answers")
+}

@@ -247,12 +247,7 @@ pub async fn authenticate(
         .one(db)
         .await?
         .ok_or(TokenError::Unknown)?;
-    if token.revoked_at.is_some() {
-        return Err(TokenError::Revoked);
-    }
-    if token.expires_at.is_some_and(|e| e <= now) {
-        return Err(TokenError::Expired);
-    }
+    usable(&token, now)?;
     if token
         .last_used_at
         .is_none_or(|t| now - t >= Duration::minutes(1))
@@ -296,12 +291,18 @@ pub async fn still_valid(
             .one(db)
             .await?
             .ok_or(TokenError::Unknown)?;
-        if token.revoked_at.is_some() {
-            return Err(TokenError::Revoked);
-        }
-        if token.expires_at.is_some_and(|e| e <= now) {
-            return Err(TokenError::Expired);
-        }
+        usable(&token, now)?;
+    }
+    Ok(())
+}
+
+/// Whether a stored token may be used at `now`: not revoked, not expired.
+fn usable(token: &api_token::Model, now: DateTime<Utc>) -> std::result::Result<(), TokenError> {
+    if token.revoked_at.is_some() {
+        return Err(TokenError::Revoked);
+    }
+    if token.expires_at.is_some_and(|e| e <= now) {
+        return Err(TokenError::Expired);
     }
     Ok(())
 }
