@@ -8,7 +8,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
-use coplane_domain::tenancy::Clusters;
+use coplane_domain::tenancy::{Clusters, Platform};
 use coplane_domain::{Clock, SystemClock};
 use coplane_graphql::{CoplaneSchema, Limits};
 use coplane_worker::context::{Mailer, WorkerContext, stripe_client};
@@ -143,10 +143,20 @@ impl Application {
                     .collect::<Vec<_>>(),
             )
             .map_err(|m| anyhow::anyhow!("COPLANE_KUBE_CLUSTERS: {m}"))?;
+            let platform = Platform {
+                clusters,
+                app_domain: settings.kube.app_domain.clone(),
+            };
+            let recorded = coplane_domain::orders::installs::record_missing_hosts(&db, &platform)
+                .await
+                .context("recording the hosts of existing installs")?;
+            if recorded > 0 {
+                tracing::info!(recorded, "recorded the hosts of existing installs");
+            }
             let schema = coplane_graphql::build_schema(
                 db.clone(),
                 clock.clone(),
-                clusters,
+                platform,
                 Limits::default(),
             );
             let gate = Gate {

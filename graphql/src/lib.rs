@@ -39,7 +39,7 @@ use std::sync::Arc;
 use async_graphql::extensions::Tracing;
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 use coplane_domain::Clock;
-use coplane_domain::tenancy::Clusters;
+use coplane_domain::tenancy::Platform;
 use sea_orm::DatabaseConnection;
 
 pub use billing::tenant_ref;
@@ -109,7 +109,7 @@ const BACKSTOP_DEPTH: usize = 32;
 pub fn build_schema(
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
-    clusters: Clusters,
+    platform: Platform,
     limits: Limits,
 ) -> CoplaneSchema {
     Schema::build(
@@ -119,7 +119,7 @@ pub fn build_schema(
     )
     .data(db)
     .data(clock)
-    .data(clusters)
+    .data(platform)
     .limit_depth(BACKSTOP_DEPTH)
     .limit_complexity(limits.max_complexity)
     .extension(limits::Limiter(limits.query))

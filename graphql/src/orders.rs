@@ -10,6 +10,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::{app_install, order, order_line};
 use coplane_domain::orders::{self, installs};
+use coplane_domain::tenancy::Platform;
 use futures::Stream;
 use rust_decimal::Decimal;
 
@@ -588,8 +589,8 @@ impl OrdersMutation {
             }
         }
         let new = orders::NewOrder { customer_id, lines };
-        let clusters = ctx.data_unchecked::<coplane_domain::tenancy::Clusters>();
-        match orders::place(db, actor, new, clusters, &input.idempotency_key, now).await {
+        let platform = ctx.data_unchecked::<Platform>();
+        match orders::place(db, actor, new, platform, &input.idempotency_key, now).await {
             Ok(order) => Ok(OrderPayload {
                 order: Some(Order(order)),
                 user_errors: Vec::new(),
@@ -646,7 +647,8 @@ impl OrdersMutation {
                 user_errors: not_found_payload("installId", "app install"),
             });
         };
-        install_result(installs::rollback(db, actor, id, now).await)
+        let platform = ctx.data_unchecked::<Platform>();
+        install_result(installs::rollback(db, actor, platform, id, now).await)
     }
 
     /// Replaces an install's values.
@@ -662,7 +664,8 @@ impl OrdersMutation {
                 user_errors: not_found_payload("installId", "app install"),
             });
         };
-        install_result(installs::set_values(db, actor, id, &input.values.0, now).await)
+        let platform = ctx.data_unchecked::<Platform>();
+        install_result(installs::set_values(db, actor, platform, id, &input.values.0, now).await)
     }
 }
 

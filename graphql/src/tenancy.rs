@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use coplane_domain::entity::{customer, member, reseller, tenant};
 use coplane_domain::tenancy::{
-    self, Clusters, Quota as DomainQuota, customers, members, resellers, tenants,
+    self, Platform, Quota as DomainQuota, customers, members, resellers, tenants,
 };
 use coplane_domain::{Error as DomainError, Fixed};
 use rust_decimal::Decimal;
@@ -820,7 +820,7 @@ impl TenancyMutation {
                     .transpose()?,
                 quota: input.quota.values(),
             };
-            let clusters = ctx.data_unchecked::<Clusters>();
+            let clusters = &ctx.data_unchecked::<Platform>().clusters;
             tenants::create(
                 db,
                 actor,

@@ -22,6 +22,7 @@ mod m20261121_000009_order_fulfilment;
 mod m20261121_000010_billing;
 mod m20261121_000011_dunning_mail;
 mod m20261201_000012_platform_unique_tenants;
+mod m20261201_000013_install_hosts;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000010_billing::Migration),
             Box::new(m20261121_000011_dunning_mail::Migration),
             Box::new(m20261201_000012_platform_unique_tenants::Migration),
+            Box::new(m20261201_000013_install_hosts::Migration),
         ]
     }
 }

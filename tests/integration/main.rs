@@ -9,6 +9,7 @@ mod dunning;
 mod hardening;
 mod harness;
 mod health;
+mod hosts;
 mod jobs;
 mod kube;
 mod orders;

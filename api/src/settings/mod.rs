@@ -345,7 +345,6 @@ impl Settings {
                     format!("`{s}` is not an address (expected host:port, e.g. 127.0.0.1:8080)")
                 })
             })?,
-            jwt: jwt::jwt(raw, dev_key)?,
             http: http::http(raw)?,
             billing: BillingSettings {
                 stripe_secret_key: get("stripe_secret_key").map(secret),
@@ -478,6 +477,9 @@ impl Settings {
                     "`{s}` is not a log format (expected pretty or json)"
                 )),
             })?,
+            // Last: with no JWT setting this creates the development key,
+            // which a start refused for another value must not leave behind.
+            jwt: jwt::jwt(raw, dev_key)?,
             warnings: Vec::new(),
         })
     }

@@ -45,6 +45,27 @@ pub fn is_host_name(s: &str) -> bool {
 }
 
 impl InstallValues {
+    /// The host an install of `app` in `tenant` is reached at: the
+    /// customer's own, or the recipe's template filled in under the co-op's
+    /// `domain`; `None` for an app not reachable from outside. The one
+    /// derivation: the uniqueness check and the rendered Ingress use it.
+    pub fn effective_host(
+        &self,
+        recipe: &Recipe,
+        app: &str,
+        tenant: &str,
+        domain: &str,
+    ) -> Option<String> {
+        let ingress = recipe.ingress.as_ref()?;
+        Some(self.host.clone().unwrap_or_else(|| {
+            ingress
+                .host_template
+                .replace("{app}", app)
+                .replace("{tenant}", tenant)
+                .replace("{domain}", domain)
+        }))
+    }
+
     /// Parses values (`null` is no values).
     pub fn parse(value: &serde_json::Value) -> Result<Self, RecipeError> {
         if value.is_null() {

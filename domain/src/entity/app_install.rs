@@ -27,6 +27,9 @@ pub struct Model {
     pub status_message: Option<String>,
     /// Whether uninstalling deletes its volumes and generated secrets.
     pub delete_data: bool,
+    /// The host it is reached at (explicit or derived), unique among live
+    /// installs; `None` for an app not reachable from outside.
+    pub ingress_host: Option<String>,
     /// Created.
     pub created_at: DateTimeUtc,
     /// Last changed.

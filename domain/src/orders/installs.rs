@@ -17,7 +17,7 @@ use crate::entity::{app, app_install, app_version, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::jobs::SyncAppInstall;
 use crate::tenancy::state::string_enum;
-use crate::tenancy::{DIMENSIONS, Quota, resellers};
+use crate::tenancy::{DIMENSIONS, Platform, Quota, resellers};
 
 string_enum!(
     /// An install's lifecycle.
@@ -105,34 +105,111 @@ pub async fn live(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Live
         .collect()
 }
 
-/// Refuses a customer host another live install already serves: one
-/// tenant cannot take another's traffic by naming its host.
-pub async fn ensure_host_free(
+/// The host an install of `app` in `tenant` would be reached at, checked:
+/// a customer's own host may not be a name under the co-op's app domain
+/// (`HOST_RESERVED`: those are the default hosts, given by the co-op), and
+/// no live install of another tenant may serve it, whether its host was
+/// typed or derived (`HOST_TAKEN`). A tenant's own installs may share a
+/// host. `None` for an app not reachable from outside.
+///
+/// On PostgreSQL the check holds a transaction lock on the host, so two
+/// tenants claiming one host at once are decided one after the other
+/// (SQLite has one writer at a time anyway).
+pub async fn claim_host(
     db: &impl ConnectionTrait,
+    platform: &Platform,
+    recipe: &Recipe,
     values: &InstallValues,
-    except: Option<Uuid>,
-) -> Result<()> {
-    let Some(host) = &values.host else {
-        return Ok(());
-    };
-    // Values are stored as serde writes them, and a host has no LIKE
-    // wildcards (`[a-z0-9.-]`), so this matches exactly that host.
-    let pattern = format!("%\"host\":\"{host}\"%");
-    let taken = app_install::Entity::find()
-        .filter(app_install::Column::ValuesJson.like(pattern))
-        .filter(app_install::Column::State.is_not_in(["uninstalling", "uninstalled"]))
-        .all(db)
-        .await?
-        .into_iter()
-        .any(|i| Some(i.id) != except);
-    if taken {
-        return Err(Error::Conflict {
-            field: "values",
-            code: "HOST_TAKEN",
-            message: format!("the host `{host}` is served by another install"),
-        });
+    (app, tenant_slug): (&str, &str),
+    tenant_id: Uuid,
+) -> Result<Option<String>> {
+    if let Some(host) = &values.host {
+        let domain = platform.app_domain.as_str();
+        let under = host
+            .strip_suffix(domain)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
+        if under {
+            return Err(Error::invalid(
+                "values",
+                "HOST_RESERVED",
+                format!(
+                    "names under `{domain}` are the co-op's default hosts; use a domain of your own"
+                ),
+            ));
+        }
     }
-    Ok(())
+    let Some(host) = values.effective_host(recipe, app, tenant_slug, &platform.app_domain) else {
+        return Ok(None);
+    };
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(host.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        db.execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [i64::from_be_bytes(first).into()],
+        ))
+        .await?;
+    }
+    let taken = app_install::Entity::find()
+        .filter(app_install::Column::IngressHost.eq(host.as_str()))
+        .filter(app_install::Column::TenantId.ne(tenant_id))
+        .filter(app_install::Column::State.is_not_in(["uninstalling", "uninstalled"]))
+        .one(db)
+        .await?
+        .is_some();
+    if taken {
+        return Err(host_taken(&host));
+    }
+    Ok(Some(host))
+}
+
+/// The conflict of a host another tenant's live install serves.
+pub fn host_taken(host: &str) -> Error {
+    Error::Conflict {
+        field: "values",
+        code: "HOST_TAKEN",
+        message: format!("the host `{host}` is served by another tenant's install"),
+    }
+}
+
+/// Fills in the host of live installs that have none recorded (made before
+/// hosts were recorded), under `platform`'s app domain. Run at start.
+pub async fn record_missing_hosts(db: &DatabaseConnection, platform: &Platform) -> Result<usize> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT i.id, i.values_json, v.recipe, a.slug AS app, t.slug AS tenant \
+             FROM app_installs i JOIN app_versions v ON v.id = i.app_version_id \
+             JOIN apps a ON a.id = i.app_id JOIN tenants t ON t.id = i.tenant_id \
+             WHERE i.ingress_host IS NULL AND i.state NOT IN ('uninstalling', 'uninstalled')",
+        ))
+        .await?;
+    let mut recorded = 0;
+    for r in rows {
+        let id: Uuid = r.try_get("", "id")?;
+        let recipe: Recipe = serde_json::from_str(&r.try_get::<String>("", "recipe")?)
+            .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+        let values: InstallValues =
+            serde_json::from_str(&r.try_get::<String>("", "values_json")?).unwrap_or_default();
+        let app: String = r.try_get("", "app")?;
+        let tenant: String = r.try_get("", "tenant")?;
+        let Some(host) = values.effective_host(&recipe, &app, &tenant, &platform.app_domain) else {
+            continue;
+        };
+        app_install::Entity::update_many()
+            .col_expr(
+                app_install::Column::IngressHost,
+                sea_orm::sea_query::Expr::value(host),
+            )
+            .filter(app_install::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        recorded += 1;
+    }
+    Ok(recorded)
 }
 
 /// Refuses, with the figures, installs that exceed a tenant's quota.
@@ -279,6 +356,7 @@ fn values_error(problems: Vec<RecipeError>) -> Error {
 pub async fn rollback(
     db: &DatabaseConnection,
     actor: &Actor,
+    platform: &Platform,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<app_install::Model> {
@@ -291,11 +369,11 @@ pub async fn rollback(
             "the install has not been upgraded, so there is nothing to roll back to",
         ));
     };
-    let (version, _, recipe) = load_version(&txn, previous)
+    let (version, app, recipe) = load_version(&txn, previous)
         .await?
         .ok_or_else(|| Error::not_found("installId", "previous version"))?;
     let values: serde_json::Value = serde_json::from_str(&install.values_json).unwrap_or_default();
-    InstallValues::check(&values, &recipe).map_err(|p| {
+    let checked = InstallValues::check(&values, &recipe).map_err(|p| {
         Error::invalid(
             "installId",
             "VALUES_DO_NOT_FIT",
@@ -317,10 +395,13 @@ pub async fn rollback(
         },
         e => e,
     })?;
+    let names = (app.slug.as_str(), tenant.slug.as_str());
+    let host = claim_host(&txn, platform, &recipe, &checked, names, tenant.id).await?;
     let from = install.app_version_id;
     let mut active = install.into_active_model();
     active.app_version_id = Set(previous);
     active.previous_version_id = Set(Some(from));
+    active.ingress_host = Set(host);
     active.state = Set(InstallState::Installing.as_str().to_owned());
     active.status_message = Set(None);
     active.updated_at = Set(now);
@@ -342,17 +423,19 @@ pub async fn rollback(
 pub async fn set_values(
     db: &DatabaseConnection,
     actor: &Actor,
+    platform: &Platform,
     id: Uuid,
     values: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<app_install::Model> {
     let grant = actor.principal.authorize(Permission::ManageInstalls)?;
-    let (txn, install, _) = begin_managed(db, &grant, id).await?;
-    let (_, _, recipe) = load_version(&txn, install.app_version_id)
+    let (txn, install, tenant) = begin_managed(db, &grant, id).await?;
+    let (_, app, recipe) = load_version(&txn, install.app_version_id)
         .await?
         .ok_or_else(|| Error::not_found("installId", "version"))?;
     let values = InstallValues::check(values, &recipe).map_err(values_error)?;
-    ensure_host_free(&txn, &values, Some(id)).await?;
+    let names = (app.slug.as_str(), tenant.slug.as_str());
+    let host = claim_host(&txn, platform, &recipe, &values, names, tenant.id).await?;
     let json = serde_json::to_string(&values).unwrap_or_else(|_| "{}".into());
     if json == install.values_json {
         txn.commit().await?;
@@ -360,6 +443,7 @@ pub async fn set_values(
     }
     let mut active = install.into_active_model();
     active.values_json = Set(json);
+    active.ingress_host = Set(host);
     active.state = Set(InstallState::Installing.as_str().to_owned());
     active.status_message = Set(None);
     active.updated_at = Set(now);

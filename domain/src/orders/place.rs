@@ -19,7 +19,7 @@ use crate::catalog::InstallValues;
 use crate::entity::{app_install, customer, order, order_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::{
-    Clusters, DIMENSIONS, Quota, QuotaInput, TenantSlug, TenantState, begin_create, finish_create,
+    DIMENSIONS, Platform, Quota, QuotaInput, TenantSlug, TenantState, begin_create, finish_create,
     parse_quota, resellers, tenants,
 };
 
@@ -121,11 +121,13 @@ enum Planned {
         app_id: Uuid,
         version_id: Uuid,
         values: InstallValues,
+        host: Option<String>,
     },
     Upgrade {
         tenant: usize,
         before: app_install::Model,
         version_id: Uuid,
+        host: Option<String>,
     },
     Uninstall {
         tenant: usize,
@@ -135,7 +137,9 @@ enum Planned {
 }
 
 struct Draft<'c> {
-    clusters: &'c Clusters,
+    platform: &'c Platform,
+    /// Hosts claimed by earlier lines of this order, with their tenant.
+    hosts: Vec<(String, Uuid)>,
     tenants: Vec<TenantDraft>,
     planned: Vec<Planned>,
     installs_touched: Vec<Uuid>,
@@ -255,7 +259,7 @@ impl Draft<'_> {
             } => {
                 let slug = TenantSlug::parse(slug)
                     .map_err(|e| Error::invalid("slug", "INVALID_SLUG", e.to_string()))?;
-                let cluster = self.clusters.resolve(cluster.as_deref())?;
+                let cluster = self.platform.clusters.resolve(cluster.as_deref())?;
                 let plan = load_plan(txn, *plan_id, customer).await?;
                 let quota = quota_or_plan(*quota, &plan)?;
                 let twice = self.tenants.iter().any(|t| {
@@ -358,7 +362,11 @@ impl Draft<'_> {
                     ));
                 }
                 let values = InstallValues::check(values, &recipe).map_err(values_error)?;
-                installs::ensure_host_free(txn, &values, None).await?;
+                let (tenant_slug, tenant_id) = (t.slug.clone(), t.id);
+                let host = self
+                    .claim_host(txn, &recipe, &values, (&app.slug, &tenant_slug), tenant_id)
+                    .await?;
+                let t = &mut self.tenants[i];
                 let install_id = Uuid::now_v7();
                 t.installs.push(LiveInstall {
                     id: install_id,
@@ -371,6 +379,7 @@ impl Draft<'_> {
                     app_id: app.id,
                     version_id: version.id,
                     values,
+                    host,
                 });
             }
             LineInput::AppUpgrade {
@@ -397,7 +406,7 @@ impl Draft<'_> {
                     ));
                 }
                 let values = serde_json::from_str(&install.values_json).unwrap_or_default();
-                InstallValues::check(&values, &recipe).map_err(|p| {
+                let checked = InstallValues::check(&values, &recipe).map_err(|p| {
                     let e = values_error(p);
                     Error::invalid(
                         "appVersionId",
@@ -408,6 +417,10 @@ impl Draft<'_> {
                         ),
                     )
                 })?;
+                let (tenant_slug, tenant_id) = (self.tenants[i].slug.clone(), self.tenants[i].id);
+                let host = self
+                    .claim_host(txn, &recipe, &checked, (&app.slug, &tenant_slug), tenant_id)
+                    .await?;
                 let t = &mut self.tenants[i];
                 if let Some(live) = t.installs.iter_mut().find(|l| l.id == install.id) {
                     live.footprint = recipe.footprint();
@@ -416,6 +429,7 @@ impl Draft<'_> {
                     tenant: i,
                     before: install,
                     version_id: version.id,
+                    host,
                 });
             }
             LineInput::AppUninstall {
@@ -432,6 +446,27 @@ impl Draft<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The host an install line would take: free of other tenants' live
+    /// installs and of this order's earlier lines for other tenants.
+    async fn claim_host(
+        &mut self,
+        txn: &impl ConnectionTrait,
+        recipe: &crate::catalog::Recipe,
+        values: &InstallValues,
+        names: (&str, &str),
+        tenant_id: Uuid,
+    ) -> Result<Option<String>> {
+        let host =
+            installs::claim_host(txn, self.platform, recipe, values, names, tenant_id).await?;
+        if let Some(h) = &host {
+            if self.hosts.iter().any(|(o, t)| o == h && *t != tenant_id) {
+                return Err(installs::host_taken(h));
+            }
+            self.hosts.push((h.clone(), tenant_id));
+        }
+        Ok(host)
     }
 
     /// A live install of one of `customer`'s tenants, which no other line
@@ -563,7 +598,7 @@ pub async fn place(
     db: &DatabaseConnection,
     actor: &Actor,
     input: NewOrder,
-    clusters: &Clusters,
+    platform: &Platform,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<order::Model, OrderError> {
@@ -605,7 +640,8 @@ pub async fn place(
         .await?
         .ok_or_else(|| Error::not_found("customerId", "reseller"))?;
     let mut draft = Draft {
-        clusters,
+        platform,
+        hosts: Vec::new(),
         tenants: Vec::new(),
         planned: Vec::new(),
         installs_touched: Vec::new(),
@@ -731,6 +767,7 @@ async fn write_line(
             app_id,
             version_id,
             values,
+            host,
             ..
         } => {
             app_install::ActiveModel {
@@ -744,6 +781,7 @@ async fn write_line(
                 state: Set(installs::PENDING.to_owned()),
                 status_message: Set(None),
                 delete_data: Set(false),
+                ingress_host: Set(host.clone()),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -754,11 +792,15 @@ async fn write_line(
             json!(null)
         }
         Planned::Upgrade {
-            before, version_id, ..
+            before,
+            version_id,
+            host,
+            ..
         } => {
             let mut active = before.clone().into_active_model();
             active.previous_version_id = Set(Some(before.app_version_id));
             active.app_version_id = Set(*version_id);
+            active.ingress_host = Set(host.clone());
             active.state = Set(installs::PENDING.to_owned());
             active.updated_at = Set(now);
             active.update(txn).await?;
@@ -767,6 +809,7 @@ async fn write_line(
             json!({
                 "appVersionId": before.app_version_id,
                 "previousVersionId": before.previous_version_id,
+                "ingressHost": before.ingress_host,
                 "state": before.state,
             })
         }

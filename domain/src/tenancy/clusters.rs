@@ -68,6 +68,27 @@ impl Clusters {
     }
 }
 
+/// Where tenants run and how their apps are reached: the configured
+/// clusters and the co-op's base domain for apps' default hosts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// The clusters.
+    pub clusters: Clusters,
+    /// The base domain of default hosts (`apps.example.coop`): names under
+    /// it are the co-op's to give, never a customer's to choose.
+    pub app_domain: String,
+}
+
+impl Platform {
+    /// One cluster and `apps.localhost`, as a process with no settings.
+    pub fn single() -> Self {
+        Self {
+            clusters: Clusters::single(),
+            app_domain: "apps.localhost".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

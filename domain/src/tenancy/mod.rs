@@ -16,7 +16,7 @@ mod slug;
 pub(crate) mod state;
 pub mod tenants;
 
-pub use clusters::Clusters;
+pub use clusters::{Clusters, Platform};
 pub use quota::{DIMENSIONS, Quota};
 pub use slug::{MAX_SLUG_LEN, NAMESPACE_PREFIX, SlugError, TenantSlug, parse_cluster};
 pub use state::{MemberClass, MemberKind, SuspensionReason, TenantState};

@@ -167,13 +167,10 @@ pub fn app_install_children(
             .collect();
         objects.push(json!({ "apiVersion": "v1", "kind": "Service", "metadata": meta(&name, true), "spec": { "selector": selector, "ports": service_ports } }));
     }
-    if let Some(ing) = &recipe.ingress {
-        let host = values.host.clone().unwrap_or_else(|| {
-            ing.host_template
-                .replace("{app}", &install.spec.app)
-                .replace("{tenant}", ctx.tenant)
-                .replace("{domain}", ctx.domain)
-        });
+    if let (Some(ing), Some(host)) = (
+        &recipe.ingress,
+        values.effective_host(recipe, &install.spec.app, ctx.tenant, ctx.domain),
+    ) {
         objects.push(json!({
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
