@@ -15,6 +15,7 @@ mod kube;
 mod orders;
 mod schema;
 mod startup;
+mod subscriptions;
 mod tenancy;
 
 pub use coplane_tests::*;

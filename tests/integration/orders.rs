@@ -1144,11 +1144,11 @@ async fn order_updates_stream_over_the_websocket() {
     app.finish().await;
 }
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next protocol message that is not an ack or a ping.
-async fn next(ws: &mut Socket) -> Value {
+pub async fn next(ws: &mut Socket) -> Value {
     use futures::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
     loop {

@@ -1,0 +1,216 @@
+//! The close of a period, to the cent, once, after a crash.
+
+use chrono::{TimeZone, Utc};
+use coplane_domain::Clock;
+use coplane_domain::billing::close::{self, CloseOptions};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::tenancy::fixture::{count, mutate, uuid_of};
+use crate::test_both_dbs;
+
+test_both_dbs!(
+    a_period_closes_to_the_cent_once_however_often_and_after_a_crash,
+    |app| {
+        let s = scenario(&app).await;
+        app.clock
+            .set(Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap());
+
+        // A crash after two of the four invoices: the close made them whole
+        // (each in its own transaction) and stopped.
+        let first = close::close(
+            &app.db,
+            at(1, 0),
+            CloseOptions {
+                finalize: true,
+                max_invoices: Some(2),
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (first.created, first.remaining, first.state.as_str()),
+            (2, 2, "closing")
+        );
+        // Usage for a closing period is refused.
+        let late = ingest(
+            &app,
+            &s.steward,
+            json!([ev("t1-shop", "api_calls", "1", at(29, 0), "late")]),
+        )
+        .await;
+        assert_eq!(late["rowErrors"][0]["code"], "PERIOD_CLOSED", "{late}");
+
+        let rerun = mutate(
+            &app,
+            &s.steward,
+            "closeBillingPeriod",
+            "CloseBillingPeriodInput",
+            "billingPeriod { state } created existing",
+            json!({ "periodStart": at(1, 0).to_rfc3339() }),
+        )
+        .await;
+        assert_eq!(rerun["created"], 2, "{rerun}");
+        assert_eq!(rerun["existing"], 2);
+        assert_eq!(rerun["billingPeriod"]["state"], "closed");
+        let again = mutate(
+            &app,
+            &s.steward,
+            "closeBillingPeriod",
+            "CloseBillingPeriodInput",
+            "created existing",
+            json!({ "periodStart": at(1, 0).to_rfc3339() }),
+        )
+        .await;
+        assert_eq!(
+            (again["created"].clone(), again["existing"].clone()),
+            (json!(0), json!(4))
+        );
+        assert_eq!(count(&app, "invoices").await, 4);
+
+        let all = invoices(&app, &s.steward).await;
+        assert_eq!(all.len(), 4);
+        // Wholesale, co-op → Rho Cloud at list less 15 %:
+        // t1 basic ½: fee 5.00 × 0.85 = 4.25; 600 calls × 0.01 × 0.85 = 5.10;
+        // t1 pro ½: fee 20.00 × 0.85 = 17.00; (1500 − 250 free) × 0.0037 × 0.85 = 3.93125 → 3.93;
+        //           10 GiB × 360 h × 0.01 × 0.85 = 30.60;
+        // t2 pro: 34.00; (2000 − 500) × 0.0037 × 0.85 = 4.7175 → 4.72.
+        let w = by_layer(&all, "wholesale", "Rho Cloud");
+        assert_eq!(
+            amounts(w),
+            ["4.25", "5.10", "17.00", "3.93", "30.60", "34.00", "4.72"]
+        );
+        assert_eq!(w["subtotal"]["amount"], "99.60");
+        assert_eq!(w["tax"]["amount"], "18.92", "19 % of 99.60 = 18.924");
+        assert_eq!(w["total"]["amount"], "118.52");
+        assert_eq!(w["issuerName"], "coplane co-op");
+        let pro_calls = &w["lines"][3];
+        assert_eq!(pro_calls["quantity"], "1250");
+        assert_eq!(pro_calls["unitPrice"], "0.003145");
+        assert_eq!(pro_calls["metricCode"], "api_calls");
+        assert_eq!(pro_calls["priceVersion"], "plan:pro@2;wholesale-0.15");
+
+        // Retail, Rho Cloud → Customer One: its wholesale price (list less
+        // 15 %) with its 25 % markup, × 1.0625, each price rounded once;
+        // the pro base fee it set explicitly (45.00, half: 22.50).
+        // 10.625 → 10.63 / 2 = 5.315 → 5.32; 6.375 → 6.38; 22.50;
+        // 4.625 × 1.0625 = 4.914 → 4.91; 36 × 1.0625 = 38.25 → 77.36,
+        // tax 19 % 14.6984 → 14.70.
+        let r1 = by_layer(&all, "retail", "Customer One");
+        assert_eq!(amounts(r1), ["5.32", "6.38", "22.50", "4.91", "38.25"]);
+        assert_eq!(
+            (
+                r1["subtotal"]["amount"].as_str(),
+                r1["tax"]["amount"].as_str(),
+                r1["total"]["amount"].as_str()
+            ),
+            (Some("77.36"), Some("14.70"), Some("92.06"))
+        );
+        assert_eq!(r1["issuerName"], "Rho Cloud");
+        assert_eq!(
+            r1["lines"][3]["priceVersion"],
+            "plan:pro@2;pricelist@1;wholesale-0.15;markup-0.25"
+        );
+        // Customer Two, reverse charge: 45.00 + 5.55 × 1.0625 = 5.896875 → 5.90; no tax.
+        let r2 = by_layer(&all, "retail", "Customer Two");
+        assert_eq!(amounts(r2), ["45.00", "5.90"]);
+        assert_eq!(
+            (r2["tax"]["amount"].as_str(), r2["total"]["amount"].as_str()),
+            (Some("0.00"), Some("50.90"))
+        );
+        // Direct, co-op → Direct Customer at list: 10.00 + 1000 × 0.01 + 200 × 0.005 = 11.00.
+        let d = by_layer(&all, "direct", "Direct Customer");
+        assert_eq!(amounts(d), ["10.00", "11.00"]);
+        assert_eq!(
+            (d["tax"]["amount"].as_str(), d["total"]["amount"].as_str()),
+            (Some("3.99"), Some("24.99"))
+        );
+
+        // Numbered without gaps per issuer and year, in the same order as an uninterrupted close.
+        assert_eq!(d["number"], "2026-000001");
+        assert_eq!(w["number"], "2026-000002");
+        let mut retail_numbers = vec![
+            r1["number"].as_str().unwrap(),
+            r2["number"].as_str().unwrap(),
+        ];
+        retail_numbers.sort();
+        assert_eq!(retail_numbers, ["2026-000001", "2026-000002"]);
+        assert!(all.iter().all(|i| i["status"] == "open"));
+
+        // The reseller sees its wholesale invoice and the two it issued; the other reseller none.
+        let mine = invoices(&app, &s.reseller_token).await;
+        assert_eq!(mine.len(), 3);
+        assert!(invoices(&app, &s.other_reseller_token).await.is_empty());
+        let peek = app
+            .graphql_vars(
+                "query($id: ID!) { invoice(id: $id) { id } }",
+                json!({ "id": d["id"] }),
+                Some(&s.reseller_token),
+            )
+            .await;
+        assert_eq!(
+            peek["data"]["invoice"],
+            Value::Null,
+            "a direct invoice is outside the reseller's reach"
+        );
+        app.run_pending_jobs().await;
+    }
+);
+
+test_both_dbs!(
+    one_accounts_failure_never_stops_the_close_of_the_others,
+    |app| {
+        let s = scenario(&app).await;
+        app.clock
+            .set(Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap());
+        // Rho's invoice numbers cannot go on: every invoice it issues fails.
+        let rho = uuid_of(&s.reseller_id).to_string();
+        app.execute(
+            "INSERT INTO invoice_number_sequences (issuer, year, last_number) VALUES ($1, 2026, 9223372036854775807)",
+            vec![rho.clone().into()],
+        )
+        .await;
+        let report = close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
+            .await
+            .expect("the close itself goes on");
+        // The co-op's two invoices are made; Rho's two retail ones are not.
+        assert_eq!((report.created, report.failed.len()), (2, 2), "{report:?}");
+        assert_eq!(report.state, "closing");
+        assert_eq!(count(&app, "invoices").await, 2);
+        let failed = mutate(
+            &app,
+            &s.steward,
+            "closeBillingPeriod",
+            "CloseBillingPeriodInput",
+            "billingPeriod { state } created failed",
+            json!({ "periodStart": at(1, 0).to_rfc3339() }),
+        )
+        .await;
+        assert_eq!(
+            (failed["created"].clone(), failed["failed"].clone()),
+            (json!(0), json!(2)),
+            "{failed}"
+        );
+        assert_eq!(failed["billingPeriod"]["state"], "closing");
+        // Mended, the next close makes exactly what is missing.
+        app.execute(
+            "UPDATE invoice_number_sequences SET last_number = 0 WHERE issuer = $1",
+            vec![rho.into()],
+        )
+        .await;
+        let mended = close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                mended.created,
+                mended.existing,
+                mended.failed.len(),
+                mended.state.as_str()
+            ),
+            (2, 2, 0, "closed")
+        );
+        app.run_pending_jobs().await;
+    }
+);
