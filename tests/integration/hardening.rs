@@ -1,6 +1,7 @@
 //! The holes found by probing coplane as an attacker and a newcomer would,
 //! each shown refused with nothing changed.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::tenancy::fixture::{Fixture, count, mutate, quota};
@@ -487,3 +488,46 @@ async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
         .await
         .expect("the server answers")
 }
+
+test_both_dbs!(
+    another_customers_install_reads_exactly_as_a_missing_one,
+    |app| {
+        use crate::orders::{catalog, place};
+        let f = Fixture::new(&app).await;
+        let c = catalog(&app, &f.steward).await;
+        let b = place(
+            &app,
+            &f.b.reseller_token,
+            &f.b.customer_id,
+            "b1",
+            json!([{ "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1 } }]),
+        )
+        .await;
+        assert_eq!(b["userErrors"], json!([]), "{b}");
+        app.run_pending_jobs().await;
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT id FROM app_installs",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let theirs: uuid::Uuid = row.try_get("", "id").unwrap();
+        let upgrade = |install: uuid::Uuid, key: &'static str| {
+            let lines = json!([{ "appUpgrade": {
+            "installId": crate::tenancy::fixture::global_id("AppInstall", install),
+            "appVersionId": c.site_v2 } }]);
+            place(&app, &f.a.reseller_token, &f.a.customer_id, key, lines)
+        };
+        let other = upgrade(theirs, "a1").await;
+        let missing = upgrade(uuid::Uuid::now_v7(), "a2").await;
+        assert!(other["order"].is_null(), "{other}");
+        assert_eq!(
+            other["userErrors"], missing["userErrors"],
+            "{other} vs {missing}"
+        );
+        assert_eq!(other["userErrors"][0]["code"], "NOT_FOUND");
+    }
+);

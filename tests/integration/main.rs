@@ -3,6 +3,7 @@
 
 mod auth;
 mod billing;
+mod browser;
 mod catalog;
 mod decimals;
 mod dunning;
