@@ -1,0 +1,340 @@
+//! The invoices a period's close makes: every tenant's plan spans and usage
+//! rated for each layer (wholesale, retail, list), grouped per recipient.
+
+use super::*;
+
+/// An invoice to make.
+pub(super) struct Draft {
+    pub(super) close_key: String,
+    pub(super) layer: &'static str,
+    pub(super) world: Option<Uuid>,
+    pub(super) issuer_reseller_id: Option<Uuid>,
+    pub(super) recipient_reseller_id: Option<Uuid>,
+    pub(super) recipient_customer_id: Option<Uuid>,
+    pub(super) currency: String,
+    pub(super) issuer_name: String,
+    pub(super) recipient_name: String,
+    pub(super) recipient_email: Option<String>,
+    pub(super) tax_rate: Decimal,
+    pub(super) reverse_charge: bool,
+    pub(super) lines: Vec<(Uuid, RatedLine)>,
+}
+
+/// Every invoice the period calls for, in a fixed order (so numbers are
+/// handed out the same way on a rerun).
+pub(super) async fn drafts(
+    db: &impl ConnectionTrait,
+    period_id: Uuid,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<Draft>> {
+    let tenants: Vec<tenant::Model> = tenant::Entity::find()
+        .filter(tenant::Column::CreatedAt.lt(end))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|t| t.terminated_at.is_none_or(|at| at > start))
+        .collect();
+    if tenants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let plans = plan_terms(db).await?;
+    let history = plan_history(db).await?;
+    let metrics = metric_defs(db).await?;
+    let whole = quantities(db, &metrics, None, start, end).await?;
+    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let resellers: HashMap<Uuid, reseller::Model> = reseller::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let member_emails = member_emails(db).await?;
+    let price_lists = price_lists(db).await?;
+
+    // Key → draft; BTreeMap orders them.
+    let mut out: BTreeMap<String, Draft> = BTreeMap::new();
+    let mut sorted = tenants;
+    sorted.sort_by(|a, b| a.slug.cmp(&b.slug));
+    for t in &sorted {
+        let Some(cust) = customers.get(&t.customer_id) else {
+            continue;
+        };
+        let from = t.created_at.max(start);
+        let to = t.terminated_at.map_or(end, |x| x.min(end));
+        let mut spans = Vec::new();
+        let segs = segments(history.get(&t.id), t.plan_id, from, to);
+        for (plan_id, s_from, s_to) in &segs {
+            let Some(plan) = plans.get(plan_id) else {
+                continue;
+            };
+            if plan.currency != cust.currency {
+                // Prices in one currency are not billed as another's.
+                tracing::error!(tenant = %t.slug, plan = %plan.code, plan_currency = %plan.currency, customer_currency = %cust.currency, "plan and customer currencies differ: the span is not billed");
+                continue;
+            }
+            let usage: HashMap<String, Decimal> =
+                if segs.len() == 1 && *s_from == start && *s_to == end {
+                    whole
+                        .iter()
+                        .filter(|((tid, _), _)| *tid == t.id)
+                        .map(|((_, m), q)| (m.clone(), *q))
+                        .collect()
+                } else {
+                    quantities(db, &metrics, Some(t.id), *s_from, *s_to)
+                        .await?
+                        .into_iter()
+                        .map(|((_, m), q)| (m, q))
+                        .collect()
+                };
+            spans.push(Span {
+                plan: plan.clone(),
+                from: *s_from,
+                to: *s_to,
+                usage,
+            });
+        }
+        if spans.is_empty() {
+            continue;
+        }
+        let currency = cust.currency.clone();
+        let minor = minor_digits(&currency);
+        match t.reseller_id.and_then(|r| resellers.get(&r)) {
+            Some(r) => {
+                let discount = fixed(r.wholesale_discount_units, r.wholesale_discount_nanos);
+                let wholesale = rating::rate(
+                    &t.slug,
+                    (start, end),
+                    &spans,
+                    &Layer::Wholesale { discount },
+                    minor,
+                );
+                let key = format!("{period_id}:wholesale:{}:{currency}", r.id);
+                out.entry(key.clone())
+                    .or_insert_with(|| Draft {
+                        close_key: key,
+                        layer: "wholesale",
+                        world: Some(r.id),
+                        issuer_reseller_id: None,
+                        recipient_reseller_id: Some(r.id),
+                        recipient_customer_id: None,
+                        currency: currency.clone(),
+                        issuer_name: COOP_NAME.into(),
+                        recipient_name: r.brand_name.clone(),
+                        recipient_email: r
+                            .billing_email
+                            .clone()
+                            .or_else(|| member_emails.get(&r.member_id).cloned()),
+                        tax_rate: fixed(r.tax_rate_units, r.tax_rate_nanos),
+                        reverse_charge: r.reverse_charge,
+                        lines: Vec::new(),
+                    })
+                    .lines
+                    .extend(wholesale.into_iter().map(|l| (t.id, l)));
+                let (markup, explicit, version) =
+                    price_lists.get(&r.id).cloned().unwrap_or_default();
+                let layer = Layer::Retail {
+                    discount,
+                    markup,
+                    explicit,
+                    version,
+                };
+                let retail = rating::rate(&t.slug, (start, end), &spans, &layer, minor);
+                let key = format!("{period_id}:retail:{}:{currency}", cust.id);
+                out.entry(key.clone())
+                    .or_insert_with(|| customer_draft(key, "retail", Some(r), cust))
+                    .lines
+                    .extend(retail.into_iter().map(|l| (t.id, l)));
+            }
+            None => {
+                let lines = rating::rate(&t.slug, (start, end), &spans, &Layer::List, minor);
+                let key = format!("{period_id}:direct:{}:{currency}", cust.id);
+                out.entry(key.clone())
+                    .or_insert_with(|| customer_draft(key, "direct", None, cust))
+                    .lines
+                    .extend(lines.into_iter().map(|l| (t.id, l)));
+            }
+        }
+    }
+    Ok(out.into_values().filter(|d| !d.lines.is_empty()).collect())
+}
+
+/// The co-op's name on its invoices.
+pub const COOP_NAME: &str = "coplane co-op";
+
+pub(super) fn customer_draft(
+    key: String,
+    layer: &'static str,
+    issuer: Option<&reseller::Model>,
+    c: &customer::Model,
+) -> Draft {
+    Draft {
+        close_key: key,
+        layer,
+        world: issuer.map(|r| r.id),
+        issuer_reseller_id: issuer.map(|r| r.id),
+        recipient_reseller_id: None,
+        recipient_customer_id: Some(c.id),
+        currency: c.currency.clone(),
+        issuer_name: issuer.map_or_else(|| COOP_NAME.to_owned(), |r| r.brand_name.clone()),
+        recipient_name: c.name.clone(),
+        recipient_email: Some(c.billing_email.clone()),
+        tax_rate: fixed(c.tax_rate_units, c.tax_rate_nanos),
+        reverse_charge: c.reverse_charge,
+        lines: Vec::new(),
+    }
+}
+
+/// The plan a tenant held over `[from, to)`, as `(plan, from, to)` spans:
+/// from its plan history, or its current plan when it has none.
+pub(super) fn segments(
+    history: Option<&Vec<(DateTime<Utc>, Uuid)>>,
+    current: Option<Uuid>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> {
+    if from >= to {
+        return Vec::new();
+    }
+    let Some(h) = history.filter(|h| !h.is_empty()) else {
+        return current.map(|p| vec![(p, from, to)]).unwrap_or_default();
+    };
+    let mut out: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    let h: Vec<&(DateTime<Utc>, Uuid)> = h.iter().filter(|(at, _)| *at < to).collect();
+    for (i, (at, plan)) in h.iter().copied().enumerate() {
+        let next = h.get(i + 1).map_or(to, |(n, _)| *n);
+        // Before its first recorded change the tenant held its first plan.
+        let s = if i == 0 { from } else { (*at).max(from) };
+        let e = next.min(to);
+        if s < e {
+            match out.last_mut() {
+                Some(last) if last.0 == *plan && last.2 == s => last.2 = e,
+                _ => out.push((*plan, s, e)),
+            }
+        }
+    }
+    out
+}
+
+/// Every tenant's plan history (including changes after the period: a
+/// tenant with history is billed from it, never from its current plan).
+pub(super) async fn plan_history(
+    db: &impl ConnectionTrait,
+) -> Result<HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>>> {
+    let mut out: HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>> = HashMap::new();
+    for r in db
+        .query_all_raw(stmt(
+            db,
+            "SELECT tenant_id, plan_id, starts_at FROM tenant_plans ORDER BY tenant_id, starts_at, id",
+            vec![],
+        ))
+        .await?
+    {
+        out.entry(r.try_get("", "tenant_id")?)
+            .or_default()
+            .push((r.try_get("", "starts_at")?, r.try_get("", "plan_id")?));
+    }
+    Ok(out)
+}
+
+pub(super) async fn plan_terms(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, PlanTerms>> {
+    let metrics: HashMap<Uuid, (String, String)> = crate::entity::billable_metric::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, (m.code, m.name)))
+        .collect();
+    let charges = crate::entity::plan_charge::Entity::find().all(db).await?;
+    let mut out = HashMap::new();
+    for p in plan::Entity::find().all(db).await? {
+        let mine: Vec<_> = charges.iter().filter(|c| c.plan_id == p.id).collect();
+        let mut list = Vec::new();
+        for c in &mine {
+            let Some((code, name)) = metrics.get(&c.metric_id) else {
+                continue;
+            };
+            let Ok(charge) = serde_json::from_str::<Charge>(&c.properties) else {
+                tracing::error!(plan = %p.code, metric = %code, "a stored charge does not parse; left out");
+                continue;
+            };
+            list.push(MeteredCharge {
+                metric: code.clone(),
+                metric_name: name.clone(),
+                charge,
+            });
+        }
+        list.sort_by(|a, b| a.metric.cmp(&b.metric));
+        out.insert(
+            p.id,
+            PlanTerms {
+                id: p.id,
+                code: p.code.clone(),
+                name: p.name.clone(),
+                currency: p.currency.clone(),
+                base_fee: fixed(p.base_fee_units, p.base_fee_nanos),
+                interval: p.billing_interval.clone(),
+                charges: list,
+                version: mine.iter().map(|c| c.price_version).max().unwrap_or(1),
+            },
+        );
+    }
+    Ok(out)
+}
+
+pub(super) async fn member_emails(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, String>> {
+    let mut out = HashMap::new();
+    for r in db
+        .query_all_raw(stmt(db, "SELECT id, email FROM members", vec![]))
+        .await?
+    {
+        if let Ok(Some(e)) = r.try_get::<Option<String>>("", "email") {
+            out.insert(r.try_get("", "id")?, e);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn price_lists(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, PriceList>> {
+    let mut out: HashMap<Uuid, PriceList> = HashMap::new();
+    for r in db
+        .query_all_raw(stmt(
+            db,
+            "SELECT reseller_id, markup_units, markup_nanos, version FROM price_lists",
+            vec![],
+        ))
+        .await?
+    {
+        let units: Option<i64> = r.try_get("", "markup_units")?;
+        let nanos: Option<i64> = r.try_get("", "markup_nanos")?;
+        let markup = units.zip(nanos).map(|(u, n)| fixed(u, n));
+        out.insert(
+            r.try_get("", "reseller_id")?,
+            (markup, HashMap::new(), r.try_get("", "version")?),
+        );
+    }
+    for r in db
+        .query_all_raw(stmt(
+            db,
+            "SELECT reseller_id, plan_id, retail_price_units, retail_price_nanos FROM price_list_items WHERE plan_id IS NOT NULL",
+            vec![],
+        ))
+        .await?
+    {
+        let reseller: Uuid = r.try_get("", "reseller_id")?;
+        if let Some(entry) = out.get_mut(&reseller) {
+            entry.1.insert(
+                r.try_get("", "plan_id")?,
+                fixed(
+                    r.try_get("", "retail_price_units")?,
+                    r.try_get("", "retail_price_nanos")?,
+                ),
+            );
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,174 @@
+//! The ledger under invoices: account credit, and payments applied to an
+//! invoice (an overpayment becomes credit).
+
+use super::*;
+
+/// The account's credit balance in `currency`.
+pub async fn credit_balance(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    id: Uuid,
+    currency: &str,
+) -> Result<Decimal> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            &format!(
+                "SELECT {} FROM account_credits WHERE account_kind = $1 AND account_id = $2 AND currency = $3",
+                crate::decimal::sum_select(db.get_database_backend(), "amount")
+            ),
+            vec![kind.into(), id.into(), currency.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => crate::decimal::read_sum(&r, "amount")?,
+        None => Decimal::ZERO,
+    })
+}
+
+pub(super) async fn credit_entry(
+    txn: &impl ConnectionTrait,
+    inv: &invoice::Model,
+    amount: Decimal,
+    payment_id: Option<Uuid>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (kind, id) = inv.account();
+    let f = to_fixed(amount)?;
+    txn.execute_raw(stmt(
+        txn,
+        "INSERT INTO account_credits (id, account_kind, account_id, reseller_id, currency, amount_units, amount_nanos, payment_id, invoice_id, reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        vec![
+            Uuid::now_v7().into(),
+            kind.into(),
+            id.into(),
+            inv.reseller_id.into(),
+            inv.currency.clone().into(),
+            f.units().into(),
+            f.nanos().into(),
+            payment_id.into(),
+            inv.id.into(),
+            reason.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Pays what it can of a newly finalized invoice from the account's credit.
+pub(super) async fn apply_credit(
+    txn: &impl ConnectionTrait,
+    inv: invoice::Model,
+    now: DateTime<Utc>,
+) -> Result<invoice::Model> {
+    lock_account(txn, &inv).await?;
+    let (kind, id) = inv.account();
+    let balance = credit_balance(txn, kind, id, &inv.currency).await?;
+    let used = balance.min(inv.outstanding());
+    if used <= Decimal::ZERO {
+        return Ok(inv);
+    }
+    credit_entry(txn, &inv, -used, None, "applied to invoice", now).await?;
+    let (inv, _) = add_payment(
+        txn,
+        inv,
+        NewPaymentRow {
+            amount: used,
+            method: "credit".into(),
+            external_ref: None,
+            idempotency_key: None,
+            recorded_by: "coplane".into(),
+            received_at: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(inv)
+}
+
+pub(super) struct NewPaymentRow {
+    pub(super) amount: Decimal,
+    pub(super) method: String,
+    pub(super) external_ref: Option<String>,
+    pub(super) idempotency_key: Option<String>,
+    pub(super) recorded_by: String,
+    pub(super) received_at: DateTime<Utc>,
+}
+
+/// Adds a payment to an invoice (inside `txn`): raises what is paid, marks
+/// it paid when nothing is owed, keeps any excess as the account's credit,
+/// and enqueues the account's re-evaluation.
+pub(super) async fn add_payment(
+    txn: &impl ConnectionTrait,
+    inv: invoice::Model,
+    p: NewPaymentRow,
+    now: DateTime<Utc>,
+) -> Result<(invoice::Model, payment::Model)> {
+    let owed = inv.outstanding();
+    let p_amount = p.amount;
+    let applied = p.amount.min(owed);
+    let excess = p.amount - applied;
+    let f = to_fixed(p.amount)?;
+    let pay = payment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        invoice_id: Set(inv.id),
+        reseller_id: Set(inv.reseller_id),
+        amount_units: Set(f.units()),
+        amount_nanos: Set(f.nanos()),
+        currency: Set(inv.currency.clone()),
+        method: Set(p.method),
+        external_ref: Set(p.external_ref),
+        idempotency_key: Set(p.idempotency_key),
+        recorded_by: Set(p.recorded_by),
+        received_at: Set(p.received_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let paid = to_fixed(inv.paid() + applied)?;
+    let fully = applied == owed;
+    let mut am = inv.clone().into_active_model();
+    am.amount_paid_units = Set(paid.units());
+    am.amount_paid_nanos = Set(paid.nanos());
+    am.payment_error = Set(None);
+    am.updated_at = Set(now);
+    if fully && inv.status == status::OPEN {
+        am.status = Set(status::PAID.into());
+        am.paid_at = Set(Some(p.received_at));
+    }
+    let inv = am.update(txn).await?;
+    if excess > Decimal::ZERO {
+        credit_entry(txn, &inv, excess, Some(pay.id), "overpayment", now).await?;
+        // The excess pays the account's other open invoices, oldest first,
+        // so a customer who paid its whole balance at once is current.
+        let (kind, account) = inv.account();
+        let col = if kind == "reseller" {
+            invoice::Column::RecipientResellerId
+        } else {
+            invoice::Column::RecipientCustomerId
+        };
+        let others = invoice::Entity::find()
+            .filter(col.eq(account))
+            .filter(invoice::Column::Status.eq(status::OPEN))
+            .filter(invoice::Column::Currency.eq(inv.currency.clone()))
+            .filter(invoice::Column::Id.ne(inv.id))
+            .order_by_asc(invoice::Column::DueAt)
+            .order_by_asc(invoice::Column::Id)
+            .all(txn)
+            .await?;
+        for other in others {
+            if let Some(o) = locked(txn, other.id).await? {
+                Box::pin(apply_credit(txn, o, now)).await?;
+            }
+        }
+    }
+    if pay.method != "credit" {
+        crate::dunning::payment_received(txn, &inv, pay.id, p_amount, now).await?;
+    }
+    enqueue_account(txn, &inv, now).await?;
+    Ok((inv, pay))
+}

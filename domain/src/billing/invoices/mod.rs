@@ -1,0 +1,490 @@
+//! Invoices once made: numbering, finalizing, payments, credit notes, and
+//! who may read them.
+//!
+//! A finalized invoice is immutable: its lines, totals, parties and number
+//! never change again. What changes is how much of it has been paid or
+//! credited, and so its status. Numbers come from one counter row per
+//! issuer and year, incremented in the transaction that finalizes: a
+//! rollback returns the number, so the series has no gaps.
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::jobs::{AccountChanged, CollectInvoice};
+use crate::audit::Change;
+use crate::auth::{Actor, Grant, Permission};
+use crate::decimal::{stored as fixed, to_stored as to_fixed};
+use crate::entity::{credit_note, invoice, invoice_line, payment};
+use crate::error::{Error, Result};
+use crate::page::{self, Page, PageRequest};
+use crate::reference::Currency;
+
+mod credit_notes;
+mod ledger;
+mod payments;
+mod read;
+
+pub use credit_notes::*;
+pub use ledger::*;
+pub use payments::*;
+pub use read::*;
+
+/// Days from finalizing to due.
+pub const PAYMENT_TERMS: Duration = Duration::days(14);
+
+/// Invoice statuses.
+pub mod status {
+    /// Made, not numbered; may still be changed by a rerun of the close.
+    pub const DRAFT: &str = "draft";
+    /// Finalized and owed.
+    pub const OPEN: &str = "open";
+    /// Paid (or credited) in full.
+    pub const PAID: &str = "paid";
+    /// Credited in full before any payment.
+    pub const VOID: &str = "void";
+}
+
+fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
+}
+
+/// Money views of an invoice row.
+pub trait InvoiceAmounts {
+    /// Sum of the lines.
+    fn subtotal(&self) -> Decimal;
+    /// Tax.
+    fn tax(&self) -> Decimal;
+    /// Total.
+    fn total(&self) -> Decimal;
+    /// Paid so far.
+    fn paid(&self) -> Decimal;
+    /// Credited by credit notes.
+    fn credited(&self) -> Decimal;
+    /// Still owed (never below zero).
+    fn outstanding(&self) -> Decimal;
+    /// The tax rate applied.
+    fn tax_rate(&self) -> Decimal;
+    /// The account that owes it: `("reseller" | "customer", id)`.
+    fn account(&self) -> (&'static str, Uuid);
+}
+
+impl InvoiceAmounts for invoice::Model {
+    fn subtotal(&self) -> Decimal {
+        fixed(self.subtotal_units, self.subtotal_nanos)
+    }
+    fn tax(&self) -> Decimal {
+        fixed(self.tax_units, self.tax_nanos)
+    }
+    fn total(&self) -> Decimal {
+        fixed(self.total_units, self.total_nanos)
+    }
+    fn paid(&self) -> Decimal {
+        fixed(self.amount_paid_units, self.amount_paid_nanos)
+    }
+    fn credited(&self) -> Decimal {
+        fixed(self.amount_credited_units, self.amount_credited_nanos)
+    }
+    fn outstanding(&self) -> Decimal {
+        (self.total() - self.paid() - self.credited()).max(Decimal::ZERO)
+    }
+    fn tax_rate(&self) -> Decimal {
+        fixed(self.tax_rate_units, self.tax_rate_nanos)
+    }
+    fn account(&self) -> (&'static str, Uuid) {
+        match (self.recipient_reseller_id, self.recipient_customer_id) {
+            (Some(r), _) => ("reseller", r),
+            (None, Some(c)) => ("customer", c),
+            (None, None) => ("customer", Uuid::nil()),
+        }
+    }
+}
+
+/// Money views of a line.
+pub trait LineAmounts {
+    /// Quantity.
+    fn quantity(&self) -> Decimal;
+    /// Unit price.
+    fn unit_price(&self) -> Decimal;
+    /// Amount, rounded.
+    fn amount(&self, minor: u32) -> Decimal;
+}
+
+impl LineAmounts for invoice_line::Model {
+    fn quantity(&self) -> Decimal {
+        fixed(self.quantity_units, self.quantity_nanos)
+    }
+    fn unit_price(&self) -> Decimal {
+        fixed(self.unit_price_units, self.unit_price_nanos)
+    }
+    fn amount(&self, minor: u32) -> Decimal {
+        cents(self.amount_cents, minor)
+    }
+}
+
+/// Minor units as an amount with `minor` decimals.
+pub fn cents(value: i64, minor: u32) -> Decimal {
+    Decimal::new(value, minor)
+}
+
+/// An amount in minor units, rounded by the money rule; one that does not
+/// fit 64 bits is an error, never a saturated or zero amount.
+pub fn to_cents(amount: Decimal, minor: u32) -> Result<i64> {
+    let a = crate::decimal::round_money(amount, minor);
+    i64::try_from(a.mantissa()).map_err(|_| crate::decimal::DecimalError::OutOfRange(amount).into())
+}
+
+/// The minor-unit digits of a currency code (2 when unknown).
+pub fn minor_digits(currency: &str) -> u32 {
+    Currency::parse(currency).map_or(2, |c| c.minor_unit_digits())
+}
+
+/// The next number in `series` for `year`. Call inside the transaction
+/// that uses it: the counter row stays locked until it ends.
+pub async fn next_number(txn: &impl ConnectionTrait, series: &str, year: i32) -> Result<i64> {
+    for _ in 0..3 {
+        let bumped = txn
+            .execute_raw(stmt(
+                txn,
+                "UPDATE invoice_number_sequences SET last_number = last_number + 1 WHERE issuer = $1 AND year = $2",
+                vec![series.into(), year.into()],
+            ))
+            .await?
+            .rows_affected();
+        if bumped == 0 {
+            let inserted = txn
+                .execute_raw(stmt(
+                    txn,
+                    "INSERT INTO invoice_number_sequences (issuer, year, last_number) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",
+                    vec![series.into(), year.into()],
+                ))
+                .await?
+                .rows_affected();
+            if inserted == 0 {
+                continue; // created concurrently: bump it.
+            }
+        }
+        let row = txn
+            .query_one_raw(stmt(
+                txn,
+                "SELECT last_number FROM invoice_number_sequences WHERE issuer = $1 AND year = $2",
+                vec![series.into(), year.into()],
+            ))
+            .await?
+            .ok_or_else(|| Error::Db(sea_orm::DbErr::RecordNotFound(series.into())))?;
+        return Ok(row.try_get("", "last_number")?);
+    }
+    Err(Error::Db(sea_orm::DbErr::Custom(format!(
+        "could not take a number in {series}"
+    ))))
+}
+
+fn issuer_series(issuer: Option<Uuid>) -> String {
+    issuer.map_or_else(|| "coop".to_owned(), |r| r.to_string())
+}
+
+/// Finalizes a draft inside `txn`: numbers it, sets it open and due (or
+/// paid, when nothing is owed), uses the account's credit, and enqueues
+/// the collection and the account's re-evaluation.
+pub(crate) async fn finalize_in(
+    txn: &impl ConnectionTrait,
+    inv: invoice::Model,
+    now: DateTime<Utc>,
+) -> Result<invoice::Model> {
+    let year = now.year();
+    let n = next_number(txn, &issuer_series(inv.issuer_reseller_id), year).await?;
+    let number = format!("{year}-{n:06}");
+    let total = inv.total();
+    let mut am = inv.clone().into_active_model();
+    am.number = Set(Some(number));
+    am.finalized_at = Set(Some(now));
+    am.due_at = Set(Some(now + PAYMENT_TERMS));
+    am.updated_at = Set(now);
+    if total.is_zero() {
+        am.status = Set(status::PAID.into());
+        am.paid_at = Set(Some(now));
+    } else {
+        am.status = Set(status::OPEN.into());
+    }
+    let mut inv = am.update(txn).await?;
+    if !total.is_zero() {
+        inv = apply_credit(txn, inv, now).await?;
+        if inv.status == status::OPEN {
+            crate::jobs::enqueue(txn, &CollectInvoice { invoice_id: inv.id }, now).await?;
+        }
+    }
+    enqueue_account(txn, &inv, now).await?;
+    Ok(inv)
+}
+
+async fn enqueue_account(
+    txn: &impl ConnectionTrait,
+    inv: &invoice::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (kind, id) = inv.account();
+    crate::jobs::enqueue(
+        txn,
+        &AccountChanged {
+            account_kind: kind.into(),
+            account_id: id,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Who an invoice is from and to, and how it is taxed.
+pub(crate) struct Parties {
+    /// Whose world it is in.
+    pub world: Option<Uuid>,
+    /// The issuing reseller (`None`: the co-op).
+    pub issuer_reseller_id: Option<Uuid>,
+    /// The paying reseller.
+    pub recipient_reseller_id: Option<Uuid>,
+    /// The paying customer.
+    pub recipient_customer_id: Option<Uuid>,
+    /// `wholesale` | `retail` | `direct`.
+    pub layer: String,
+    /// ISO 4217.
+    pub currency: String,
+    /// The issuer's name.
+    pub issuer_name: Option<String>,
+    /// The recipient's name.
+    pub recipient_name: Option<String>,
+    /// Where it goes.
+    pub recipient_email: Option<String>,
+    /// Tax rate.
+    pub tax_rate: Decimal,
+    /// The recipient accounts for the tax.
+    pub reverse_charge: bool,
+}
+
+impl Parties {
+    /// The parties of an existing invoice.
+    pub(crate) fn of(inv: &invoice::Model) -> Self {
+        Self {
+            world: inv.reseller_id,
+            issuer_reseller_id: inv.issuer_reseller_id,
+            recipient_reseller_id: inv.recipient_reseller_id,
+            recipient_customer_id: inv.recipient_customer_id,
+            layer: inv.layer.clone(),
+            currency: inv.currency.clone(),
+            issuer_name: inv.issuer_name.clone(),
+            recipient_name: inv.recipient_name.clone(),
+            recipient_email: inv.recipient_email.clone(),
+            tax_rate: inv.tax_rate(),
+            reverse_charge: inv.reverse_charge,
+        }
+    }
+}
+
+/// A draft invoice of `subtotal` (the sum of its rounded lines) to
+/// `parties`, its tax rounded once; made once per `close_key`.
+pub(crate) fn draft(
+    p: &Parties,
+    subtotal: Decimal,
+    billing_period_id: Option<Uuid>,
+    period: (DateTime<Utc>, DateTime<Utc>),
+    close_key: &str,
+    now: DateTime<Utc>,
+) -> Result<invoice::ActiveModel> {
+    let minor = minor_digits(&p.currency);
+    let tax = crate::billing::rating::tax(subtotal, p.tax_rate, p.reverse_charge, minor);
+    let total = subtotal + tax;
+    let (sub_f, tax_f, total_f, rate_f) = (
+        to_fixed(subtotal)?,
+        to_fixed(tax)?,
+        to_fixed(total)?,
+        to_fixed(p.tax_rate)?,
+    );
+    Ok(invoice::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        billing_period_id: Set(billing_period_id),
+        reseller_id: Set(p.world),
+        issuer_reseller_id: Set(p.issuer_reseller_id),
+        recipient_reseller_id: Set(p.recipient_reseller_id),
+        recipient_customer_id: Set(p.recipient_customer_id),
+        layer: Set(p.layer.clone()),
+        number: Set(None),
+        period_start: Set(period.0),
+        period_end: Set(period.1),
+        currency: Set(p.currency.clone()),
+        subtotal_units: Set(sub_f.units()),
+        subtotal_nanos: Set(sub_f.nanos()),
+        tax_units: Set(tax_f.units()),
+        tax_nanos: Set(tax_f.nanos()),
+        total_units: Set(total_f.units()),
+        total_nanos: Set(total_f.nanos()),
+        total_cents: Set(to_cents(total, minor)?),
+        amount_paid_units: Set(0),
+        amount_paid_nanos: Set(0),
+        status: Set(status::DRAFT.into()),
+        finalized_at: Set(None),
+        due_at: Set(None),
+        paid_at: Set(None),
+        voided_at: Set(None),
+        stripe_payment_intent_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        close_key: Set(Some(close_key.to_owned())),
+        amount_credited_units: Set(0),
+        amount_credited_nanos: Set(0),
+        tax_rate_units: Set(rate_f.units()),
+        tax_rate_nanos: Set(rate_f.nanos()),
+        reverse_charge: Set(p.reverse_charge),
+        issuer_name: Set(p.issuer_name.clone()),
+        recipient_name: Set(p.recipient_name.clone()),
+        recipient_email: Set(p.recipient_email.clone()),
+        payment_client_secret: Set(None),
+        payment_error: Set(None),
+    })
+}
+
+/// Issues a late fee on the account that owes `overdue`: a finalized
+/// one-line invoice from the same issuer, taxed as `overdue` was, made
+/// once per `key`.
+pub(crate) async fn late_fee(
+    txn: &impl ConnectionTrait,
+    overdue: &invoice::Model,
+    amount: Decimal,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let minor = minor_digits(&overdue.currency);
+    let a = to_fixed(amount)?;
+    let inv = draft(&Parties::of(overdue), amount, None, (now, now), key, now)?
+        .insert(txn)
+        .await?;
+    crate::entity::invoice_line::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        invoice_id: Set(inv.id),
+        reseller_id: Set(overdue.reseller_id),
+        position: Set(1),
+        tenant_id: Set(None),
+        description: Set(format!(
+            "Late fee: invoice {} overdue",
+            overdue.number.clone().unwrap_or_default()
+        )),
+        metric_code: Set(None),
+        quantity_units: Set(1),
+        quantity_nanos: Set(0),
+        unit_price_units: Set(a.units()),
+        unit_price_nanos: Set(a.nanos()),
+        precise_amount_units: Set(a.units()),
+        precise_amount_nanos: Set(a.nanos()),
+        amount_cents: Set(to_cents(amount, minor)?),
+        price_version: Set("late-fee".into()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    finalize_in(txn, inv, now).await?;
+    Ok(())
+}
+
+/// Reads an invoice for changing it: its row locked on PostgreSQL until the
+/// transaction ends (SQLite serializes writers), so concurrent payments,
+/// credit notes and finalizations apply one after the other.
+async fn locked(txn: &impl ConnectionTrait, id: Uuid) -> Result<Option<invoice::Model>> {
+    let mut q = invoice::Entity::find_by_id(id);
+    if crate::db::is_postgres(txn) {
+        q = sea_orm::QuerySelect::lock_exclusive(q);
+    }
+    Ok(q.one(txn).await?)
+}
+
+/// Locks the paying account's row, so its credit is spent once.
+async fn lock_account(txn: &impl ConnectionTrait, inv: &invoice::Model) -> Result<()> {
+    if !crate::db::is_postgres(txn) {
+        return Ok(());
+    }
+    let (kind, id) = inv.account();
+    let table = if kind == "reseller" {
+        "resellers"
+    } else {
+        "customers"
+    };
+    txn.query_one_raw(stmt(
+        txn,
+        &format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+        vec![id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn reachable(grant: &Grant, inv: &invoice::Model) -> bool {
+    grant.reach.all || grant.reach.reseller(inv.reseller_id)
+}
+
+/// May this grant change this invoice? The co-op's invoices: the co-op's
+/// stewards and integrations; a reseller's retail invoices: that reseller too.
+fn may_change(grant: &Grant, inv: &invoice::Model) -> bool {
+    grant.reach.all
+        || (inv.issuer_reseller_id.is_some() && grant.reach.reseller(inv.issuer_reseller_id))
+}
+
+async fn load_for_change(
+    txn: &impl ConnectionTrait,
+    grant: &Grant,
+    id: Uuid,
+    field: &'static str,
+) -> Result<invoice::Model> {
+    let inv = locked(txn, id)
+        .await?
+        .filter(|i| reachable(grant, i))
+        .ok_or_else(|| Error::not_found(field, "invoice"))?;
+    if !may_change(grant, &inv) {
+        return Err(Error::Forbidden(
+            "only the issuer records payments and credits on an invoice".into(),
+        ));
+    }
+    Ok(inv)
+}
+
+/// Finalizes a draft invoice (`finalizeInvoice`).
+pub async fn finalize(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<invoice::Model> {
+    let grant = actor.principal.authorize(Permission::WriteBilling)?;
+    let txn = db.begin().await?;
+    let inv = load_for_change(&txn, &grant, id, "invoiceId").await?;
+    if inv.status != status::DRAFT {
+        return Err(Error::Conflict {
+            field: "invoiceId",
+            code: "NOT_A_DRAFT",
+            message: format!(
+                "invoice {} is {}, not a draft",
+                inv.number.clone().unwrap_or_default(),
+                inv.status
+            ),
+        });
+    }
+    let inv = finalize_in(&txn, inv, now).await?;
+    crate::audit::record(
+        &txn,
+        actor,
+        &grant,
+        Change {
+            action: "finalizeInvoice",
+            object_type: "Invoice",
+            object_id: inv.id,
+            reseller_id: inv.reseller_id,
+            details: serde_json::json!({ "number": inv.number, "total": inv.total().to_string() }),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(inv)
+}

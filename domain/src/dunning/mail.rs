@@ -1,0 +1,177 @@
+//! Dunning mail: the outbox rows and the values each template gets.
+
+use super::*;
+
+/// Sends one recorded mail.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SendMail {
+    /// The `dunning_steps` row holding it.
+    pub step_id: Uuid,
+}
+
+impl crate::jobs::Job for SendMail {
+    const NAME: &'static str = "dunning.send_mail";
+    const DEDUPLICATED: bool = true;
+}
+
+/// A mail as recorded: the template to render and its values.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Mail {
+    /// `reminder`, `suspension`, `termination_warning`, `payment_received`, `reseller_notice`.
+    pub template: String,
+    /// Recipient address.
+    pub to: String,
+    /// Sender display name (the reseller's brand on retail mail).
+    pub from_name: String,
+    /// Sender address, when the brand has its own.
+    pub from_address: Option<String>,
+    /// Template values.
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+/// Records an action once under `dedup` (with its mail, if any) and
+/// enqueues the mail; `false` if it was taken before.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn record(
+    txn: &impl ConnectionTrait,
+    kind: &str,
+    id: Uuid,
+    reseller: Option<Uuid>,
+    invoice: Option<Uuid>,
+    step_index: i32,
+    action: &str,
+    dedup: &str,
+    episode: Option<&str>,
+    mail: Option<&Mail>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let row_id = Uuid::now_v7();
+    let details = mail.map(|m| serde_json::to_string(m).unwrap_or_default());
+    let inserted = txn
+        .execute_raw(stmt(
+            txn,
+            "INSERT INTO dunning_steps (id, account_kind, account_id, reseller_id, invoice_id, step_index, action, dedup_key, taken_at, details, sent_at, episode) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11) ON CONFLICT (dedup_key) DO NOTHING",
+            vec![
+                row_id.into(),
+                kind.into(),
+                id.into(),
+                reseller.into(),
+                invoice.into(),
+                step_index.into(),
+                action.into(),
+                dedup.into(),
+                now.into(),
+                details.into(),
+                episode.map(str::to_owned).into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if inserted == 1 && mail.is_some() {
+        crate::jobs::enqueue(txn, &SendMail { step_id: row_id }, now).await?;
+    }
+    Ok(inserted == 1)
+}
+
+pub(super) fn money(amount: Decimal, currency: &str) -> String {
+    let digits = crate::billing::invoices::minor_digits(currency);
+    let a = crate::decimal::round_money(amount, digits);
+    format!("{a} {currency}")
+}
+
+/// Records the "payment received" mail for a payment (in its transaction).
+pub(crate) async fn payment_received(
+    txn: &impl ConnectionTrait,
+    inv: &invoice::Model,
+    payment_id: Uuid,
+    amount: Decimal,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (kind, id) = inv.account();
+    let p = party(txn, kind, id).await?;
+    let Some(to) = p.email.clone() else {
+        return Ok(());
+    };
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("name".into(), p.name.clone());
+    values.insert("brand".into(), p.biller.clone());
+    values.insert("amount".into(), money(amount, &inv.currency));
+    values.insert("invoice".into(), inv.number.clone().unwrap_or_default());
+    values.insert("due".into(), money(inv.outstanding(), &inv.currency));
+    let mail = Mail {
+        template: "payment_received".into(),
+        to,
+        from_name: p.biller.clone(),
+        from_address: p.biller_address.clone(),
+        values,
+    };
+    record(
+        txn,
+        kind,
+        id,
+        inv.reseller_id,
+        Some(inv.id),
+        -1,
+        "payment_received",
+        &format!("payment:{payment_id}"),
+        None,
+        Some(&mail),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn mail_for(
+    db: &impl ConnectionTrait,
+    action: &Action,
+    kind: &str,
+    p: &Party,
+    oldest: &invoice::Model,
+    outstanding: Decimal,
+    days: i64,
+    step: &Step,
+) -> Result<Option<Mail>> {
+    let template = match action {
+        Action::Reminder => "reminder",
+        Action::Suspend => "suspension",
+        Action::WarnTermination => "termination_warning",
+        Action::NotifyReseller => "reseller_notice",
+        Action::LateFee { .. } | Action::Terminate => return Ok(None),
+    };
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("name".into(), p.name.clone());
+    values.insert("brand".into(), p.biller.clone());
+    values.insert("amount".into(), money(outstanding, &oldest.currency));
+    values.insert("invoice".into(), oldest.number.clone().unwrap_or_default());
+    values.insert(
+        "due_date".into(),
+        oldest
+            .due_at
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+    );
+    values.insert("days".into(), days.to_string());
+    values.insert("step".into(), step.name.clone());
+    let (to, from_name, from_address) = if template == "reseller_notice" {
+        // To the reseller, about its customer; from the co-op.
+        let Some(r) = p.reseller.filter(|_| kind == "customer") else {
+            return Ok(None);
+        };
+        let rp = party(db, "reseller", r).await?;
+        values.insert("customer".into(), p.name.clone());
+        values.insert("brand".into(), crate::billing::close::COOP_NAME.into());
+        (rp.email, crate::billing::close::COOP_NAME.to_owned(), None)
+    } else {
+        (p.email.clone(), p.biller.clone(), p.biller_address.clone())
+    };
+    Ok(to.map(|to| Mail {
+        template: template.into(),
+        to,
+        from_name,
+        from_address,
+        values,
+    }))
+}

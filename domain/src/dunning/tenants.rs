@@ -1,0 +1,318 @@
+//! What dunning does to tenants: suspension and resumption by standing,
+//! termination, and the manual suspension, resumption and prepaid terms.
+
+use super::*;
+
+pub(super) async fn suspend_overdue(
+    txn: &impl ConnectionTrait,
+    kind: &str,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    // A customer's tenants paid ahead are exempt from its own arrears; a
+    // reseller's arrears to the co-op spare none of its tenants (a reseller
+    // sets its customers' prepaid terms itself).
+    let ids = tenant_ids(
+        txn,
+        &format!(
+            "SELECT id FROM tenants WHERE {} = $1 AND state = 'active'{}",
+            scope(kind),
+            if kind == "customer" {
+                " AND (prepaid_until IS NULL OR prepaid_until <= $2)"
+            } else {
+                " AND $2 = $2"
+            }
+        ),
+        vec![id.into(), now.into()],
+    )
+    .await?;
+    for t in &ids {
+        txn.execute_raw(stmt(
+            txn,
+            "UPDATE tenants SET state = $2, suspension_reason = $3, suspension_note = $4, suspended_at = $5, updated_at = $5 WHERE id = $1 AND state = 'active'",
+            vec![
+                (*t).into(),
+                TenantState::Suspended.as_str().into(),
+                SuspensionReason::Overdue.as_str().into(),
+                format!("{kind} overdue").into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+        crate::jobs::enqueue(txn, &SyncTenant { tenant_id: *t }, now).await?;
+    }
+    Ok(ids.len() as u64)
+}
+
+pub(super) async fn resume_overdue(
+    txn: &impl ConnectionTrait,
+    kind: &str,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    // Only what this account's arrears suspended: never a manual suspension.
+    let note = format!("{kind} overdue");
+    let rows = txn
+        .query_all_raw(stmt(
+            txn,
+            &format!(
+                "SELECT id, customer_id, reseller_id FROM tenants WHERE {} = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
+                scope(kind)
+            ),
+            vec![id.into(), note.clone().into()],
+        ))
+        .await?;
+    let mut resumed = 0;
+    for r in rows {
+        let t: Uuid = r.try_get("", "id")?;
+        // The other paying party of the tenant (its reseller, or its customer)
+        // may be suspended too: the suspension is then that party's.
+        let (other_kind, other): (&str, Option<Uuid>) = if kind == "customer" {
+            ("reseller", r.try_get("", "reseller_id")?)
+        } else {
+            ("customer", Some(r.try_get("", "customer_id")?))
+        };
+        let other_suspended = match other {
+            Some(o) => txn
+                .query_one_raw(stmt(
+                    txn,
+                    "SELECT standing FROM account_standings WHERE account_kind = $1 AND account_id = $2 AND standing = 'suspended'",
+                    vec![other_kind.into(), o.into()],
+                ))
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if other_suspended {
+            txn.execute_raw(stmt(
+                txn,
+                "UPDATE tenants SET suspension_note = $3, updated_at = $4 WHERE id = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
+                vec![t.into(), note.clone().into(), format!("{other_kind} overdue").into(), now.into()],
+            ))
+            .await?;
+            continue;
+        }
+        let changed = txn
+            .execute_raw(stmt(
+                txn,
+                "UPDATE tenants SET state = 'active', suspension_reason = NULL, suspension_note = NULL, suspended_at = NULL, updated_at = $3 \
+                 WHERE id = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
+                vec![t.into(), note.clone().into(), now.into()],
+            ))
+            .await?
+            .rows_affected();
+        if changed == 1 {
+            crate::jobs::enqueue(txn, &SyncTenant { tenant_id: t }, now).await?;
+            resumed += 1;
+        }
+    }
+    Ok(resumed)
+}
+
+pub(super) async fn terminate_all(
+    txn: &impl ConnectionTrait,
+    kind: &str,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let ids = tenant_ids(
+        txn,
+        &format!(
+            "SELECT id FROM tenants WHERE {} = $1 AND state <> 'terminated'{}",
+            scope(kind),
+            if kind == "customer" {
+                " AND (prepaid_until IS NULL OR prepaid_until <= $2)"
+            } else {
+                " AND $2 = $2"
+            }
+        ),
+        vec![id.into(), now.into()],
+    )
+    .await?;
+    for t in ids {
+        txn.execute_raw(stmt(
+            txn,
+            "UPDATE tenants SET state = 'terminated', terminated_at = $2, updated_at = $2 WHERE id = $1",
+            vec![t.into(), now.into()],
+        ))
+        .await?;
+        crate::jobs::enqueue(txn, &SyncTenant { tenant_id: t }, now).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn tenant_ids(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<Uuid>> {
+    db.query_all_raw(stmt(db, sql, values))
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get("", "id")?))
+        .collect()
+}
+
+/// A tenant within the grant's reach (outside it reads as not found).
+pub(super) async fn tenant_in_reach(
+    txn: &impl ConnectionTrait,
+    grant: &crate::auth::Grant,
+    id: Uuid,
+) -> Result<tenant::Model> {
+    tenant::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .filter(|t| grant.reach.tenant(t.id, t.reseller_id))
+        .ok_or_else(|| Error::not_found("tenantId", "tenant"))
+}
+
+/// Suspends a tenant by hand (`suspendTenant`): never lifted by a payment.
+pub async fn suspend_tenant(
+    db: &DatabaseConnection,
+    actor: &crate::auth::Actor,
+    tenant_id: Uuid,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model> {
+    let grant = actor
+        .principal
+        .authorize(crate::auth::Permission::WriteTenants)?;
+    let note = crate::tenancy::non_empty("reason", note, 500)?;
+    let txn = db.begin().await?;
+    let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
+    if t.state == TenantState::Terminated.as_str() || t.state == TenantState::Pending.as_str() {
+        return Err(Error::Conflict {
+            field: "tenantId",
+            code: "NOT_ACTIVE",
+            message: format!("the tenant is {}", t.state),
+        });
+    }
+    if t.suspension_reason.as_deref() == Some(SuspensionReason::Overdue.as_str()) {
+        // Re-labelling it manual would let `resumeTenant` lift an arrears suspension.
+        return Err(Error::Conflict {
+            field: "tenantId",
+            code: "SUSPENDED_FOR_ARREARS",
+            message: "the tenant is suspended for non-payment already".into(),
+        });
+    }
+    txn.execute_raw(stmt(
+        &txn,
+        "UPDATE tenants SET state = 'suspended', suspension_reason = 'manual', suspension_note = $2, suspended_at = $3, updated_at = $3 WHERE id = $1",
+        vec![t.id.into(), note.clone().into(), now.into()],
+    ))
+    .await?;
+    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: t.id }, now).await?;
+    crate::audit::record(
+        &txn,
+        actor,
+        &grant,
+        crate::audit::Change {
+            action: "suspendTenant",
+            object_type: "Tenant",
+            object_id: t.id,
+            reseller_id: t.reseller_id,
+            details: serde_json::json!({ "reason": note }),
+        },
+        now,
+    )
+    .await?;
+    let model = tenant_in_reach(&txn, &grant, t.id).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Lifts a manual suspension (`resumeTenant`). An overdue suspension is
+/// lifted by payment, not by hand.
+pub async fn resume_tenant(
+    db: &DatabaseConnection,
+    actor: &crate::auth::Actor,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model> {
+    let grant = actor
+        .principal
+        .authorize(crate::auth::Permission::WriteTenants)?;
+    let txn = db.begin().await?;
+    let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
+    if t.state != TenantState::Suspended.as_str() {
+        return Err(Error::Conflict {
+            field: "tenantId",
+            code: "NOT_SUSPENDED",
+            message: format!("the tenant is {}", t.state),
+        });
+    }
+    if t.suspension_reason.as_deref() == Some(SuspensionReason::Overdue.as_str()) {
+        return Err(Error::Conflict {
+            field: "tenantId",
+            code: "ACCOUNT_OVERDUE",
+            message:
+                "suspended for non-payment: a payment that brings the account current resumes it"
+                    .into(),
+        });
+    }
+    txn.execute_raw(stmt(
+        &txn,
+        "UPDATE tenants SET state = 'active', suspension_reason = NULL, suspension_note = NULL, suspended_at = NULL, updated_at = $2 WHERE id = $1",
+        vec![t.id.into(), now.into()],
+    ))
+    .await?;
+    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: t.id }, now).await?;
+    // Its accounts decide again: one may be suspended for arrears.
+    account_changed(&txn, t.customer_id, t.reseller_id, now).await?;
+    crate::audit::record(
+        &txn,
+        actor,
+        &grant,
+        crate::audit::Change {
+            action: "resumeTenant",
+            object_type: "Tenant",
+            object_id: t.id,
+            reseller_id: t.reseller_id,
+            details: serde_json::json!({}),
+        },
+        now,
+    )
+    .await?;
+    let model = tenant_in_reach(&txn, &grant, t.id).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Sets a tenant's prepaid term (`setTenantPrepaidUntil`): a tenant paid
+/// ahead is not suspended or terminated for its account's arrears.
+pub async fn set_prepaid_until(
+    db: &DatabaseConnection,
+    actor: &crate::auth::Actor,
+    tenant_id: Uuid,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model> {
+    let grant = actor
+        .principal
+        .authorize(crate::auth::Permission::WriteTenants)?;
+    let txn = db.begin().await?;
+    let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
+    txn.execute_raw(stmt(
+        &txn,
+        "UPDATE tenants SET prepaid_until = $2, updated_at = $3 WHERE id = $1",
+        vec![t.id.into(), until.into(), now.into()],
+    ))
+    .await?;
+    crate::audit::record(
+        &txn,
+        actor,
+        &grant,
+        crate::audit::Change {
+            action: "setTenantPrepaidUntil",
+            object_type: "Tenant",
+            object_id: t.id,
+            reseller_id: t.reseller_id,
+            details: serde_json::json!({ "prepaidUntil": until }),
+        },
+        now,
+    )
+    .await?;
+    let model = tenant_in_reach(&txn, &grant, t.id).await?;
+    txn.commit().await?;
+    Ok(model)
+}

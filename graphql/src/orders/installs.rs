@@ -1,0 +1,140 @@
+//! App installs.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use coplane_domain::entity::app_install;
+use coplane_domain::orders::installs;
+
+use crate::catalog::AppVersion;
+use crate::context::{actor, db};
+use crate::error::{UserError, to_gql};
+use crate::node::global_id;
+use crate::scalars::Json;
+use crate::tenancy::Tenant;
+
+/// An install's lifecycle.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(rename_items = "snake_case")]
+pub enum AppInstallState {
+    /// Ordered; not started.
+    Pending,
+    /// Being rolled out.
+    Installing,
+    /// Available.
+    Ready,
+    /// Not made ready; see `statusMessage`.
+    Failed,
+    /// Being removed.
+    Uninstalling,
+    /// Removed.
+    Uninstalled,
+}
+
+/// An app installed in a tenant.
+pub struct AppInstall(pub app_install::Model);
+
+#[Object]
+impl AppInstall {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id("AppInstall", self.0.id)
+    }
+    /// The tenant.
+    async fn tenant_id(&self) -> ID {
+        global_id("Tenant", self.0.tenant_id)
+    }
+    /// The installed version.
+    async fn version(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AppVersion>> {
+        version(ctx, Some(self.0.app_version_id)).await
+    }
+    /// The version before the last upgrade or rollback (`rollbackAppInstall` returns to it).
+    async fn previous_version(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<AppVersion>> {
+        version(ctx, self.0.previous_version_id).await
+    }
+    /// Versions of the app published after the installed one.
+    #[graphql(complexity = "20 * child_complexity")]
+    async fn available_upgrades(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<AppVersion>> {
+        let found = installs::available_upgrades(db(ctx)?, &self.0)
+            .await
+            .map_err(to_gql)?;
+        Ok(found.into_iter().map(AppVersion).collect())
+    }
+    /// Its values (`host`, `env`).
+    async fn values(&self) -> Option<Json<serde_json::Value>> {
+        serde_json::from_str(&self.0.values_json).ok().map(Json)
+    }
+    /// Lifecycle state.
+    async fn state(&self) -> AppInstallState {
+        match installs::InstallState::parse(&self.0.state) {
+            Some(installs::InstallState::Pending) | None => AppInstallState::Pending,
+            Some(installs::InstallState::Installing) => AppInstallState::Installing,
+            Some(installs::InstallState::Ready) => AppInstallState::Ready,
+            Some(installs::InstallState::Failed) => AppInstallState::Failed,
+            Some(installs::InstallState::Uninstalling) => AppInstallState::Uninstalling,
+            Some(installs::InstallState::Uninstalled) => AppInstallState::Uninstalled,
+        }
+    }
+    /// What the cluster last said.
+    async fn status_message(&self) -> Option<&str> {
+        self.0.status_message.as_deref()
+    }
+    /// Created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+async fn version(
+    ctx: &Context<'_>,
+    id: Option<uuid::Uuid>,
+) -> async_graphql::Result<Option<AppVersion>> {
+    let Some(id) = id else { return Ok(None) };
+    let found = installs::load_version(db(ctx)?, id).await.map_err(to_gql)?;
+    Ok(found.map(|(v, _, _)| AppVersion(v)))
+}
+
+/// A tenant's installs (shown on `Tenant.appInstalls`).
+pub async fn tenant_installs(
+    ctx: &Context<'_>,
+    tenant: &Tenant,
+) -> async_graphql::Result<Vec<AppInstall>> {
+    let found = installs::of_tenant(db(ctx)?, actor(ctx)?, tenant.0.id)
+        .await
+        .map_err(to_gql)?;
+    Ok(found.into_iter().map(AppInstall).collect())
+}
+
+/// `rollbackAppInstall` input.
+#[derive(InputObject)]
+pub struct RollbackAppInstallInput {
+    /// The install.
+    pub install_id: ID,
+}
+
+/// `setAppInstallValues` input.
+#[derive(InputObject)]
+pub struct SetAppInstallValuesInput {
+    /// The install.
+    pub install_id: ID,
+    /// The new values, replacing the old.
+    pub values: Json<serde_json::Value>,
+}
+
+/// An install mutation's result.
+#[derive(SimpleObject)]
+pub struct AppInstallPayload {
+    /// The install, unless there were user errors.
+    pub app_install: Option<AppInstall>,
+    /// What was wrong; nothing was changed.
+    pub user_errors: Vec<UserError>,
+}

@@ -1,0 +1,178 @@
+//! Orders and their lines.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use coplane_domain::entity::{order, order_line};
+use coplane_domain::orders;
+
+use crate::context::db;
+use crate::error::{UserError, to_gql};
+use crate::node::global_id;
+
+/// An order's (or a line's) progress.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(rename_items = "snake_case")]
+pub enum OrderState {
+    /// Placed; the worker has not started it.
+    Pending,
+    /// Being provisioned.
+    Provisioning,
+    /// Done.
+    Fulfilled,
+    /// A line failed; `retryOrder` tries again.
+    Failed,
+    /// Cancelled while pending; its changes were undone.
+    Cancelled,
+}
+
+impl OrderState {
+    pub(super) fn parse(s: &str) -> Self {
+        match orders::OrderState::parse(s) {
+            Some(orders::OrderState::Pending) | None => Self::Pending,
+            Some(orders::OrderState::Provisioning) => Self::Provisioning,
+            Some(orders::OrderState::Fulfilled) => Self::Fulfilled,
+            Some(orders::OrderState::Failed) => Self::Failed,
+            Some(orders::OrderState::Cancelled) => Self::Cancelled,
+        }
+    }
+
+    pub(super) fn to_domain(self) -> orders::OrderState {
+        match self {
+            Self::Pending => orders::OrderState::Pending,
+            Self::Provisioning => orders::OrderState::Provisioning,
+            Self::Fulfilled => orders::OrderState::Fulfilled,
+            Self::Failed => orders::OrderState::Failed,
+            Self::Cancelled => orders::OrderState::Cancelled,
+        }
+    }
+
+    pub(super) fn is_settled(self) -> bool {
+        matches!(self, Self::Fulfilled | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// What a line does.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(rename_items = "snake_case")]
+pub enum OrderLineKind {
+    /// A new tenant on a plan.
+    NewTenant,
+    /// A tenant moves to another plan.
+    PlanChange,
+    /// An app installed.
+    AppInstall,
+    /// An install moved to another version.
+    AppUpgrade,
+    /// An install removed.
+    AppUninstall,
+}
+
+/// A storefront order.
+pub struct Order(pub order::Model);
+
+#[Object]
+impl Order {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id("Order", self.0.id)
+    }
+    /// The buying customer.
+    async fn customer_id(&self) -> ID {
+        global_id("Customer", self.0.customer_id)
+    }
+    /// The selling reseller.
+    async fn reseller_id(&self) -> ID {
+        global_id("Reseller", self.0.reseller_id)
+    }
+    /// Progress.
+    async fn state(&self) -> OrderState {
+        OrderState::parse(&self.0.state)
+    }
+    /// Why it failed.
+    async fn failure_reason(&self) -> Option<&str> {
+        self.0.failure_reason.as_deref()
+    }
+    /// The storefront's idempotency key.
+    async fn idempotency_key(&self) -> Option<&str> {
+        self.0.idempotency_key.as_deref()
+    }
+    /// Who placed it.
+    async fn placed_by(&self) -> &str {
+        &self.0.placed_by
+    }
+    /// Its lines, in order.
+    #[graphql(complexity = "50 * child_complexity")]
+    async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderLine>> {
+        let found = orders::lines(db(ctx)?, self.0.id).await.map_err(to_gql)?;
+        Ok(found.into_iter().map(OrderLine).collect())
+    }
+    /// Placed.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One line of an order.
+pub struct OrderLine(pub order_line::Model);
+
+#[Object]
+impl OrderLine {
+    /// 0-based place in the order.
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// What it does.
+    async fn kind(&self) -> OrderLineKind {
+        match orders::LineKind::parse(&self.0.kind) {
+            Some(orders::LineKind::NewTenant) | None => OrderLineKind::NewTenant,
+            Some(orders::LineKind::PlanChange) => OrderLineKind::PlanChange,
+            Some(orders::LineKind::AppInstall) => OrderLineKind::AppInstall,
+            Some(orders::LineKind::AppUpgrade) => OrderLineKind::AppUpgrade,
+            Some(orders::LineKind::AppUninstall) => OrderLineKind::AppUninstall,
+        }
+    }
+    /// Progress.
+    async fn state(&self) -> OrderState {
+        OrderState::parse(&self.0.state)
+    }
+    /// Why it failed.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// The tenant it concerns.
+    async fn tenant_id(&self) -> Option<ID> {
+        self.0.tenant_id.map(|t| global_id("Tenant", t))
+    }
+    /// The plan it sets.
+    async fn plan_id(&self) -> Option<ID> {
+        self.0.plan_id.map(|p| global_id("Plan", p))
+    }
+    /// The version it installs or upgrades to.
+    async fn app_version_id(&self) -> Option<ID> {
+        self.0.app_version_id.map(|v| global_id("AppVersion", v))
+    }
+    /// The install it concerns.
+    async fn app_install_id(&self) -> Option<ID> {
+        self.0.app_install_id.map(|i| global_id("AppInstall", i))
+    }
+}
+
+/// An order mutation's result.
+#[derive(SimpleObject)]
+pub struct OrderPayload {
+    /// The order, unless there were user errors.
+    pub order: Option<Order>,
+    /// What was wrong; nothing was changed.
+    pub user_errors: Vec<UserError>,
+}
+
+/// `cancelOrder` and `retryOrder` input.
+#[derive(InputObject)]
+pub struct OrderIdInput {
+    /// The order.
+    pub order_id: ID,
+}

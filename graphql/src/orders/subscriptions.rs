@@ -1,0 +1,104 @@
+//! Subscriptions to orders and tenants.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Subscription};
+use coplane_domain::Clock;
+use coplane_domain::entity::{order, order_line};
+use coplane_domain::orders;
+use futures::Stream;
+
+use super::{Order, OrderState};
+use crate::context::{actor, db, record_tenant};
+use crate::error::to_gql;
+use crate::node::decode_as;
+use crate::tenancy::Tenant;
+use crate::watch::{Look, watch};
+
+#[derive(Default)]
+pub struct OrdersSubscription;
+
+#[Subscription]
+impl OrdersSubscription {
+    /// The order now and at every change, until it is fulfilled, failed or
+    /// cancelled. An order outside the caller's reach yields nothing.
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Order>> + use<>> {
+        let db = db(ctx)?.clone();
+        let actor = actor(ctx)?.clone();
+        let clock = ctx.data::<Arc<dyn Clock>>()?.clone();
+        let id = decode_as(&id, "Order");
+        // Read once now, so a caller without the permission gets the error.
+        if let Some(id) = id {
+            orders::get(&db, &actor, id).await.map_err(to_gql)?;
+        }
+        Ok(watch(db, actor, clock, move |db, actor| async move {
+            let o = orders::get(&db, &actor, id?).await.ok()??;
+            // What a subscriber sees: the order's and its lines' states.
+            let lines = orders::lines(&db, o.id).await.unwrap_or_default();
+            if let Some(t) = lines.iter().find_map(|l| l.tenant_id) {
+                record_tenant(t);
+            }
+            Some(Look {
+                fingerprint: fingerprint(&o, &lines),
+                last: OrderState::parse(&o.state).is_settled(),
+                item: Order(o),
+            })
+        }))
+    }
+}
+
+/// Subscriptions to tenants.
+#[derive(Default)]
+pub struct TenantsSubscription;
+
+#[Subscription]
+impl TenantsSubscription {
+    /// The tenant now and at every change of its state, quota, plan or
+    /// suspension, until it is terminated. A tenant outside the caller's
+    /// reach yields nothing.
+    async fn tenant_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Tenant>> + use<>> {
+        let db = db(ctx)?.clone();
+        let actor = actor(ctx)?.clone();
+        let clock = ctx.data::<Arc<dyn Clock>>()?.clone();
+        let id = decode_as(&id, "Tenant");
+        if let Some(id) = id {
+            coplane_domain::tenancy::tenants::get(&db, &actor, id)
+                .await
+                .map_err(to_gql)?;
+        }
+        Ok(watch(db, actor, clock, move |db, actor| async move {
+            let t = coplane_domain::tenancy::tenants::get(&db, &actor, id?)
+                .await
+                .ok()??;
+            record_tenant(t.id);
+            Some(Look {
+                fingerprint: format!(
+                    "{}|{}|{:?}|{:?}|{:?}",
+                    t.state,
+                    t.updated_at,
+                    t.quota(),
+                    t.plan_id,
+                    t.suspension_reason
+                ),
+                last: t.state == "terminated",
+                item: Tenant(t),
+            })
+        }))
+    }
+}
+
+fn fingerprint(o: &order::Model, lines: &[order_line::Model]) -> String {
+    let mut out = format!("{}|{}|{:?}", o.state, o.updated_at, o.failure_reason);
+    for l in lines {
+        out.push_str(&format!("|{}:{:?}", l.state, l.reason));
+    }
+    out
+}

@@ -1,0 +1,118 @@
+//! Tenancy's queries.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use coplane_domain::tenancy::{self, customers, members, resellers, tenants};
+use uuid::Uuid;
+
+use super::{Customer, Member, MemberClass, Reseller, Tenant, TenantState, page_cost};
+use crate::context::{actor, db, record_tenant};
+use crate::error::to_gql;
+use crate::node::{Conn, connection, decode_as, page_request};
+
+#[derive(Default)]
+pub struct TenancyQuery;
+
+#[Object]
+impl TenancyQuery {
+    /// Members the caller reaches (stewards: all; members: themselves).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        updated_since: Option<DateTime<Utc>>,
+        class: Option<MemberClass>,
+    ) -> async_graphql::Result<Conn<Member>> {
+        let page = page_request(first, after.clone())?;
+        let filter = members::MemberFilter {
+            class: class.map(|c| match c {
+                MemberClass::Worker => tenancy::MemberClass::Worker,
+                MemberClass::Reseller => tenancy::MemberClass::Reseller,
+                MemberClass::User => tenancy::MemberClass::User,
+            }),
+            updated_since,
+        };
+        let found = members::list(db(ctx)?, actor(ctx)?, filter, page)
+            .await
+            .map_err(to_gql)?;
+        Ok(connection(found, after.is_some(), |m| m.id, Member))
+    }
+
+    /// Resellers the caller reaches.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn resellers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        updated_since: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Conn<Reseller>> {
+        let page = page_request(first, after.clone())?;
+        let filter = resellers::ResellerFilter { updated_since };
+        let found = resellers::list(db(ctx)?, actor(ctx)?, filter, page)
+            .await
+            .map_err(to_gql)?;
+        Ok(connection(found, after.is_some(), |m| m.id, Reseller))
+    }
+
+    /// Customers the caller reaches; `updatedSince` for ERP syncs.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        updated_since: Option<DateTime<Utc>>,
+        reseller_id: Option<ID>,
+    ) -> async_graphql::Result<Conn<Customer>> {
+        let page = page_request(first, after.clone())?;
+        let filter = customers::CustomerFilter {
+            reseller_id: reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)),
+            updated_since,
+        };
+        let found = customers::list(db(ctx)?, actor(ctx)?, filter, page)
+            .await
+            .map_err(to_gql)?;
+        Ok(connection(found, after.is_some(), |m| m.id, Customer))
+    }
+
+    /// Tenants the caller reaches, filtered by state, reseller or customer.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn tenants(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        updated_since: Option<DateTime<Utc>>,
+        state: Option<TenantState>,
+        reseller_id: Option<ID>,
+        customer_id: Option<ID>,
+    ) -> async_graphql::Result<Conn<Tenant>> {
+        let page = page_request(first, after.clone())?;
+        let filter = tenants::TenantFilter {
+            state: state.map(TenantState::domain),
+            reseller_id: reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)),
+            customer_id: customer_id.map(|c| decode_as(&c, "Customer").unwrap_or_else(Uuid::nil)),
+            updated_since,
+        };
+        let found = tenants::list(db(ctx)?, actor(ctx)?, filter, page)
+            .await
+            .map_err(to_gql)?;
+        Ok(connection(found, after.is_some(), |m| m.id, Tenant))
+    }
+
+    /// One tenant; null if it does not exist or is outside the caller's reach.
+    async fn tenant(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Tenant>> {
+        let Some(uuid) = decode_as(&id, "Tenant") else {
+            return Ok(None);
+        };
+        record_tenant(uuid);
+        Ok(tenants::get(db(ctx)?, actor(ctx)?, uuid)
+            .await
+            .map_err(to_gql)?
+            .map(Tenant))
+    }
+}

@@ -1,0 +1,100 @@
+//! Resellers and their allotments.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use coplane_domain::Error as DomainError;
+use coplane_domain::entity::reseller;
+use coplane_domain::tenancy::{members, resellers};
+
+use super::{Member, Quota, QuotaInput};
+use crate::context::{actor, db};
+use crate::error::{UserError, to_gql};
+use crate::node::global_id;
+
+/// A member organisation selling under its own brand.
+pub struct Reseller(pub reseller::Model);
+
+#[Object]
+impl Reseller {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id("Reseller", self.0.id)
+    }
+    /// Its standing as the co-op's debtor, and the dunning steps taken;
+    /// null unless the caller may read billing in the reseller's world.
+    async fn standing(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::dunning::AccountStanding>> {
+        crate::dunning::standing(ctx, "reseller", self.0.id, Some(self.0.id)).await
+    }
+    /// The member it is; null unless the caller may read members.
+    async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+        match members::get(db(ctx)?, actor(ctx)?, self.0.member_id).await {
+            Ok(m) => Ok(m.map(Member)),
+            Err(DomainError::Forbidden(_)) => Ok(None),
+            Err(e) => Err(to_gql(e)),
+        }
+    }
+    /// Brand.
+    async fn brand_name(&self) -> &str {
+        &self.0.brand_name
+    }
+    /// Support contact.
+    async fn support_email(&self) -> Option<&str> {
+        self.0.support_email.as_deref()
+    }
+    /// The pool its live tenants' quotas share.
+    async fn allotment(&self) -> Quota {
+        self.0.allotment().into()
+    }
+    /// What its live (not terminated) tenants hold now.
+    #[graphql(complexity = 5)]
+    async fn allotment_in_use(&self, ctx: &Context<'_>) -> async_graphql::Result<Quota> {
+        resellers::usage(db(ctx)?, self.0.id)
+            .await
+            .map(Into::into)
+            .map_err(to_gql)
+    }
+    /// Created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// `createReseller` input.
+#[derive(InputObject)]
+pub struct CreateResellerInput {
+    /// The member organisation (class reseller).
+    pub member_id: ID,
+    /// Brand it sells under.
+    pub brand_name: String,
+    /// Support contact.
+    pub support_email: Option<String>,
+    /// The pool its tenants share.
+    pub allotment: QuotaInput,
+    /// Replays the first result when repeated with the same input.
+    pub idempotency_key: Option<String>,
+}
+
+/// `createReseller` and `setResellerAllotment` result.
+#[derive(SimpleObject)]
+pub struct ResellerPayload {
+    /// The reseller, unless there were user errors.
+    pub reseller: Option<Reseller>,
+    /// What was wrong with the input; nothing was changed.
+    pub user_errors: Vec<UserError>,
+}
+
+/// `setResellerAllotment` input.
+#[derive(InputObject)]
+pub struct SetResellerAllotmentInput {
+    /// The reseller.
+    pub reseller_id: ID,
+    /// The new pool; refused below what its tenants use.
+    pub allotment: QuotaInput,
+}

@@ -1,0 +1,157 @@
+//! Tenants and their lifecycle.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use coplane_domain::entity::tenant;
+use coplane_domain::tenancy;
+
+use super::{Customer, Quota, QuotaInput, Reseller, load_reseller, to_gql_shared};
+use crate::error::UserError;
+use crate::loaders::CustomerLoader;
+use crate::node::global_id;
+
+/// A tenant's lifecycle state.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(rename_items = "snake_case")]
+pub enum TenantState {
+    /// Created; its namespace is not ready yet.
+    Pending,
+    /// Running.
+    Active,
+    /// Workloads stopped.
+    Suspended,
+    /// Gone.
+    Terminated,
+}
+
+impl TenantState {
+    pub(super) fn domain(self) -> tenancy::TenantState {
+        match self {
+            Self::Pending => tenancy::TenantState::Pending,
+            Self::Active => tenancy::TenantState::Active,
+            Self::Suspended => tenancy::TenantState::Suspended,
+            Self::Terminated => tenancy::TenantState::Terminated,
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "active" => Self::Active,
+            "suspended" => Self::Suspended,
+            "terminated" => Self::Terminated,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// A Kubernetes namespace with a quota, for a customer.
+pub struct Tenant(pub tenant::Model);
+
+#[Object]
+impl Tenant {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        global_id("Tenant", self.0.id)
+    }
+    /// Its customer; null unless the caller may read customers.
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
+        loader
+            .load_one(self.0.customer_id)
+            .await
+            .map(|c| c.map(Customer))
+            .map_err(|e| to_gql_shared(&e))
+    }
+    /// Its reseller; null for the co-op's direct customers or unless the caller may read resellers.
+    async fn reseller(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reseller>> {
+        load_reseller(ctx, self.0.reseller_id).await
+    }
+    /// Immutable slug.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Cluster.
+    async fn cluster(&self) -> &str {
+        &self.0.cluster
+    }
+    /// Kubernetes namespace.
+    async fn namespace(&self) -> &str {
+        &self.0.namespace
+    }
+    /// Plan.
+    async fn plan_id(&self) -> Option<ID> {
+        self.0.plan_id.map(|p| global_id("Plan", p))
+    }
+    /// Quota.
+    async fn quota(&self) -> Quota {
+        self.0.quota().into()
+    }
+    /// State.
+    async fn state(&self) -> TenantState {
+        TenantState::parse(&self.0.state)
+    }
+    /// Its app installs (removed ones too), oldest first.
+    #[graphql(complexity = "50 * child_complexity")]
+    async fn app_installs(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::orders::AppInstall>> {
+        crate::orders::tenant_installs(ctx, self).await
+    }
+    /// `overdue` or `manual` while suspended.
+    async fn suspension_reason(&self) -> Option<&str> {
+        self.0.suspension_reason.as_deref()
+    }
+    /// Why, in words (a manual suspension's reason).
+    async fn suspension_note(&self) -> Option<&str> {
+        self.0.suspension_note.as_deref()
+    }
+    /// Paid up to: not suspended for arrears before then.
+    async fn prepaid_until(&self) -> Option<DateTime<Utc>> {
+        self.0.prepaid_until
+    }
+    /// Created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// `createTenant` input.
+#[derive(InputObject)]
+pub struct CreateTenantInput {
+    /// Its customer.
+    pub customer_id: ID,
+    /// DNS label, immutable; the namespace is `coplane-<slug>`.
+    pub slug: String,
+    /// Cluster (default `default`).
+    pub cluster: Option<String>,
+    /// Plan.
+    pub plan_id: Option<ID>,
+    /// Quota, within the reseller's allotment.
+    pub quota: QuotaInput,
+    /// Replays the first result when repeated with the same input.
+    pub idempotency_key: Option<String>,
+}
+
+/// `updateTenantQuota` input.
+#[derive(InputObject)]
+pub struct UpdateTenantQuotaInput {
+    /// The tenant.
+    pub tenant_id: ID,
+    /// Its new quota, within the reseller's allotment.
+    pub quota: QuotaInput,
+}
+
+/// A mutation's tenant (`createTenant`, `updateTenantQuota`, `suspendTenant` …).
+#[derive(SimpleObject)]
+pub struct TenantPayload {
+    /// The tenant, unless there were user errors.
+    pub tenant: Option<Tenant>,
+    /// What was wrong with the input; nothing was changed.
+    pub user_errors: Vec<UserError>,
+}
