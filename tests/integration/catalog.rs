@@ -304,3 +304,45 @@ test_both_dbs!(a_reseller_sells_at_its_own_prices_under_its_brand, |app| {
     assert_eq!(again["data"]["storefront"], own["data"]["storefront"]);
     app.run_pending_jobs().await;
 });
+
+test_both_dbs!(retail_prices_mark_up_what_the_reseller_pays, |app| {
+    use crate::tenancy::fixture::Fixture;
+    let fx = Fixture::new(&app).await;
+    mutate(
+        &app,
+        &fx.steward,
+        "createPlan",
+        "CreatePlanInput",
+        "plan { id }",
+        json!({ "code": "std", "name": "std", "currency": "EUR", "baseFee": "20.00", "interval": "month",
+                "includedQuota": quota(1000, 1 << 30, 10 << 30, 10, 2) }),
+    )
+    .await;
+    // The reseller pays 20 % less than list; it marks that up by 25 %.
+    mutate(
+        &app,
+        &fx.steward,
+        "setResellerBillingTerms",
+        "SetResellerBillingTermsInput",
+        "resellerId",
+        json!({ "resellerId": fx.a.reseller_id, "wholesaleDiscount": "0.2", "taxRate": "0.19" }),
+    )
+    .await;
+    mutate(
+        &app,
+        &fx.a.reseller_token,
+        "setPriceList",
+        "SetPriceListInput",
+        "storefront { priceVersion }",
+        json!({ "markup": "0.25", "prices": [] }),
+    )
+    .await;
+    let q = "{ storefront { plans { plan { code } price { amount } } } }";
+    let body = app.graphql(q, Some(&fx.a.reseller_token)).await;
+    // 20.00 × 0.8 = 16.00 wholesale, × 1.25 = 20.00 retail (not 25.00).
+    assert_eq!(
+        body["data"]["storefront"]["plans"][0]["price"]["amount"], "20.00",
+        "{body}"
+    );
+    app.run_pending_jobs().await;
+});

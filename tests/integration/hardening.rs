@@ -228,13 +228,17 @@ test_both_dbs!(a_slug_is_the_platforms_and_clusters_are_the_coops, |app| {
     app.run_pending_jobs().await;
 });
 
-/// Two clusters, each a manifests directory: B's tenant on `eu1` lands in
-/// eu1's directory only, and A's objects stay as they were.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_clusters_never_touch_each_others_objects() {
+// Two clusters, each a manifests directory: B's tenant on `eu1` lands in
+// eu1's directory only, and A's objects stay as they were.
+crate::test_both_backends!(
+    two_clusters_never_touch_each_others_objects,
+    two_clusters_on
+);
+
+async fn two_clusters_on(backend: Backend) {
     let eu1 = tempdir("eu1");
     let eu1_dir = eu1.clone();
-    let app = spawn_app_with(Backend::Sqlite, move |env| {
+    let app = spawn_app_with(backend, move |env| {
         let default = env
             .iter()
             .find(|(k, _)| k == "COPLANE_KUBE_TARGET")

@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::orders::{Socket, next};
 use crate::tenancy::fixture::{Fixture, mutate};
-use crate::{Backend, TestApp, postgres_available, spawn_app};
+use crate::{Backend, TestApp, spawn_app};
 
 /// Subscribes to `tenantUpdated(tenant)` as `token`.
 async fn watch_tenant(app: &TestApp, token: &str, tenant: &str) -> Socket {
@@ -58,17 +58,10 @@ fn ended_unauthenticated(msgs: &[Value]) {
     );
 }
 
-fn backend() -> Backend {
-    if postgres_available() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    }
-}
+crate::test_both_backends!(a_revoked_api_token_ends_its_subscriptions, revoked_on);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_api_token_ends_its_subscriptions() {
-    let app = spawn_app(backend()).await;
+async fn revoked_on(backend: Backend) {
+    let app = spawn_app(backend).await;
     let f = Fixture::new(&app).await;
     app.run_pending_jobs().await;
     let mut ws = watch_tenant(&app, &f.a.integration_token, &f.a.tenant_id).await;
@@ -90,9 +83,10 @@ async fn a_revoked_api_token_ends_its_subscriptions() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_jwt_past_its_exp_ends_its_subscriptions() {
-    let app = spawn_app(backend()).await;
+crate::test_both_backends!(a_jwt_past_its_exp_ends_its_subscriptions, expired_on);
+
+async fn expired_on(backend: Backend) {
+    let app = spawn_app(backend).await;
     let f = Fixture::new(&app).await;
     app.run_pending_jobs().await;
     let mut ws = watch_tenant(&app, &f.a.reseller_token, &f.a.tenant_id).await;

@@ -77,6 +77,27 @@ macro_rules! test_both_dbs {
     };
 }
 
+/// Two tests, one per backend, around an `async fn RUN(backend)` that
+/// starts its own app(s): for tests that configure the app themselves.
+#[macro_export]
+macro_rules! test_both_backends {
+    ($name:ident, $run:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$run($crate::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::postgres_available() {
+                    super::$run($crate::Backend::Postgres).await;
+                }
+            }
+        }
+    };
+}
+
 /// Whether PostgreSQL tests can run; prints why not, once, when they cannot.
 pub fn postgres_available() -> bool {
     static NOTICE: Once = Once::new();

@@ -157,3 +157,53 @@ test_both_dbs!(
         app.run_pending_jobs().await;
     }
 );
+
+test_both_dbs!(
+    amounts_beyond_what_the_ledger_holds_are_refused_and_change_nothing,
+    |app| {
+        let s = scenario(&app).await;
+        app.clock
+            .set(Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap());
+        close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
+            .await
+            .unwrap();
+        let all = invoices(&app, &s.steward).await;
+        let r1 = by_layer(&all, "retail", "Customer One").clone();
+        let before = (
+            count(&app, "payments").await,
+            count(&app, "account_credits").await,
+        );
+        // The two amounts that halted the close and were stored as zero.
+        for (amount, key) in [
+            ("9000000000000000000", "huge-1"),
+            ("9223372036854775808", "huge-2"),
+        ] {
+            let input = json!({ "input": { "invoiceId": r1["id"], "amount": amount, "method": "bank_transfer",
+                                       "externalRef": key, "idempotencyKey": key } });
+            let body = app.graphql_vars(PAY, input, Some(&s.reseller_token)).await;
+            let p = &body["data"]["recordPayment"];
+            assert_eq!(p["userErrors"][0]["code"], "AMOUNT_TOO_LARGE", "{body}");
+            assert!(p["payment"].is_null(), "{body}");
+        }
+        let note = "mutation($input: IssueCreditNoteInput!) { issueCreditNote(input: $input) { userErrors { code } } }";
+        let body = app
+        .graphql_vars(
+            note,
+            json!({ "input": { "invoiceId": r1["id"], "amount": "9000000000000000000", "reason": "x" } }),
+            Some(&s.reseller_token),
+        )
+        .await;
+        assert_eq!(
+            body["data"]["issueCreditNote"]["userErrors"][0]["code"], "AMOUNT_TOO_LARGE",
+            "{body}"
+        );
+        assert_eq!(
+            (
+                count(&app, "payments").await,
+                count(&app, "account_credits").await
+            ),
+            before
+        );
+        app.run_pending_jobs().await;
+    }
+);

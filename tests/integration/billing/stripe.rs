@@ -16,26 +16,6 @@ fn sign(secret: &str, t: i64, body: &str) -> String {
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Two tests, one per backend, around an `async fn NAME_on(backend)` that
-/// starts its own apps.
-macro_rules! both_backends {
-    ($name:ident, $run:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$run(crate::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if crate::postgres_available() {
-                    super::$run(crate::Backend::Postgres).await;
-                }
-            }
-        }
-    };
-}
-
 const WEBHOOK_SECRET: &str = "whsec_coplane_test";
 
 async fn stripe_app(backend: crate::Backend, api_base: &str) -> TestApp {
@@ -114,7 +94,7 @@ async fn wait_for_status(app: &TestApp, id: &Value, want: &str) -> Value {
     panic!("invoice {id} never became {want}");
 }
 
-both_backends!(
+crate::test_both_backends!(
     a_finalized_invoice_is_paid_through_stripe_and_a_declined_card_says_why,
     a_finalized_invoice_is_paid_through_stripe_and_a_declined_card_says_why_on
 );
@@ -179,7 +159,7 @@ async fn a_finalized_invoice_is_paid_through_stripe_and_a_declined_card_says_why
     app.finish().await;
 }
 
-both_backends!(
+crate::test_both_backends!(
     webhooks_with_a_forged_signature_a_stale_timestamp_or_a_replayed_id_change_nothing,
     webhooks_with_a_forged_signature_a_stale_timestamp_or_a_replayed_id_change_nothing_on
 );
