@@ -182,21 +182,13 @@ async fn main() {
     })
     .await;
 
-    let mut bomb = String::from("query { ...F0 }\n");
-    for i in 0..30 {
-        bomb.push_str(&format!(
-            "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
-            n = i + 1
-        ));
-    }
-    bomb.push_str("fragment F30 on Query { __typename }\n");
-    let aliases: String = (0..2_000).map(|i| format!(" a{i}: __typename")).collect();
+    let bomb = coplane_tests::attacks::fragment_bomb(30);
     let bench = Arc::new(Bench {
         url: format!("{}/graphql", app.address),
         token: app.token(&["steward"], "bench"),
         viewer: graphql_body(VIEWER),
         bomb: graphql_body(&bomb),
-        aliases: graphql_body(&format!("{{{aliases} }}")),
+        aliases: graphql_body(&coplane_tests::attacks::aliases(2_000)),
         body_10mb: Vec::leak(vec![b' '; 10 << 20]),
         body_200mb: Vec::leak(vec![b' '; 200 << 20]),
         app,

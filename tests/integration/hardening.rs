@@ -56,22 +56,16 @@ async fn post_raw(app: &TestApp, body: Vec<u8>, token: Option<&str>) -> reqwest:
 test_both_dbs!(
     fragment_bombs_aliases_and_deep_nesting_are_refused_before_validation,
     |app| {
-        let mut bomb = String::from("query { ...F0 }\n");
-        for i in 0..30 {
-            bomb.push_str(&format!(
-                "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
-                n = i + 1
-            ));
-        }
-        bomb.push_str("fragment F30 on Query { __typename }\n");
+        let bomb = coplane_tests::attacks::fragment_bomb(30);
         let started = std::time::Instant::now();
         let body = app.graphql(&bomb, None).await;
         assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
         // 2^30 expansions would take minutes; the refusal is one pass.
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
-        let aliases: String = (0..2_000).map(|i| format!(" a{i}: __typename")).collect();
-        let body = app.graphql(&format!("{{{aliases} }}"), None).await;
+        let body = app
+            .graphql(&coplane_tests::attacks::aliases(2_000), None)
+            .await;
         assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
 
         let deep = format!("{}{}", "{ a ".repeat(5_000), "}".repeat(5_000));
@@ -236,8 +230,8 @@ crate::test_both_backends!(
 );
 
 async fn two_clusters_on(backend: Backend) {
-    let eu1 = tempdir("eu1");
-    let eu1_dir = eu1.clone();
+    let eu1 = crate::TempDir::new();
+    let eu1_dir = eu1.0.clone();
     let app = spawn_app_with(backend, move |env| {
         let default = env
             .iter()
@@ -270,16 +264,8 @@ async fn two_clusters_on(backend: Backend) {
         before,
         "the default cluster is untouched"
     );
-    assert!(eu1.join("eu-shop").is_dir(), "eu1 holds the new tenant");
+    assert!(eu1.0.join("eu-shop").is_dir(), "eu1 holds the new tenant");
     app.finish().await;
-    std::fs::remove_dir_all(&eu1).ok();
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("coplane-{name}-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn snapshot(dir: &std::path::Path) -> Vec<(String, String)> {

@@ -1,33 +1,16 @@
 //! Subscriptions end with their credential: a revoked API token or a JWT
 //! past its `exp` gets one `UNAUTHENTICATED` error, then the stream ends.
 
-use futures::SinkExt;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::orders::{Socket, next};
+use crate::orders::{Socket, next, subscribe};
 use crate::tenancy::fixture::{Fixture, mutate};
 use crate::{Backend, TestApp, spawn_app};
 
 /// Subscribes to `tenantUpdated(tenant)` as `token`.
 async fn watch_tenant(app: &TestApp, token: &str, tenant: &str) -> Socket {
-    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the websocket opens");
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    ws.send(Message::text(init.to_string())).await.unwrap();
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {
-        "query": "subscription($id: ID!) { tenantUpdated(id: $id) { slug state } }",
-        "variables": { "id": tenant } } });
-    ws.send(Message::text(subscribe.to_string())).await.unwrap();
-    ws
+    let query = "subscription($id: ID!) { tenantUpdated(id: $id) { slug state } }";
+    subscribe(app, token, "1", query, json!({ "id": tenant })).await
 }
 
 /// The messages until the stream completes.

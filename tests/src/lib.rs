@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod attacks;
 pub mod bench;
 pub mod fake_kube;
 pub mod http;

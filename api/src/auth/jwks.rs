@@ -33,6 +33,8 @@ pub(super) struct JwksCache {
     url: Url,
     client: reqwest::Client,
     cached: Mutex<Cached>,
+    max_age: Duration,
+    min_interval: Duration,
 }
 
 impl JwksCache {
@@ -45,6 +47,17 @@ impl JwksCache {
             url,
             client,
             cached: Mutex::new(Cached::default()),
+            max_age: MAX_AGE,
+            min_interval: REFRESH_MIN_INTERVAL,
+        }
+    }
+
+    #[cfg(test)]
+    fn tuned(url: Url, max_age: Duration, min_interval: Duration) -> Self {
+        Self {
+            max_age,
+            min_interval,
+            ..Self::new(url)
         }
     }
 
@@ -52,11 +65,11 @@ impl JwksCache {
     pub(super) async fn key(&self, kid: Option<&str>) -> Result<DecodingKey, AuthError> {
         let (keys, fetched_at, refresh) = {
             let mut c = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-            let old = c.fetched_at.is_none_or(|t| t.elapsed() >= MAX_AGE);
+            let old = c.fetched_at.is_none_or(|t| t.elapsed() >= self.max_age);
             let unknown = lookup(&c.keys, kid).is_none();
             let may = c
                 .attempted_at
-                .is_none_or(|t| t.elapsed() >= REFRESH_MIN_INTERVAL);
+                .is_none_or(|t| t.elapsed() >= self.min_interval);
             let refresh = (old || unknown) && may;
             if refresh {
                 // Claimed before the fetch: one fetch at a time, and a failing
@@ -116,5 +129,91 @@ fn lookup(keys: &HashMap<Option<String>, DecodingKey>, kid: Option<&str>) -> Opt
         Some(kid) => keys.get(&Some(kid.to_owned())).cloned(),
         None if keys.len() == 1 => keys.values().next().cloned(),
         None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// An identity provider whose key set and speed the test changes.
+    struct Provider {
+        url: Url,
+        body: Arc<Mutex<String>>,
+        delay: Arc<Mutex<Duration>>,
+    }
+
+    async fn provider(body: &str) -> Provider {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/jwks", listener.local_addr().unwrap())).unwrap();
+        let body = Arc::new(Mutex::new(body.to_owned()));
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
+        let (b, d) = (body.clone(), delay.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (b, d) = (b.clone(), d.clone());
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = sock.read(&mut buf).await;
+                    let wait = *d.lock().unwrap();
+                    tokio::time::sleep(wait).await;
+                    let body = b.lock().unwrap().clone();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(body.as_bytes()).await;
+                });
+            }
+        });
+        Provider { url, body, delay }
+    }
+
+    const JWKS: &str = include_str!("../../../tests/fixtures/es256-jwks.json");
+    const KID: Option<&str> = Some("test-es256");
+
+    #[tokio::test]
+    async fn a_key_the_provider_removed_stops_being_trusted() {
+        let p = provider(JWKS).await;
+        let cache = JwksCache::tuned(p.url.clone(), Duration::ZERO, Duration::ZERO);
+        assert!(cache.key(KID).await.is_ok());
+        *p.body.lock().unwrap() = r#"{"keys":[]}"#.to_owned();
+        assert_eq!(cache.key(KID).await.err(), Some(AuthError::BadSignature));
+    }
+
+    #[tokio::test]
+    async fn a_slow_provider_never_holds_up_verification_with_the_keys_held() {
+        let p = provider(JWKS).await;
+        let cache = Arc::new(JwksCache::tuned(
+            p.url.clone(),
+            Duration::from_millis(200),
+            Duration::from_millis(200),
+        ));
+        assert!(cache.key(KID).await.is_ok());
+        // The set is old now; the provider takes 3 s to answer.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        *p.delay.lock().unwrap() = Duration::from_secs(3);
+        let refreshing = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.key(KID).await.is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        assert!(cache.key(KID).await.is_ok());
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "waited {:?} for another request's fetch",
+            started.elapsed()
+        );
+        assert!(!refreshing.is_finished(), "the refresh was not slow");
+        refreshing.abort();
     }
 }

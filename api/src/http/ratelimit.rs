@@ -30,11 +30,18 @@ pub enum Bucket {
     Usage,
 }
 
+/// Theoretical arrival time per key, and when the table was last pruned.
+#[derive(Default)]
+struct Table {
+    tat: HashMap<(Bucket, String), Instant>,
+    pruned_at: Option<Instant>,
+}
+
 /// The limiter, shared by every HTTP worker.
 pub struct RateLimiter {
     rates: HashMap<Bucket, Rate>,
     /// Theoretical arrival time per key.
-    table: Mutex<HashMap<(Bucket, String), Instant>>,
+    table: Mutex<Table>,
 }
 
 impl RateLimiter {
@@ -50,7 +57,7 @@ impl RateLimiter {
         .collect();
         Self {
             rates,
-            table: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
         }
     }
 
@@ -67,6 +74,7 @@ impl RateLimiter {
         let tolerance = rate.per.saturating_sub(rate.per / rate.count);
         let table = self.table.lock().unwrap_or_else(|p| p.into_inner());
         let ahead = table
+            .tat
             .get(&(bucket, key.to_owned()))
             .map_or(Duration::ZERO, |tat| {
                 tat.saturating_duration_since(Instant::now())
@@ -84,14 +92,23 @@ impl RateLimiter {
         };
         let interval = rate.per / rate.count;
         let tolerance = rate.per.saturating_sub(interval);
-        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        if table.len() >= MAX_KEYS && !table.contains_key(&(bucket, key.to_owned())) {
-            table.retain(|_, tat| *tat > now);
-            if table.len() >= MAX_KEYS {
+        let mut guard = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let table = &mut *guard;
+        if table.tat.len() >= MAX_KEYS && !table.tat.contains_key(&(bucket, key.to_owned())) {
+            // Pruning walks the table: at most once a second, so a flood of
+            // new keys costs one walk, not one per request.
+            if table
+                .pruned_at
+                .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1))
+            {
+                table.tat.retain(|_, tat| *tat > now);
+                table.pruned_at = Some(now);
+            }
+            if table.tat.len() >= MAX_KEYS {
                 return Err(interval);
             }
         }
-        let tat = table.entry((bucket, key.to_owned())).or_insert(now);
+        let tat = table.tat.entry((bucket, key.to_owned())).or_insert(now);
         let start = (*tat).max(now);
         let ahead = start.saturating_duration_since(now);
         if ahead > tolerance {
@@ -157,5 +174,21 @@ mod tests {
         for _ in 0..100 {
             assert_eq!(l.take_at(Bucket::Usage, "a", t0), Ok(()));
         }
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_pruned() {
+        let l = limiter(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for i in 0..MAX_KEYS {
+            assert_eq!(l.take_at(Bucket::Address, &i.to_string(), t0), Ok(()));
+        }
+        // Full of keys still refilling: a new one is refused, not stored.
+        assert!(l.take_at(Bucket::Address, "new", t0).is_err());
+        // Once they have refilled, the walk frees them.
+        let later = t0 + Duration::from_secs(61);
+        assert_eq!(l.take_at(Bucket::Address, "new", later), Ok(()));
+        let size = l.table.lock().unwrap().tat.len();
+        assert_eq!(size, 1);
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::TestApp;
 use crate::tenancy::fixture::{count, mutate, quota};
 
-pub use websocket::{Socket, next};
+pub use websocket::{Socket, next, subscribe};
 
 const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id state lines { position kind state reason tenantId appInstallId } } userErrors { field code message } } }";
 const ORDER: &str = "query($id: ID!) { order(id: $id) { id state failureReason lines { kind state reason tenantId appInstallId } } }";

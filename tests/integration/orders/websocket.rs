@@ -1,18 +1,20 @@
 //! Order and tenant updates over `/graphql/ws`, and the socket helpers the
 //! other subscription tests use.
 
+use futures::SinkExt;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::{catalog, place_ok};
+use crate::TestApp;
 use crate::tenancy::fixture::Fixture;
 
 /// `orderUpdated` over `/graphql/ws`: the order now, then at each change,
 /// ending when it settles; a caller outside the reseller gets nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_updates_stream_over_the_websocket() {
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use futures::StreamExt;
 
     let app = crate::spawn_app(if crate::postgres_available() {
         crate::Backend::Postgres
@@ -32,22 +34,10 @@ async fn order_updates_stream_over_the_websocket() {
     .await;
     let id = placed["id"].as_str().unwrap().to_owned();
 
+    let order = "subscription($id: ID!) { orderUpdated(id: $id) { id state } }";
     let connect = |token: String| {
-        let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-        let id = id.clone();
-        async move {
-            let mut request = url.into_client_request().unwrap();
-            request.headers_mut().insert(
-                "Sec-WebSocket-Protocol",
-                "graphql-transport-ws".parse().unwrap(),
-            );
-            let (mut ws, _) = tokio_tungstenite::connect_async(request)
-                .await
-                .expect("the websocket opens");
-            ws.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string())).await.unwrap();
-            ws.send(Message::text(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription($id: ID!) { orderUpdated(id: $id) { id state } }", "variables": { "id": id } } }).to_string())).await.unwrap();
-            ws
-        }
+        let (app, id) = (&app, id.clone());
+        async move { subscribe(app, &token, "1", order, json!({ "id": id })).await }
     };
     let mut ws = connect(f.a.reseller_token.clone()).await;
     let first = next(&mut ws).await;
@@ -129,4 +119,29 @@ pub async fn next(ws: &mut Socket) -> Value {
             }
         }
     }
+}
+
+/// Opens `/graphql/ws` as `token` (graphql-transport-ws) and subscribes
+/// with `query` as subscription `id`.
+pub async fn subscribe(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    query: &str,
+    variables: Value,
+) -> Socket {
+    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the websocket opens");
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    ws.send(Message::text(init.to_string())).await.unwrap();
+    let subscribe = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
+    ws.send(Message::text(subscribe.to_string())).await.unwrap();
+    ws
 }
