@@ -105,6 +105,9 @@ impl Default for Limits {
 /// deeper than data queries may.
 const BACKSTOP_DEPTH: usize = 32;
 
+/// Directives on one field or fragment (`@skip`, `@include`).
+const MAX_DIRECTIVES: usize = 4;
+
 /// Builds the schema with its shared data.
 pub fn build_schema(
     db: DatabaseConnection,
@@ -122,6 +125,7 @@ pub fn build_schema(
     .data(platform)
     .limit_depth(BACKSTOP_DEPTH)
     .limit_complexity(limits.max_complexity)
+    .limit_directives(MAX_DIRECTIVES)
     .extension(limits::Limiter(limits.query))
     .extension(Tracing)
     .finish()

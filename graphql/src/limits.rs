@@ -265,11 +265,14 @@ pub fn check(
     for name in doc.fragments.keys() {
         uses_introspection |= walker.fragment(name.as_str())?.introspection;
     }
+    // The bounds hold for the whole document, not each operation: a
+    // document of many operations is validated whole.
+    let mut total = Cost::default();
     for (_, op) in doc.operations.iter() {
-        uses_introspection |= walker
-            .selection_set(&op.node.selection_set, false)?
-            .introspection;
+        total.add(walker.selection_set(&op.node.selection_set, false)?);
+        walker.check(total)?;
     }
+    uses_introspection |= total.introspection;
     if uses_introspection && !introspection {
         let mut e = ServerError::new(
             "introspection needs a credential; the schema is published as schema.graphql",
@@ -389,5 +392,16 @@ mod tests {
         assert_eq!(code(&e).as_deref(), Some("\"UNAUTHENTICATED\""));
         // __typename is not introspection.
         assert!(check("{ __typename }", &limits, false).is_ok());
+    }
+
+    #[test]
+    fn the_bounds_hold_for_the_whole_document() {
+        // 20 operations of 60 fields each: each is small, the document is not.
+        let fields: String = (0..60).map(|i| format!(" f{i}")).collect();
+        let doc: String = (0..20)
+            .map(|i| format!("query Q{i} {{{fields} }}\n"))
+            .collect();
+        let e = check(&doc, &QueryLimits::default(), true).unwrap_err();
+        assert!(e.message.contains("fields"), "{}", e.message);
     }
 }

@@ -74,6 +74,7 @@ pub fn connection_data(db: &DatabaseConnection, actor: Actor) -> async_graphql::
     data.insert(actor);
     data.insert(customers);
     data.insert(resellers);
+    data.insert(crate::watch::SubscriptionSlots::default());
     data
 }
 

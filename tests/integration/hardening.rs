@@ -72,6 +72,18 @@ test_both_dbs!(
         let body = app.graphql(&deep, None).await;
         assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
 
+        // Directives are bounded per field.
+        let directives = format!("{{ __typename{} }}", " @include(if: true)".repeat(50));
+        let body = app.graphql(&directives, None).await;
+        assert!(body["data"].is_null(), "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("directives"),
+            "{body}"
+        );
+
         // An ordinary query still answers.
         let body = app.graphql("{ viewer { roles } }", None).await;
         assert_eq!(body["data"]["viewer"]["roles"], json!([]), "{body}");

@@ -83,3 +83,46 @@ async fn expired_on(backend: Backend) {
     ended_unauthenticated(&rest(&mut ws).await);
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_holds_a_bounded_number_of_subscriptions() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app(Backend::Sqlite).await;
+    let f = Fixture::new(&app).await;
+    app.run_pending_jobs().await;
+    let query = "subscription($id: ID!) { tenantUpdated(id: $id) { slug } }";
+    let mut ws = subscribe(
+        &app,
+        &f.a.reseller_token,
+        "0",
+        query,
+        json!({ "id": f.a.tenant_id }),
+    )
+    .await;
+    for i in 1..=16 {
+        let msg = json!({ "id": i.to_string(), "type": "subscribe",
+                          "payload": { "query": query, "variables": { "id": f.a.tenant_id } } });
+        ws.send(Message::text(msg.to_string())).await.unwrap();
+    }
+    // Sixteen get their tenant; the seventeenth is refused.
+    let mut delivered = 0;
+    let mut refused = Vec::new();
+    while delivered + refused.len() < 17 {
+        let msg = next(&mut ws).await;
+        if msg["payload"]["data"]["tenantUpdated"]["slug"] == "alpha-shop" {
+            delivered += 1;
+        } else if msg["type"] == "next" || msg["type"] == "error" {
+            refused.push(msg);
+        }
+    }
+    assert_eq!(delivered, 16);
+    let code = &refused[0]["payload"]["errors"][0]["extensions"]["code"];
+    let code = if code.is_null() {
+        &refused[0]["payload"][0]["extensions"]["code"]
+    } else {
+        code
+    };
+    assert_eq!(code, "TOO_MANY_SUBSCRIPTIONS", "{refused:?}");
+    app.finish().await;
+}

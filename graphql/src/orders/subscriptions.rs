@@ -1,9 +1,6 @@
 //! Subscriptions to orders and tenants.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, Subscription};
-use coplane_domain::Clock;
 use coplane_domain::entity::{order, order_line};
 use coplane_domain::orders;
 use futures::Stream;
@@ -27,15 +24,14 @@ impl OrdersSubscription {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Order>> + use<>> {
-        let db = db(ctx)?.clone();
-        let actor = actor(ctx)?.clone();
-        let clock = ctx.data::<Arc<dyn Clock>>()?.clone();
         let id = decode_as(&id, "Order");
         // Read once now, so a caller without the permission gets the error.
         if let Some(id) = id {
-            orders::get(&db, &actor, id).await.map_err(to_gql)?;
+            orders::get(db(ctx)?, actor(ctx)?, id)
+                .await
+                .map_err(to_gql)?;
         }
-        Ok(watch(db, actor, clock, move |db, actor| async move {
+        watch(ctx, move |db, actor| async move {
             let o = orders::get(&db, &actor, id?).await.ok()??;
             // What a subscriber sees: the order's and its lines' states.
             let lines = orders::lines(&db, o.id).await.unwrap_or_default();
@@ -47,7 +43,7 @@ impl OrdersSubscription {
                 last: OrderState::parse(&o.state).is_settled(),
                 item: Order(o),
             })
-        }))
+        })
     }
 }
 
@@ -65,16 +61,13 @@ impl TenantsSubscription {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Tenant>> + use<>> {
-        let db = db(ctx)?.clone();
-        let actor = actor(ctx)?.clone();
-        let clock = ctx.data::<Arc<dyn Clock>>()?.clone();
         let id = decode_as(&id, "Tenant");
         if let Some(id) = id {
-            coplane_domain::tenancy::tenants::get(&db, &actor, id)
+            coplane_domain::tenancy::tenants::get(db(ctx)?, actor(ctx)?, id)
                 .await
                 .map_err(to_gql)?;
         }
-        Ok(watch(db, actor, clock, move |db, actor| async move {
+        watch(ctx, move |db, actor| async move {
             let t = coplane_domain::tenancy::tenants::get(&db, &actor, id?)
                 .await
                 .ok()??;
@@ -91,7 +84,7 @@ impl TenantsSubscription {
                 last: t.state == "terminated",
                 item: Tenant(t),
             })
-        }))
+        })
     }
 }
 
