@@ -150,21 +150,17 @@ pub fn check_amount(field: &'static str, amount: Decimal) -> crate::Result<()> {
 }
 
 /// The select-list expression summing the decimal column pair `name` in SQL,
-/// exactly on both backends: read the result with [`read_sum`]. PostgreSQL
-/// sums `BIGINT` into `NUMERIC`, which cannot overflow; SQLite sums in
-/// 64 bits and fails loudly (never wraps) past them, which the bounds on
-/// amounts and quantities keep out of reach.
-pub fn sum_select(backend: sea_orm::DbBackend, name: &str) -> String {
-    match backend {
-        sea_orm::DbBackend::Postgres => format!(
-            "COALESCE(SUM({name}_units), 0)::TEXT AS {name}_units_sum, \
-             COALESCE(SUM({name}_nanos), 0)::TEXT AS {name}_nanos_sum"
-        ),
-        _ => format!(
-            "CAST(COALESCE(SUM({name}_units), 0) AS TEXT) AS {name}_units_sum, \
-             CAST(COALESCE(SUM({name}_nanos), 0) AS TEXT) AS {name}_nanos_sum"
-        ),
-    }
+/// exactly on both backends: read the result with [`read_sum`]. The units
+/// are summed in two parts, whole billions and the rest, so no partial sum
+/// can pass 64 bits before about nine billion rows (SQLite sums integers in
+/// 64 bits and fails past them; PostgreSQL would widen, but one statement
+/// serves both).
+pub fn sum_select(name: &str) -> String {
+    format!(
+        "CAST(COALESCE(SUM({name}_units / 1000000000), 0) AS TEXT) AS {name}_hi_sum, \
+         CAST(COALESCE(SUM({name}_units % 1000000000), 0) AS TEXT) AS {name}_lo_sum, \
+         CAST(COALESCE(SUM({name}_nanos), 0) AS TEXT) AS {name}_nanos_sum"
+    )
 }
 
 /// Reads the sum that [`sum_select`]`(name)` selected.
@@ -174,9 +170,13 @@ pub fn read_sum(row: &sea_orm::QueryResult, name: &str) -> Result<Decimal, sea_o
         text.parse::<Decimal>()
             .map_err(|e| sea_orm::DbErr::Custom(format!("the sum of {name} is out of range: {e}")))
     };
-    let units = part("units")?;
-    let nanos = part("nanos")?;
-    Ok((units + nanos / Decimal::from(NANOS_PER_UNIT)).normalize())
+    let billion = Decimal::from(NANOS_PER_UNIT);
+    let total = part("hi")?
+        .checked_mul(billion)
+        .and_then(|hi| hi.checked_add(part("lo").ok()?))
+        .and_then(|units| units.checked_add(part("nanos").ok()? / billion))
+        .ok_or_else(|| sea_orm::DbErr::Custom(format!("the sum of {name} is out of range")))?;
+    Ok(total.normalize())
 }
 
 impl From<DecimalError> for crate::Error {

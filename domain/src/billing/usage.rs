@@ -401,7 +401,7 @@ pub async fn quantities(
     let sql = format!(
         "SELECT tenant_id, metric_code, COUNT(*) AS n, {} FROM usage_events \
          WHERE occurred_at >= $1 AND occurred_at < $2{tenant_filter} GROUP BY tenant_id, metric_code",
-        crate::decimal::sum_select(db.get_database_backend(), "quantity")
+        crate::decimal::sum_select("quantity")
     );
     for r in db.query_all_raw(stmt(db, &sql, args.clone())).await? {
         let code: String = r.try_get("", "metric_code")?;

@@ -214,3 +214,42 @@ test_both_dbs!(
         app.run_pending_jobs().await;
     }
 );
+
+test_both_dbs!(
+    usage_past_what_can_be_billed_stops_only_its_own_invoice,
+    |app| {
+        let s = scenario(&app).await;
+        // 9,300 events at the largest quantity accepted: a sum past 64 bits.
+        let events: Vec<Value> = (0..9_300)
+            .map(|i| {
+                ev(
+                    "t3-direct",
+                    "api_calls",
+                    "1000000000000000",
+                    at(10, 0),
+                    &format!("big-{i}"),
+                )
+            })
+            .collect();
+        let res = app
+            .client
+            .post(format!("{}/v1/usage", app.address))
+            .bearer_auth(&s.steward)
+            .json(&events)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["accepted"], 9_300, "{body}");
+        app.clock
+            .set(Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap());
+        let report = close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
+            .await
+            .expect("the sums hold and the close goes on");
+        // The direct customer's invoice is not made; the reseller's three are.
+        assert_eq!((report.created, report.failed.len()), (3, 1), "{report:?}");
+        assert!(report.failed[0].0.contains(":direct:"), "{report:?}");
+        assert_eq!(report.state, "closing");
+        app.run_pending_jobs().await;
+    }
+);

@@ -2,6 +2,7 @@
 //! rated for each layer (wholesale, retail, list), grouped per recipient.
 
 use super::*;
+use crate::decimal::MAX_QUANTITY;
 
 /// An invoice to make.
 pub(super) struct Draft {
@@ -21,13 +22,17 @@ pub(super) struct Draft {
 }
 
 /// Every invoice the period calls for, in a fixed order (so numbers are
-/// handed out the same way on a rerun).
+/// handed out the same way on a rerun), and the close keys that cannot be
+/// made, with why: a tenant whose usage of a metric passed
+/// [`crate::decimal::MAX_QUANTITY`] in the period is not rated (its
+/// amounts could not be computed exactly), so neither are the invoices it
+/// would be on; every other invoice is.
 pub(super) async fn drafts(
     db: &impl ConnectionTrait,
     period_id: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<Vec<Draft>> {
+) -> Result<(Vec<Draft>, Vec<(String, String)>)> {
     let tenants: Vec<tenant::Model> = tenant::Entity::find()
         .filter(tenant::Column::CreatedAt.lt(end))
         .all(db)
@@ -36,7 +41,7 @@ pub(super) async fn drafts(
         .filter(|t| t.terminated_at.is_none_or(|at| at > start))
         .collect();
     if tenants.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let plans = plan_terms(db).await?;
     let history = plan_history(db).await?;
@@ -59,6 +64,7 @@ pub(super) async fn drafts(
 
     // Key → draft; BTreeMap orders them.
     let mut out: BTreeMap<String, Draft> = BTreeMap::new();
+    let mut unmade: BTreeMap<String, String> = BTreeMap::new();
     let mut sorted = tenants;
     sorted.sort_by(|a, b| a.slug.cmp(&b.slug));
     for t in &sorted {
@@ -104,6 +110,27 @@ pub(super) async fn drafts(
         }
         let currency = cust.currency.clone();
         let minor = minor_digits(&currency);
+        let oversized = spans
+            .iter()
+            .flat_map(|s| &s.usage)
+            .find(|(_, q)| **q > MAX_QUANTITY);
+        if let Some((metric, q)) = oversized {
+            let why = format!(
+                "tenant {} used {q} {metric} in the period, more than can be billed ({MAX_QUANTITY})",
+                t.slug
+            );
+            let keys = match t.reseller_id {
+                Some(r) => vec![
+                    format!("{period_id}:wholesale:{r}:{currency}"),
+                    format!("{period_id}:retail:{}:{currency}", cust.id),
+                ],
+                None => vec![format!("{period_id}:direct:{}:{currency}", cust.id)],
+            };
+            for key in keys {
+                unmade.entry(key).or_insert_with(|| why.clone());
+            }
+            continue;
+        }
         match t.reseller_id.and_then(|r| resellers.get(&r)) {
             Some(r) => {
                 let discount = fixed(r.wholesale_discount_units, r.wholesale_discount_nanos);
@@ -161,7 +188,11 @@ pub(super) async fn drafts(
             }
         }
     }
-    Ok(out.into_values().filter(|d| !d.lines.is_empty()).collect())
+    let made = out
+        .into_values()
+        .filter(|d| !d.lines.is_empty() && !unmade.contains_key(&d.close_key))
+        .collect();
+    Ok((made, unmade.into_iter().collect()))
 }
 
 /// The co-op's name on its invoices.

@@ -196,7 +196,7 @@ pub async fn close(
         ))
         .await?;
     }
-    let drafts = drafts(db, period.id, start, end).await?;
+    let (drafts, unmade) = drafts(db, period.id, start, end).await?;
     let done: Vec<String> = invoice::Entity::find()
         .filter(invoice::Column::BillingPeriodId.eq(period.id))
         .all(db)
@@ -209,6 +209,12 @@ pub async fn close(
         state: "closing".into(),
         ..CloseReport::default()
     };
+    for (key, why) in unmade {
+        if !done.contains(&key) {
+            tracing::error!(period = %period.id, close_key = %key, reason = %why, "an invoice of the close cannot be made; the close goes on without it");
+            report.failed.push((key, why));
+        }
+    }
     let limit = options.max_invoices.unwrap_or(usize::MAX);
     for d in drafts {
         if done.contains(&d.close_key) {
