@@ -164,6 +164,7 @@ impl Application {
                 db: db.clone(),
                 clock: clock.clone(),
                 limiter: RateLimiter::new(&settings.http),
+                sockets: Default::default(),
             };
             Some((schema, gate))
         };

@@ -46,6 +46,7 @@ pub use billing::tenant_ref;
 pub use coplane_domain::auth::Actor;
 pub use loaders::{connection_data, with_request_data};
 pub use viewer::Viewer;
+pub use watch::SocketAdmission;
 
 /// All queries.
 #[derive(MergedObject, Default)]

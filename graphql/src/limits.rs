@@ -24,7 +24,9 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::parser::{Positioned, parse_query};
 use async_graphql::{ErrorExtensionValues, Request, ServerError, ServerResult, Value};
 
@@ -65,9 +67,13 @@ impl Default for QueryLimits {
 }
 
 fn refused(message: String) -> ServerError {
+    coded(&message, QUERY_TOO_LARGE)
+}
+
+fn coded(message: &str, code: &str) -> ServerError {
     let mut e = ServerError::new(message, None);
     let mut ext = ErrorExtensionValues::default();
-    ext.set("code", Value::from(QUERY_TOO_LARGE));
+    ext.set("code", Value::from(code));
     e.extensions = Some(ext);
     e
 }
@@ -79,8 +85,9 @@ fn nesting(text: &str, limit: usize) -> usize {
     let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
     while i < bytes.len() {
         match bytes[i] {
+            // A comment and a string end at any line terminator: `\n`, `\r`.
             b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
                     i += 1;
                 }
             }
@@ -93,7 +100,7 @@ fn nesting(text: &str, limit: usize) -> usize {
             }
             b'"' => {
                 i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
             }
@@ -108,6 +115,28 @@ fn nesting(text: &str, limit: usize) -> usize {
             _ => {}
         }
         i += 1;
+    }
+    deepest
+}
+
+/// The parser recurses once or more per bracket, on the HTTP worker's
+/// stack. Brackets inside strings and comments do not nest, and
+/// [`nesting`] skips them; this cruder count, which does not, is the
+/// backstop should the two ever read a document differently: no real query
+/// nests this deep even counting its strings.
+const RAW_NESTING: usize = 96;
+
+fn raw_nesting(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
     }
     deepest
 }
@@ -240,7 +269,7 @@ pub fn check(
             limits.max_document_bytes
         )));
     }
-    if nesting(query, limits.max_nesting) > limits.max_nesting {
+    if nesting(query, limits.max_nesting) > limits.max_nesting || raw_nesting(query) > RAW_NESTING {
         return Err(refused(format!(
             "the query nests brackets deeper than {}",
             limits.max_nesting
@@ -274,14 +303,10 @@ pub fn check(
     }
     uses_introspection |= total.introspection;
     if uses_introspection && !introspection {
-        let mut e = ServerError::new(
+        return Err(coded(
             "introspection needs a credential; the schema is published as schema.graphql",
-            None,
-        );
-        let mut ext = ErrorExtensionValues::default();
-        ext.set("code", Value::from(crate::error::code::UNAUTHENTICATED));
-        e.extensions = Some(ext);
-        return Err(e);
+            crate::error::code::UNAUTHENTICATED,
+        ));
     }
     Ok(doc)
 }
@@ -313,6 +338,26 @@ impl Extension for LimiterExtension {
             .or_else(|| ctx.data_opt::<Actor>())
             .is_none_or(|a| a.principal.is_anonymous());
         let doc = check(&request.query, &self.0, !anonymous)?;
+        // Over a WebSocket (its connection carries an admission check),
+        // only subscriptions run, and each operation is admitted first:
+        // queries and mutations go over POST /graphql, whose every request
+        // is authenticated and rate limited.
+        if let Some(admission) = ctx.data_opt::<crate::watch::SocketAdmission>() {
+            let ty = match (&doc.operations, request.operation_name.as_deref()) {
+                (DocumentOperations::Single(op), _) => Some(op.node.ty),
+                (DocumentOperations::Multiple(ops), Some(name)) => {
+                    ops.get(name).map(|op| op.node.ty)
+                }
+                (DocumentOperations::Multiple(_), None) => None,
+            };
+            if ty != Some(OperationType::Subscription) {
+                return Err(coded(
+                    "the WebSocket carries subscriptions; send queries and mutations to POST /graphql",
+                    "SUBSCRIPTIONS_ONLY",
+                ));
+            }
+            (admission.0)().map_err(|m| coded(&m, "RATE_LIMITED"))?;
+        }
         request.set_parsed_query(doc);
         next.run(ctx, request).await
     }
@@ -371,12 +416,9 @@ mod tests {
         let deep = format!("{}{}", "{ a ".repeat(10_000), "}".repeat(10_000));
         let e = check(&deep, &QueryLimits::default(), true).unwrap_err();
         assert!(e.message.contains("brackets"), "{}", e.message);
-        // Brackets inside strings and comments do not count.
-        let s = format!(
-            "{{ a(x: \"{}\") # {}\n }}",
-            "{".repeat(100),
-            "[".repeat(100)
-        );
+        // Brackets inside strings and comments do not count towards the
+        // limit (only towards the crude backstop, which is far above it).
+        let s = format!("{{ a(x: \"{}\") # {}\n }}", "{".repeat(60), "[".repeat(30));
         assert!(check(&s, &QueryLimits::default(), true).is_ok());
     }
 
@@ -403,5 +445,19 @@ mod tests {
             .collect();
         let e = check(&doc, &QueryLimits::default(), true).unwrap_err();
         assert!(e.message.contains("fields"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_comment_ends_at_a_carriage_return_too() {
+        // Hidden behind `#` and a `\r`, these brackets are parsed: they count.
+        let q = format!(
+            "{{ __typename a(x: #\r{}1{}) }}",
+            "[".repeat(400),
+            "]".repeat(400)
+        );
+        let e = check(&q, &QueryLimits::default(), true).unwrap_err();
+        assert!(e.message.contains("brackets"), "{}", e.message);
+        let q = format!("{{ a(x: \"\r{}\") }}", "[".repeat(400));
+        assert!(check(&q, &QueryLimits::default(), true).is_err());
     }
 }

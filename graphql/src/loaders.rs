@@ -67,14 +67,20 @@ pub fn with_request_data(
     request.data(actor).data(customers).data(resellers)
 }
 
-/// The caller and its loaders, for a subscription's connection.
-pub fn connection_data(db: &DatabaseConnection, actor: Actor) -> async_graphql::Data {
+/// The caller and its loaders, for a subscription's connection, with the
+/// connection's subscription slots and the check each operation passes.
+pub fn connection_data(
+    db: &DatabaseConnection,
+    actor: Actor,
+    admission: crate::watch::SocketAdmission,
+) -> async_graphql::Data {
     let (customers, resellers) = loaders(db, &actor);
     let mut data = async_graphql::Data::default();
     data.insert(actor);
     data.insert(customers);
     data.insert(resellers);
     data.insert(crate::watch::SubscriptionSlots::default());
+    data.insert(admission);
     data
 }
 

@@ -42,6 +42,11 @@ impl Default for SubscriptionSlots {
     }
 }
 
+/// Asked before each operation over a WebSocket connection: whether its
+/// caller may run one more now (the HTTP side's rate limit), or why not.
+#[derive(Clone)]
+pub struct SocketAdmission(pub Arc<dyn Fn() -> Result<(), String> + Send + Sync>);
+
 /// Polls `look` until the object settles or disappears, as the caller in
 /// `ctx`, holding one of its connection's slots while it runs. `look`
 /// answers `None` for an object gone or out of reach.

@@ -126,3 +126,29 @@ async fn a_connection_holds_a_bounded_number_of_subscriptions() {
     assert_eq!(code, "TOO_MANY_SUBSCRIPTIONS", "{refused:?}");
     app.finish().await;
 }
+
+crate::test_both_backends!(the_socket_carries_subscriptions_only, subscriptions_only_on);
+
+async fn subscriptions_only_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = Fixture::new(&app).await;
+    app.run_pending_jobs().await;
+    // A mutation over the socket would skip the per-request checks of
+    // POST /graphql: it is refused, and nothing is created.
+    let before = crate::tenancy::fixture::count(&app, "customers").await;
+    let create = "mutation { createCustomer(input: { name: \"Sneaky\", billingEmail: \"s@example.org\", country: \"DE\", currency: \"EUR\", taxRate: \"0.19\" }) { customer { id } } }";
+    let mut ws = subscribe(&app, &f.a.reseller_token, "1", create, json!({})).await;
+    let msg = next(&mut ws).await;
+    let code = &msg["payload"][0]["extensions"]["code"];
+    let code = if code.is_null() {
+        &msg["payload"]["errors"][0]["extensions"]["code"]
+    } else {
+        code
+    };
+    assert_eq!(code, "SUBSCRIPTIONS_ONLY", "{msg}");
+    assert_eq!(
+        crate::tenancy::fixture::count(&app, "customers").await,
+        before
+    );
+    app.finish().await;
+}

@@ -220,6 +220,12 @@ impl Authenticator {
     }
 }
 
+/// Whether checking this header's credential costs a database read (an API
+/// token), read exactly as [`Authenticator::authenticate`] reads it.
+pub fn is_api_token_header(header: Option<&str>) -> bool {
+    matches!(bearer(header), Ok(Some(t)) if tokens::is_api_token(t))
+}
+
 /// The credential of a `Bearer` header; `None` without a header.
 fn bearer(header: Option<&str>) -> Result<Option<&str>, AuthError> {
     let Some(header) = header else {
@@ -376,6 +382,14 @@ mod tests {
             check(&a, Some(&bearer(&t))).await,
             Err(AuthError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn an_api_token_is_recognised_however_the_header_spaces_it() {
+        assert!(is_api_token_header(Some("Bearer cpl_abc")));
+        assert!(is_api_token_header(Some("Bearer  cpl_abc")));
+        assert!(!is_api_token_header(Some("Bearer eyJ.x.y")));
+        assert!(!is_api_token_header(None));
     }
 
     #[tokio::test]

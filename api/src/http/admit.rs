@@ -38,6 +38,8 @@ pub struct Gate {
     pub clock: Arc<dyn Clock>,
     /// Rate limits.
     pub limiter: RateLimiter,
+    /// Open WebSocket connections per address.
+    pub sockets: super::socket::Connections,
 }
 
 impl Gate {
@@ -58,8 +60,9 @@ impl Gate {
         // An API token costs a database read to check: from an address
         // that has spent its anonymous budget, none is looked up. A JWT is
         // checked without I/O and keeps its own bucket.
-        let api_token = header.is_some_and(|h| h.starts_with("Bearer cpl_"));
-        if api_token && let Err(wait) = self.limiter.peek(Bucket::Address, &address) {
+        if crate::auth::is_api_token_header(header)
+            && let Err(wait) = self.limiter.peek(Bucket::Address, &address)
+        {
             return Err(Refusal::RateLimited(wait));
         }
         match self

@@ -10,6 +10,7 @@ use super::admit::{Gate, Refusal};
 use super::body::{self, BodyLimits};
 use super::observe::RequestId;
 use super::ratelimit::{self, Bucket};
+use super::socket;
 use crate::auth::AuthError;
 
 /// `POST /graphql`: a JSON body `{query, operationName, variables}`. The
@@ -106,13 +107,19 @@ pub async fn subscriptions(
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
     // Each connection costs its address one request, whoever it turns out
-    // to be.
-    if let Err(wait) = gate
-        .limiter
-        .take(Bucket::Address, &ratelimit::address(&req))
-    {
+    // to be, and holds one of its address's connection slots.
+    let address = ratelimit::address(&req);
+    if let Err(wait) = gate.limiter.take(Bucket::Address, &address) {
         return Ok(ratelimit::too_many(wait));
     }
+    let Some(slot) = gate.sockets.open(&address) else {
+        return Ok(HttpResponse::TooManyRequests().json(json!({
+            "errors": [{
+                "message": format!("at most {} connections per client address", socket::MAX_PER_ADDRESS),
+                "extensions": { "code": "TOO_MANY_CONNECTIONS" },
+            }]
+        })));
+    };
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -134,15 +141,30 @@ pub async fn subscriptions(
             .authenticate(credential.as_deref(), &gate.db, gate.clock.now())
             .await
             .map_err(|e| async_graphql::Error::new(format!("{e} ({})", e.reason())))?;
+        // Every operation on the connection is one request of its caller:
+        // its credential's bucket, or its address's when anonymous.
+        let (bucket, key) = if principal.is_anonymous() {
+            (Bucket::Address, address)
+        } else {
+            (Bucket::Credential, principal.subject.clone())
+        };
+        let limiter_gate = gate.clone();
+        let admission = coplane_graphql::SocketAdmission(std::sync::Arc::new(move || {
+            limiter_gate
+                .limiter
+                .take(bucket, &key)
+                .map_err(|wait| format!("too many requests; retry in {} s", wait.as_secs().max(1)))
+        }));
         Ok(coplane_graphql::connection_data(
             &gate.db,
             Actor {
                 principal,
                 request_id,
             },
+            admission,
         ))
     };
     async_graphql_actix_web::GraphQLSubscription::new(CoplaneSchema::clone(&schema))
         .on_connection_init(on_init)
-        .start(&req, payload)
+        .start(&req, socket::Capped::new(payload, slot))
 }

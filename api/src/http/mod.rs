@@ -18,3 +18,4 @@ pub mod health;
 pub mod metrics;
 pub mod observe;
 pub mod ratelimit;
+pub mod socket;

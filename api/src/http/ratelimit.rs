@@ -30,35 +30,57 @@ pub enum Bucket {
     Usage,
 }
 
-/// Theoretical arrival time per key, and when the table was last pruned.
+/// One bucket's keys: the theoretical arrival time of each, and when the
+/// table was last pruned.
 #[derive(Default)]
 struct Table {
-    tat: HashMap<(Bucket, String), Instant>,
+    tat: HashMap<String, Instant>,
     pruned_at: Option<Instant>,
+}
+
+/// A configured bucket: its rate and its own table, so a flood of one kind
+/// of key never crowds out another.
+struct Limited {
+    rate: Rate,
+    table: Mutex<Table>,
+}
+
+impl Limited {
+    /// The spacing of requests, and how far ahead a key may run.
+    fn spacing(&self) -> (Duration, Duration) {
+        let interval = self.rate.per / self.rate.count;
+        (interval, self.rate.per.saturating_sub(interval))
+    }
+
+    /// How long `tat` makes a request at `now` wait; zero when it may go.
+    fn wait(&self, tat: Instant, now: Instant) -> Duration {
+        let (_, tolerance) = self.spacing();
+        tat.saturating_duration_since(now).saturating_sub(tolerance)
+    }
 }
 
 /// The limiter, shared by every HTTP worker.
 pub struct RateLimiter {
-    rates: HashMap<Bucket, Rate>,
-    /// Theoretical arrival time per key.
-    table: Mutex<Table>,
+    buckets: HashMap<Bucket, Limited>,
 }
 
 impl RateLimiter {
     /// A limiter with the configured rates.
     pub fn new(settings: &HttpSettings) -> Self {
-        let rates = [
+        let buckets = [
             (Bucket::Address, settings.rate_anonymous),
             (Bucket::Credential, settings.rate_credential),
             (Bucket::Usage, settings.rate_usage),
         ]
         .into_iter()
-        .filter_map(|(b, r)| r.map(|r| (b, r)))
+        .filter_map(|(b, r)| {
+            r.map(|rate| {
+                let table = Mutex::new(Table::default());
+                (b, Limited { rate, table })
+            })
+        })
         .collect();
-        Self {
-            rates,
-            table: Mutex::new(Table::default()),
-        }
+        Self { buckets }
     }
 
     /// Takes one request from `key`'s bucket, or says how long to wait.
@@ -68,33 +90,28 @@ impl RateLimiter {
 
     /// Whether `key` could take a request now, without taking it.
     pub fn peek(&self, bucket: Bucket, key: &str) -> Result<(), Duration> {
-        let Some(rate) = self.rates.get(&bucket) else {
+        self.peek_at(bucket, key, Instant::now())
+    }
+
+    fn peek_at(&self, bucket: Bucket, key: &str, now: Instant) -> Result<(), Duration> {
+        let Some(limited) = self.buckets.get(&bucket) else {
             return Ok(());
         };
-        let tolerance = rate.per.saturating_sub(rate.per / rate.count);
-        let table = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        let ahead = table
-            .tat
-            .get(&(bucket, key.to_owned()))
-            .map_or(Duration::ZERO, |tat| {
-                tat.saturating_duration_since(Instant::now())
-            });
-        if ahead > tolerance {
-            Err(ahead - tolerance)
-        } else {
-            Ok(())
+        let table = limited.table.lock().unwrap_or_else(|p| p.into_inner());
+        match table.tat.get(key).map(|tat| limited.wait(*tat, now)) {
+            Some(wait) if !wait.is_zero() => Err(wait),
+            _ => Ok(()),
         }
     }
 
     fn take_at(&self, bucket: Bucket, key: &str, now: Instant) -> Result<(), Duration> {
-        let Some(rate) = self.rates.get(&bucket) else {
+        let Some(limited) = self.buckets.get(&bucket) else {
             return Ok(());
         };
-        let interval = rate.per / rate.count;
-        let tolerance = rate.per.saturating_sub(interval);
-        let mut guard = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let (interval, _) = limited.spacing();
+        let mut guard = limited.table.lock().unwrap_or_else(|p| p.into_inner());
         let table = &mut *guard;
-        if table.tat.len() >= MAX_KEYS && !table.tat.contains_key(&(bucket, key.to_owned())) {
+        if table.tat.len() >= MAX_KEYS && !table.tat.contains_key(key) {
             // Pruning walks the table: at most once a second, so a flood of
             // new keys costs one walk, not one per request.
             if table
@@ -108,21 +125,31 @@ impl RateLimiter {
                 return Err(interval);
             }
         }
-        let tat = table.tat.entry((bucket, key.to_owned())).or_insert(now);
-        let start = (*tat).max(now);
-        let ahead = start.saturating_duration_since(now);
-        if ahead > tolerance {
-            return Err(ahead - tolerance);
+        let tat = table.tat.entry(key.to_owned()).or_insert(now);
+        let wait = limited.wait(*tat, now);
+        if !wait.is_zero() {
+            return Err(wait);
         }
-        *tat = start + interval;
+        *tat = (*tat).max(now) + interval;
         Ok(())
     }
 }
 
-/// The client's address as a key (the peer; a proxy in front is one client).
+/// The client's address as a key (the peer; a proxy in front is one
+/// client). An IPv6 client is keyed by its /64, the block one host is
+/// usually given, so it cannot mint keys by changing its low bits.
 pub fn address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+    match req.peer_addr().map(|a| a.ip()) {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_owned(),
+    }
 }
 
 /// 429 with `Retry-After` in whole seconds.
@@ -188,7 +215,24 @@ mod tests {
         // Once they have refilled, the walk frees them.
         let later = t0 + Duration::from_secs(61);
         assert_eq!(l.take_at(Bucket::Address, "new", later), Ok(()));
-        let size = l.table.lock().unwrap().tat.len();
+        let size = l.buckets[&Bucket::Address].table.lock().unwrap().tat.len();
         assert_eq!(size, 1);
+    }
+
+    #[test]
+    fn an_ipv6_host_is_one_key_for_its_whole_64() {
+        let key = |peer: &str| {
+            let req = actix_web::test::TestRequest::default()
+                .peer_addr(peer.parse().unwrap())
+                .to_http_request();
+            address(&req)
+        };
+        assert_eq!(
+            key("[2001:db8:1:2::1]:5000"),
+            key("[2001:db8:1:2:ffff::9]:6000")
+        );
+        assert_ne!(key("[2001:db8:1:2::1]:5000"), key("[2001:db8:1:3::1]:5000"));
+        assert_eq!(key("192.0.2.7:1"), "192.0.2.7");
+        assert_eq!(key("[::ffff:192.0.2.7]:1"), "192.0.2.7");
     }
 }
