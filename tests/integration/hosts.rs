@@ -178,3 +178,42 @@ test_both_dbs!(
         assert_eq!(hosts(&app).await, recorded);
     }
 );
+
+test_both_dbs!(
+    a_version_that_would_move_an_install_to_another_host_is_refused,
+    |app| {
+        use crate::orders::{app_with_version, site};
+        let f = Fixture::new(&app).await;
+        let c = catalog(&app, &f.steward).await;
+        let mut moved = site("1.27");
+        moved["ingress"]["hostTemplate"] = json!("{app}-next.{tenant}.{domain}");
+        let versions = app_with_version(
+            &app,
+            &f.steward,
+            "blog",
+            &[("1.0.0+1.25", site("1.25")), ("2.0.0+1.27", moved)],
+        )
+        .await;
+        accepted(
+        &place(&app, &f.a.reseller_token, &f.a.customer_id, "a1",
+            json!([{ "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": versions[0] } }])).await,
+    );
+        app.run_pending_jobs().await;
+        let before = hosts(&app).await;
+        let install = global_id("AppInstall", before[0].0.parse().unwrap());
+        refused(
+            &place(
+                &app,
+                &f.a.reseller_token,
+                &f.a.customer_id,
+                "a2",
+                json!([{ "appUpgrade": { "installId": install, "appVersionId": versions[1] } }]),
+            )
+            .await,
+            "HOST_CHANGES",
+        );
+        assert_eq!(hosts(&app).await, before);
+        let _ = c;
+        app.run_pending_jobs().await;
+    }
+);

@@ -80,11 +80,26 @@ pub struct ChargeError(pub String);
 
 impl Charge {
     /// Checks the charge: non-negative prices and free units, tiers
-    /// ascending with only the last one open, a positive package size.
+    /// ascending with only the last one open, a positive package size, and
+    /// every price and quantity within what the ledger computes exactly
+    /// ([`crate::decimal::MAX_AMOUNT`], [`crate::decimal::MAX_QUANTITY`]).
     pub fn validate(&self) -> Result<(), ChargeError> {
         let bad = |m: &str| Err(ChargeError(m.to_owned()));
         if self.free_units.is_sign_negative() && !self.free_units.is_zero() {
             return bad("freeUnits cannot be negative");
+        }
+        let (prices, quantities) = self.figures();
+        if prices.iter().any(|p| *p > crate::decimal::MAX_AMOUNT) {
+            return Err(ChargeError(format!(
+                "a price is at most {}",
+                crate::decimal::MAX_AMOUNT
+            )));
+        }
+        if quantities.iter().any(|q| *q > crate::decimal::MAX_QUANTITY) {
+            return Err(ChargeError(format!(
+                "a quantity is at most {}",
+                crate::decimal::MAX_QUANTITY
+            )));
         }
         match &self.model {
             ChargeModel::Standard { unit_price } if unit_price.is_sign_negative() => {
@@ -129,6 +144,27 @@ impl Charge {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Every price and every quantity the charge names.
+    fn figures(&self) -> (Vec<Decimal>, Vec<Decimal>) {
+        let mut quantities = vec![self.free_units];
+        let prices = match &self.model {
+            ChargeModel::Standard { unit_price } => vec![*unit_price],
+            ChargeModel::Graduated { tiers } | ChargeModel::Volume { tiers } => {
+                quantities.extend(tiers.iter().filter_map(|t| t.up_to));
+                tiers
+                    .iter()
+                    .flat_map(|t| [t.unit_price, t.flat_fee])
+                    .collect()
+            }
+            ChargeModel::Package { size, price } => {
+                quantities.push(*size);
+                vec![*price]
+            }
+            ChargeModel::Percentage { rate } => vec![*rate],
+        };
+        (prices, quantities)
     }
 
     /// The units priced: the quantity less the free units, at least zero.
@@ -227,6 +263,30 @@ mod tests {
                 flat_fee: dec!(0),
             },
         ]
+    }
+
+    #[test]
+    fn prices_and_quantities_beyond_the_ledger_are_refused() {
+        let huge = dec!(9000000000000000000);
+        let standard = |unit_price, free_units| Charge {
+            model: ChargeModel::Standard { unit_price },
+            free_units,
+        };
+        assert!(standard(huge, dec!(0)).validate().is_err());
+        assert!(standard(dec!(1), huge).validate().is_err());
+        assert!(
+            standard(crate::decimal::MAX_AMOUNT, dec!(0))
+                .validate()
+                .is_ok()
+        );
+        let package = Charge {
+            model: ChargeModel::Package {
+                size: huge,
+                price: dec!(1),
+            },
+            free_units: dec!(0),
+        };
+        assert!(package.validate().is_err());
     }
 
     fn charge(model: ChargeModel, free: Decimal) -> Charge {

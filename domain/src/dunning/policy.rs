@@ -96,14 +96,20 @@ pub fn validate(steps: &[Step]) -> Result<()> {
             return bad(format!("step {n}: steps are ordered by daysPastDue"));
         }
         last_days = s.trigger.days_past_due;
-        if s.trigger.min_balance.is_some_and(|b| b < Decimal::ZERO) {
-            return bad(format!("step {n}: minBalance cannot be negative"));
+        let max = crate::decimal::MAX_AMOUNT;
+        if s.trigger
+            .min_balance
+            .is_some_and(|b| b < Decimal::ZERO || b > max)
+        {
+            return bad(format!("step {n}: minBalance is 0 to {max}"));
         }
         for a in &s.actions {
             if let Action::LateFee { amount } = a
-                && (*amount <= Decimal::ZERO || amount.normalize().scale() > 2)
+                && (*amount <= Decimal::ZERO || *amount > max || amount.normalize().scale() > 2)
             {
-                return bad(format!("step {n}: a late fee is positive, to the cent"));
+                return bad(format!(
+                    "step {n}: a late fee is positive, to the cent, at most {max}"
+                ));
             }
         }
         if i + 1 < steps.len() && s.actions.contains(&Action::Terminate) {
@@ -356,6 +362,11 @@ mod tests {
         after_end.swap(2, 3);
         after_end[3].trigger.days_past_due = 40;
         assert!(validate(&after_end).is_err());
+        let mut huge_fee = steps.clone();
+        huge_fee[1].actions = vec![Action::LateFee {
+            amount: "9000000000000000000".parse().unwrap(),
+        }];
+        assert!(validate(&huge_fee).is_err());
         assert!(serde_json::from_value::<Step>(serde_json::json!({ "name": "x", "trigger": {}, "actions": [{ "kind": "explode" }] })).is_err());
     }
 }

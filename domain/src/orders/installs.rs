@@ -166,6 +166,28 @@ pub async fn claim_host(
     Ok(Some(host))
 }
 
+/// Refuses a version change that would move an install to another host:
+/// the host it serves stays claimed while the change is pending and after
+/// it is undone, so a version that derives another host is installed anew.
+pub fn ensure_same_host(
+    install: &app_install::Model,
+    host: &Option<String>,
+    field: &'static str,
+) -> Result<()> {
+    if *host != install.ingress_host {
+        return Err(Error::invalid(
+            field,
+            "HOST_CHANGES",
+            format!(
+                "this version serves {} where the install serves {}; install it anew instead",
+                host.as_deref().unwrap_or("no host"),
+                install.ingress_host.as_deref().unwrap_or("no host")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The conflict of a host another tenant's live install serves.
 pub fn host_taken(host: &str) -> Error {
     Error::Conflict {
@@ -397,11 +419,11 @@ pub async fn rollback(
     })?;
     let names = (app.slug.as_str(), tenant.slug.as_str());
     let host = claim_host(&txn, platform, &recipe, &checked, names, tenant.id).await?;
+    ensure_same_host(&install, &host, "installId")?;
     let from = install.app_version_id;
     let mut active = install.into_active_model();
     active.app_version_id = Set(previous);
     active.previous_version_id = Set(Some(from));
-    active.ingress_host = Set(host);
     active.state = Set(InstallState::Installing.as_str().to_owned());
     active.status_message = Set(None);
     active.updated_at = Set(now);

@@ -408,12 +408,9 @@ async fn undo(
                 let previous: Option<Uuid> =
                     serde_json::from_value(was["previousVersionId"].clone()).unwrap_or(None);
                 let state = was["state"].as_str().unwrap_or("installing").to_owned();
-                let host: Option<String> =
-                    serde_json::from_value(was["ingressHost"].clone()).unwrap_or(None);
                 let mut active = i.into_active_model();
                 active.app_version_id = Set(version);
                 active.previous_version_id = Set(previous);
-                active.ingress_host = Set(host);
                 active.state = Set(state);
                 active.updated_at = Set(now);
                 active.update(db).await?;

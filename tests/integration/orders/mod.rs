@@ -30,7 +30,7 @@ pub struct Catalog {
     pub usd_plan: String,
 }
 
-fn site(tag: &str) -> Value {
+pub fn site(tag: &str) -> Value {
     json!({
         "image": "ghcr.io/coop/site", "tag": tag,
         "ports": [{ "name": "http", "port": 8080 }],
@@ -40,7 +40,7 @@ fn site(tag: &str) -> Value {
     })
 }
 
-async fn app_with_version(
+pub async fn app_with_version(
     app: &TestApp,
     steward: &str,
     slug: &str,

@@ -37,7 +37,6 @@ pub(super) enum Planned {
         tenant: usize,
         before: app_install::Model,
         version_id: Uuid,
-        host: Option<String>,
     },
     Uninstall {
         tenant: usize,
@@ -331,6 +330,7 @@ impl Draft<'_> {
                 let host = self
                     .claim_host(txn, &recipe, &checked, (&app.slug, &tenant_slug), tenant_id)
                     .await?;
+                installs::ensure_same_host(&install, &host, "appVersionId")?;
                 let t = &mut self.tenants[i];
                 if let Some(live) = t.installs.iter_mut().find(|l| l.id == install.id) {
                     live.footprint = recipe.footprint();
@@ -339,7 +339,6 @@ impl Draft<'_> {
                     tenant: i,
                     before: install,
                     version_id: version.id,
-                    host,
                 });
             }
             LineInput::AppUninstall {

@@ -99,15 +99,11 @@ pub(super) async fn write_line(
             json!(null)
         }
         Planned::Upgrade {
-            before,
-            version_id,
-            host,
-            ..
+            before, version_id, ..
         } => {
             let mut active = before.clone().into_active_model();
             active.previous_version_id = Set(Some(before.app_version_id));
             active.app_version_id = Set(*version_id);
-            active.ingress_host = Set(host.clone());
             active.state = Set(installs::PENDING.to_owned());
             active.updated_at = Set(now);
             active.update(txn).await?;
@@ -116,7 +112,6 @@ pub(super) async fn write_line(
             json!({
                 "appVersionId": before.app_version_id,
                 "previousVersionId": before.previous_version_id,
-                "ingressHost": before.ingress_host,
                 "state": before.state,
             })
         }
