@@ -184,7 +184,6 @@ test_both_dbs!(
     |app| {
         use crate::orders::{app_with_version, site};
         let f = Fixture::new(&app).await;
-        let c = catalog(&app, &f.steward).await;
         let mut moved = site("1.27");
         moved["ingress"]["hostTemplate"] = json!("{app}-next.{tenant}.{domain}");
         let versions = app_with_version(
@@ -213,7 +212,6 @@ test_both_dbs!(
             "HOST_CHANGES",
         );
         assert_eq!(hosts(&app).await, before);
-        let _ = c;
         app.run_pending_jobs().await;
     }
 );
