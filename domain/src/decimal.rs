@@ -132,10 +132,10 @@ pub fn round_money(amount: Decimal, minor: u32) -> Decimal {
 /// The largest amount one payment, credit note, price or fee may carry
 /// (10¹²). Nine million entries of it still sum within a signed 64-bit
 /// integer of units, so no ledger sum can overflow.
-pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+pub const MAX_AMOUNT: Decimal = rust_decimal::dec!(1_000_000_000_000);
 
 /// The largest quantity one usage event may carry (10¹⁵).
-pub const MAX_QUANTITY: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+pub const MAX_QUANTITY: Decimal = rust_decimal::dec!(1_000_000_000_000_000);
 
 /// Refuses an amount above [`MAX_AMOUNT`] in magnitude (`AMOUNT_TOO_LARGE`).
 pub fn check_amount(field: &'static str, amount: Decimal) -> crate::Result<()> {

@@ -27,9 +27,13 @@ impl ApiToken {
     async fn scopes(&self) -> Vec<String> {
         serde_json::from_str(&self.0.scopes).unwrap_or_default()
     }
-    /// The reseller it acts for; null: co-op wide.
+    /// The reseller it acts for.
     async fn reseller_id(&self) -> Option<ID> {
         self.0.reseller_id.map(|r| global_id("Reseller", r))
+    }
+    /// Whether it reaches every reseller's world (a steward asked for it).
+    async fn coop_wide(&self) -> bool {
+        self.0.coop_wide
     }
     /// Who created it.
     async fn created_by(&self) -> &str {

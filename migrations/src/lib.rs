@@ -23,6 +23,7 @@ mod m20261121_000010_billing;
 mod m20261121_000011_dunning_mail;
 mod m20261201_000012_platform_unique_tenants;
 mod m20261201_000013_install_hosts;
+mod m20261201_000014_explicit_coop_tokens;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000011_dunning_mail::Migration),
             Box::new(m20261201_000012_platform_unique_tenants::Migration),
             Box::new(m20261201_000013_install_hosts::Migration),
+            Box::new(m20261201_000014_explicit_coop_tokens::Migration),
         ]
     }
 }

@@ -52,22 +52,14 @@ impl BodyError {
 
     /// The answer in GraphQL's error shape.
     pub fn response(&self) -> HttpResponse {
-        match self {
-            Self::TooLarge(limit) => HttpResponse::build(StatusCode::PAYLOAD_TOO_LARGE)
-                .insert_header((header::CONNECTION, "close"))
-                .json(json!({
-                    "errors": [{
-                        "message": format!("the request body is larger than {limit} bytes"),
-                        "extensions": { "code": "PAYLOAD_TOO_LARGE", "limit": limit },
-                    }]
-                })),
-            Self::Read(reason) => HttpResponse::BadRequest().json(json!({
-                "errors": [{
-                    "message": format!("the request body could not be read: {reason}"),
-                    "extensions": { "code": "BAD_REQUEST" },
-                }]
-            })),
+        let (code, message) = self.describe();
+        let mut extensions = json!({ "code": code });
+        let mut res = HttpResponse::build(self.status());
+        if let Self::TooLarge(limit) = self {
+            extensions["limit"] = json!(limit);
+            res.insert_header((header::CONNECTION, "close"));
         }
+        res.json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
     }
 }
 

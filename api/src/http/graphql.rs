@@ -33,11 +33,7 @@ pub async fn graphql(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            let v = v.trim();
-            v.eq_ignore_ascii_case("application/json")
-                || v.eq_ignore_ascii_case("application/graphql-response+json")
-        });
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !json {
         return Either::Right(bad_request(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

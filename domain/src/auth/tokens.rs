@@ -164,6 +164,7 @@ pub async fn create(
         roles: Set(serde_json::json!([Role::Integration.as_str()]).to_string()),
         scopes: Set(serde_json::to_string(&scopes).unwrap_or_else(|_| "[]".into())),
         reseller_id: Set(reseller_id),
+        coop_wide: Set(input.coop_wide),
         member_id: Set(None),
         created_by: Set(actor.principal.subject.clone()),
         expires_at: Set(input.expires_at),
@@ -267,9 +268,7 @@ pub async fn authenticate(
         roles: roles.iter().filter_map(|r| r.parse().ok()).collect(),
         reseller_id: token.reseller_id.map(ResellerId),
         scopes: serde_json::from_str(&token.scopes).unwrap_or_default(),
-        // Only a steward's explicit `coopWide` makes a token without a
-        // reseller (`create`).
-        coop_wide: token.reseller_id.is_none(),
+        coop_wide: token.coop_wide,
         expires_at: token.expires_at,
         api_token_id: Some(token.id),
         ..Principal::default()

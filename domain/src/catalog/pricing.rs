@@ -1,11 +1,6 @@
 //! Retail prices: what a reseller charges over the co-op's wholesale price.
 
-use rust_decimal::{Decimal, RoundingStrategy};
-
-/// The rounding rule for retail prices: the money rule
-/// ([`crate::decimal::MONEY_ROUNDING`], half away from zero), to the
-/// currency's minor unit (10.005 EUR → 10.01 EUR), once per price.
-pub const RETAIL_ROUNDING: RoundingStrategy = crate::decimal::MONEY_ROUNDING;
+use rust_decimal::Decimal;
 
 /// What a reseller pays the co-op for something listed at `list`: the list
 /// price less its wholesale discount (a fraction: 0.2 for 20 %), exact.

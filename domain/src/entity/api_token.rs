@@ -17,8 +17,10 @@ pub struct Model {
     pub roles: String,
     /// JSON array of scopes.
     pub scopes: String,
-    /// The reseller it acts for; `None`: co-op wide.
+    /// The reseller it acts for.
     pub reseller_id: Option<Uuid>,
+    /// Whether it reaches every reseller's world (asked for explicitly).
+    pub coop_wide: bool,
     /// The member it acts for.
     pub member_id: Option<Uuid>,
     /// Who created it.

@@ -45,7 +45,7 @@ test_both_dbs!(an_erp_token_lists_customers_changed_since_a_date, |app| {
     // Its use is recorded.
     let tokens = app
         .graphql(
-            "{ apiTokens { edges { node { id lastUsedAt scopes } } } }",
+            "{ apiTokens { edges { node { id lastUsedAt scopes coopWide resellerId } } } }",
             Some(&fx.steward),
         )
         .await;
@@ -58,6 +58,21 @@ test_both_dbs!(an_erp_token_lists_customers_changed_since_a_date, |app| {
         .clone();
     assert!(node["lastUsedAt"].is_string(), "{node}");
     assert_eq!(node["scopes"], json!(["customers:read"]));
+    // Its reach is recorded as asked for, not read from a missing reseller.
+    assert_eq!(
+        (node["coopWide"].clone(), node["resellerId"].clone()),
+        (json!(true), Value::Null)
+    );
+    let others: Vec<&Value> = tokens["data"]["apiTokens"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["id"] != id)
+        .collect();
+    assert!(
+        others.iter().all(|e| e["node"]["coopWide"] == false),
+        "{others:?}"
+    );
 
     // Revoked: refused at once.
     let m = "mutation($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { apiToken { revokedAt } userErrors { code } } }";
