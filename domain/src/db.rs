@@ -6,6 +6,16 @@ use std::time::Duration;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
+/// A raw statement for `db`'s backend (`$1`-style placeholders work on
+/// both PostgreSQL and SQLite): the one helper every raw query uses.
+pub fn stmt(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql, values)
+}
+
 /// How to reach the database.
 #[derive(Clone, Debug)]
 pub struct DbConfig {

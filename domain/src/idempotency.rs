@@ -7,12 +7,13 @@
 //! its result; if it rolled back (bad input), the duplicate goes ahead.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::Actor;
+use crate::db::stmt;
 use crate::error::{Error, Result};
 
 /// What a claim found.
@@ -22,10 +23,6 @@ pub enum Claim {
     Fresh,
     /// The key was used with this input: return this object.
     Replay(Uuid),
-}
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// Claims `key` for `operation` by `actor`, in the creating transaction.

@@ -18,6 +18,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod money;
 pub mod orders;
 pub mod page;
 pub mod reference;

@@ -8,20 +8,17 @@
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 use super::usage::{Valid, insert};
 
+use crate::db::stmt;
 use crate::error::Result;
 
 /// How far back a run fills missed hours.
 pub const LOOKBACK: Duration = Duration::hours(72);
 
 const GIB: i64 = 1 << 30;
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
 
 /// Meters every complete hour up to `now` that is not metered yet;
 /// returns how many events it added.

@@ -6,12 +6,14 @@
 //! happened, which [`super::invoices::apply_rail_event`] applies.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
-use super::invoices::{InvoiceAmounts, minor_digits, status, to_cents};
+use super::invoices::{InvoiceAmounts, status};
+use crate::db::stmt;
 use crate::entity::{customer, invoice, reseller};
 use crate::error::{Error, Result};
+use crate::money::{minor_digits, to_cents};
 
 /// Who pays, as the rail needs to know them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,10 +75,6 @@ pub enum Collected {
     Opened(String),
     /// It had one already, or nothing is owed, or the invoice is not open.
     Nothing,
-}
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// Opens collection of an open invoice on `rail`, once: the payer is made

@@ -10,12 +10,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::metrics::{Aggregation, Event, aggregate};
 use crate::auth::{Actor, Permission};
+use crate::db::stmt;
 use crate::decimal::Fixed;
 use crate::error::{Error, Result};
 
@@ -78,10 +79,6 @@ pub(crate) struct Valid {
     pub(crate) at: DateTime<Utc>,
     pub(crate) key: String,
     pub(crate) properties: Option<String>,
-}
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// Ingests a batch: valid rows are kept (each key once), invalid ones are

@@ -4,13 +4,14 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    Statement, TransactionTrait,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::pricing::retail_price;
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Grant, Permission};
+use crate::db::stmt;
 use crate::decimal::Fixed;
 use crate::entity::{app, plan, reseller};
 use crate::error::{Error, Result};
@@ -38,10 +39,6 @@ pub struct Storefront {
     pub plans: Vec<PricedPlan>,
     /// Apps on sale.
     pub apps: Vec<app::Model>,
-}
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// Which reseller a call is about: a reseller's own, or the one a steward names.

@@ -74,12 +74,6 @@ pub(super) async fn record(
     Ok(inserted == 1)
 }
 
-pub(super) fn money(amount: Decimal, currency: &str) -> String {
-    let digits = crate::billing::invoices::minor_digits(currency);
-    let a = crate::decimal::round_money(amount, digits);
-    format!("{a} {currency}")
-}
-
 /// Records the "payment received" mail for a payment (in its transaction).
 pub(crate) async fn payment_received(
     txn: &impl ConnectionTrait,
@@ -96,9 +90,12 @@ pub(crate) async fn payment_received(
     let mut values = std::collections::BTreeMap::new();
     values.insert("name".into(), p.name.clone());
     values.insert("brand".into(), p.biller.clone());
-    values.insert("amount".into(), money(amount, &inv.currency));
+    values.insert("amount".into(), crate::money::format(amount, &inv.currency));
     values.insert("invoice".into(), inv.number.clone().unwrap_or_default());
-    values.insert("due".into(), money(inv.outstanding(), &inv.currency));
+    values.insert(
+        "due".into(),
+        crate::money::format(inv.outstanding(), &inv.currency),
+    );
     let mail = Mail {
         template: "payment_received".into(),
         to,
@@ -144,7 +141,10 @@ pub(super) async fn mail_for(
     let mut values = std::collections::BTreeMap::new();
     values.insert("name".into(), p.name.clone());
     values.insert("brand".into(), p.biller.clone());
-    values.insert("amount".into(), money(outstanding, &oldest.currency));
+    values.insert(
+        "amount".into(),
+        crate::money::format(outstanding, &oldest.currency),
+    );
     values.insert("invoice".into(), oldest.number.clone().unwrap_or_default());
     values.insert(
         "due_date".into(),

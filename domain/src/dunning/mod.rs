@@ -19,11 +19,12 @@ pub mod policy;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::billing::invoices::{InvoiceAmounts, status};
+use crate::db::stmt;
 use crate::entity::{invoice, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::jobs::SyncTenant;
@@ -37,10 +38,6 @@ mod views;
 pub use mail::*;
 pub use tenants::*;
 pub use views::*;
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
 
 /// Who an account is, for mail.
 struct Party {

@@ -5,12 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
+use crate::db::stmt;
 use crate::error::{Error, Result};
 
 /// When a step applies: every condition given must hold.
@@ -117,10 +118,6 @@ pub fn validate(steps: &[Step]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// A stored policy.

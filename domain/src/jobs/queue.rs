@@ -1,8 +1,9 @@
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, SqlErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, SqlErr};
 use uuid::Uuid;
 
 use super::{Job, Result};
+use crate::db::stmt;
 use crate::ids::JobId;
 
 const CLAIMED_COLUMNS: &str = "id, name, payload, attempts, max_attempts, dedup_key";
@@ -93,10 +94,6 @@ pub struct FailedJob {
     pub attempts: i32,
     /// The last attempt's error.
     pub last_error: Option<String>,
-}
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// Enqueues `job` to run now, in `db`'s transaction if it is one.

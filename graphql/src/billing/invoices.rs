@@ -2,8 +2,9 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use coplane_domain::billing::invoices::{self, InvoiceAmounts, LineAmounts, minor_digits};
+use coplane_domain::billing::invoices::{self, InvoiceAmounts, LineAmounts};
 use coplane_domain::entity::{invoice, invoice_line};
+use coplane_domain::money::minor_digits;
 use rust_decimal::Decimal;
 
 use super::{CreditNote, Payment, fixed};

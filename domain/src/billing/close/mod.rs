@@ -14,19 +14,21 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, Statement, TransactionTrait,
+    Set, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::charges::Charge;
-use super::invoices::{self, minor_digits, to_cents};
+use super::invoices;
 use super::rating::{self, Layer, MeteredCharge, PlanTerms, RatedLine, Span};
 use super::usage::{metric_defs, quantities};
 use crate::auth::{Actor, Permission};
+use crate::db::stmt;
 use crate::decimal::{stored as fixed, to_stored as to_fixed};
 use crate::entity::{billing_period, customer, invoice, invoice_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
+use crate::money::{minor_digits, to_cents};
 
 mod drafts;
 
@@ -34,10 +36,6 @@ pub use drafts::*;
 
 /// How long after a period ends the periodic close waits for late usage.
 pub const CLOSE_GRACE: Duration = Duration::hours(6);
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
 
 /// The calendar month (UTC) holding `at`: `[start, end)`.
 pub fn month_of(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -19,11 +19,12 @@ use uuid::Uuid;
 use super::jobs::{AccountChanged, CollectInvoice};
 use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
+use crate::db::stmt;
 use crate::decimal::{stored as fixed, to_stored as to_fixed};
 use crate::entity::{credit_note, invoice, invoice_line, payment};
 use crate::error::{Error, Result};
+use crate::money::{cents, minor_digits, to_cents};
 use crate::page::{self, Page, PageRequest};
-use crate::reference::Currency;
 
 mod credit_notes;
 mod ledger;
@@ -48,10 +49,6 @@ pub mod status {
     pub const PAID: &str = "paid";
     /// Credited in full before any payment.
     pub const VOID: &str = "void";
-}
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
 /// Money views of an invoice row.
@@ -125,23 +122,6 @@ impl LineAmounts for invoice_line::Model {
     fn amount(&self, minor: u32) -> Decimal {
         cents(self.amount_cents, minor)
     }
-}
-
-/// Minor units as an amount with `minor` decimals.
-pub fn cents(value: i64, minor: u32) -> Decimal {
-    Decimal::new(value, minor)
-}
-
-/// An amount in minor units, rounded by the money rule; one that does not
-/// fit 64 bits is an error, never a saturated or zero amount.
-pub fn to_cents(amount: Decimal, minor: u32) -> Result<i64> {
-    let a = crate::decimal::round_money(amount, minor);
-    i64::try_from(a.mantissa()).map_err(|_| crate::decimal::DecimalError::OutOfRange(amount).into())
-}
-
-/// The minor-unit digits of a currency code (2 when unknown).
-pub fn minor_digits(currency: &str) -> u32 {
-    Currency::parse(currency).map_or(2, |c| c.minor_unit_digits())
 }
 
 /// The next number in `series` for `year`. Call inside the transaction
