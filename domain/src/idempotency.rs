@@ -7,7 +7,7 @@
 //! its result; if it rolled back (bad input), the duplicate goes ahead.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -25,6 +25,21 @@ pub enum Claim {
     Replay(Uuid),
 }
 
+/// The longest idempotency key, in bytes: one rule for every operation.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// Refuses a key that is empty or longer than [`MAX_KEY_LEN`].
+pub fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Err(Error::invalid(
+            "idempotencyKey",
+            "INVALID_IDEMPOTENCY_KEY",
+            format!("an idempotency key has 1 to {MAX_KEY_LEN} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 /// Claims `key` for `operation` by `actor`, in the creating transaction.
 pub async fn claim(
     txn: &impl ConnectionTrait,
@@ -34,13 +49,7 @@ pub async fn claim(
     input: &impl Serialize,
     now: DateTime<Utc>,
 ) -> Result<Claim> {
-    if key.is_empty() || key.len() > 255 {
-        return Err(Error::invalid(
-            "idempotencyKey",
-            "INVALID_IDEMPOTENCY_KEY",
-            "an idempotency key has 1 to 255 characters",
-        ));
-    }
+    check_key(key)?;
     let json = serde_json::to_string(input)
         .map_err(|e| Error::invalid("input", "INVALID_INPUT", e.to_string()))?;
     let hash = format!("{:x}", Sha256::digest(json.as_bytes()));
@@ -93,4 +102,54 @@ pub async fn complete(
     ))
     .await?;
     Ok(())
+}
+
+/// Opens the creating transaction and claims the idempotency key, if any.
+/// `Ok((txn, Some(id)))` means: replay `id`, create nothing.
+pub(crate) async fn begin_create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    operation: &str,
+    key: Option<&str>,
+    input: &impl Serialize,
+    now: DateTime<Utc>,
+) -> Result<(DatabaseTransaction, Option<Uuid>)> {
+    let txn = db.begin().await?;
+    if let Some(key) = key
+        && let Claim::Replay(id) = claim(&txn, actor, operation, key, input, now).await?
+    {
+        return Ok((txn, Some(id)));
+    }
+    Ok((txn, None))
+}
+
+/// Ends a creating transaction: records the created object against the
+/// idempotency key (the operation is the audit action), writes the audit
+/// event, and commits.
+pub(crate) async fn finish_create(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    grant: &crate::auth::Grant,
+    key: Option<&str>,
+    change: crate::audit::Change<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(key) = key {
+        complete(&txn, actor, change.action, key, change.object_id).await?;
+    }
+    crate::audit::record(&txn, actor, grant, change, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_key_rule_for_every_operation() {
+        assert!(check_key(&"k".repeat(MAX_KEY_LEN)).is_ok());
+        assert!(check_key(&"k".repeat(MAX_KEY_LEN + 1)).is_err());
+        assert!(check_key("").is_err());
+    }
 }

@@ -17,6 +17,7 @@ pub mod entity;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
+pub(crate) mod input;
 pub mod jobs;
 pub mod money;
 pub mod orders;

@@ -183,7 +183,7 @@ pub async fn set_reseller_terms(
     let email = terms
         .billing_email
         .as_deref()
-        .map(|e| crate::tenancy::email("billingEmail", e))
+        .map(|e| crate::input::email("billingEmail", e))
         .transpose()?;
     let txn = db.begin().await?;
     let r = reseller::Entity::find_by_id(reseller_id)

@@ -14,7 +14,8 @@ use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::billable_metric;
 use crate::error::{Error, Result};
-use crate::tenancy::{begin_create, finish_create, non_empty};
+use crate::idempotency::{begin_create, finish_create};
+use crate::input::non_empty;
 
 /// How a metric's events in a window become one quantity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

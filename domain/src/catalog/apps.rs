@@ -13,8 +13,9 @@ use crate::audit::{self, Change};
 use crate::auth::{Actor, Permission};
 use crate::entity::{app, app_version};
 use crate::error::{Error, Result};
+use crate::idempotency::{begin_create, finish_create};
+use crate::input::non_empty;
 use crate::page::{self, Page, PageRequest};
-use crate::tenancy::{begin_create, finish_create, non_empty};
 
 /// A new app.
 #[derive(Clone, Debug, Serialize)]

@@ -14,9 +14,11 @@ use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{app, plan};
 use crate::error::{Error, Result};
+use crate::idempotency::{begin_create, finish_create};
+use crate::input::non_empty;
 use crate::page::{self, Page, PageRequest};
 use crate::reference::Currency;
-use crate::tenancy::{QuotaInput, begin_create, finish_create, non_empty, parse_quota};
+use crate::tenancy::{QuotaInput, parse_quota};
 
 /// A new plan.
 #[derive(Clone, Debug, Serialize)]

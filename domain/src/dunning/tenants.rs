@@ -177,7 +177,7 @@ pub async fn suspend_tenant(
     let grant = actor
         .principal
         .authorize(crate::auth::Permission::WriteTenants)?;
-    let note = crate::tenancy::non_empty("reason", note, 500)?;
+    let note = crate::input::non_empty("reason", note, 500)?;
     let txn = db.begin().await?;
     let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
     if t.state == TenantState::Terminated.as_str() || t.state == TenantState::Pending.as_str() {

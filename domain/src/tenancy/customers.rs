@@ -9,12 +9,13 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{begin_create, email, finish_create, non_empty};
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{customer, reseller};
 use crate::error::{Error, Result};
+use crate::idempotency::{begin_create, finish_create};
+use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
 use crate::reference::{Country, Currency};
 

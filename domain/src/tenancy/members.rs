@@ -8,11 +8,13 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{MemberClass, MemberKind, begin_create, email, finish_create, non_empty};
+use super::{MemberClass, MemberKind};
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::member;
 use crate::error::{Error, Result};
+use crate::idempotency::{begin_create, finish_create};
+use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
 
 /// A new member.

@@ -8,14 +8,13 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{
-    DIMENSIONS, MemberClass, MemberKind, Quota, QuotaInput, begin_create, email, finish_create,
-    non_empty, parse_quota,
-};
+use super::{DIMENSIONS, MemberClass, MemberKind, Quota, QuotaInput, parse_quota};
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Permission};
 use crate::entity::{member, reseller};
 use crate::error::{Error, Result};
+use crate::idempotency::{begin_create, finish_create};
+use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
 
 /// A new reseller.

@@ -9,14 +9,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::jobs::SyncTenant;
-use super::{
-    Clusters, QuotaInput, TenantSlug, TenantState, begin_create, finish_create, parse_quota,
-    resellers,
-};
+use super::{Clusters, QuotaInput, TenantSlug, TenantState, parse_quota, resellers};
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Permission};
 use crate::entity::{customer, tenant};
 use crate::error::{Error, Result};
+use crate::idempotency::{begin_create, finish_create};
 use crate::page::{self, Page, PageRequest};
 
 /// The cluster a tenant goes to when none is named.

@@ -25,9 +25,9 @@ pub async fn issue_credit_note(
 ) -> Result<credit_note::Model> {
     let grant = actor.principal.authorize(Permission::WriteBilling)?;
     crate::decimal::check_amount("amount", input.amount)?;
-    let reason = crate::tenancy::non_empty("reason", &input.reason, 500)?;
+    let reason = crate::input::non_empty("reason", &input.reason, 500)?;
     let (txn, replay) =
-        crate::tenancy::begin_create(db, actor, "issueCreditNote", key, &input, now).await?;
+        crate::idempotency::begin_create(db, actor, "issueCreditNote", key, &input, now).await?;
     if let Some(id) = replay {
         let found = credit_note::Entity::find_by_id(id).one(&txn).await?;
         // A replay shows only what the caller may still reach.
@@ -115,6 +115,6 @@ pub async fn issue_credit_note(
         reseller_id: inv.reseller_id,
         details: serde_json::json!({ "invoiceId": inv.id, "number": note.number, "amount": input.amount.to_string() }),
     };
-    crate::tenancy::finish_create(txn, actor, &grant, key, change, now).await?;
+    crate::idempotency::finish_create(txn, actor, &grant, key, change, now).await?;
     Ok(note)
 }

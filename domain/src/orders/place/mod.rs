@@ -19,14 +19,15 @@ use crate::catalog::InstallValues;
 use crate::entity::{app_install, customer, order, order_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::{
-    DIMENSIONS, Platform, Quota, QuotaInput, TenantSlug, TenantState, begin_create, finish_create,
-    parse_quota, resellers, tenants,
+    DIMENSIONS, Platform, Quota, QuotaInput, TenantSlug, TenantState, parse_quota, resellers,
+    tenants,
 };
 
 mod draft;
 mod input;
 mod write;
 
+use crate::idempotency::{begin_create, finish_create};
 use draft::*;
 pub use input::*;
 use write::*;
@@ -42,7 +43,8 @@ pub async fn place(
     now: DateTime<Utc>,
 ) -> Result<order::Model, OrderError> {
     let grant = actor.principal.authorize(Permission::PlaceOrders)?;
-    let key = crate::tenancy::non_empty("idempotencyKey", key, 200)?;
+    crate::idempotency::check_key(key)?;
+    let key = key.to_owned();
     if input.lines.is_empty() || input.lines.len() > MAX_LINES {
         return Err(Error::invalid(
             "lines",
