@@ -25,6 +25,9 @@ pub mod page;
 pub mod reference;
 pub mod tenancy;
 
+/// The co-op's name, as it signs its invoices and mail.
+pub const COOP_NAME: &str = "coplane co-op";
+
 pub use clock::{Clock, SystemClock};
 pub use decimal::Fixed;
 pub use error::{Error, Result};

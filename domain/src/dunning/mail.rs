@@ -162,8 +162,8 @@ pub(super) async fn mail_for(
         };
         let rp = party(db, "reseller", r).await?;
         values.insert("customer".into(), p.name.clone());
-        values.insert("brand".into(), crate::billing::close::COOP_NAME.into());
-        (rp.email, crate::billing::close::COOP_NAME.to_owned(), None)
+        values.insert("brand".into(), crate::COOP_NAME.into());
+        (rp.email, crate::COOP_NAME.to_owned(), None)
     } else {
         (p.email.clone(), p.biller.clone(), p.biller_address.clone())
     };

@@ -66,7 +66,7 @@ async fn party(db: &impl ConnectionTrait, kind: &str, id: Uuid) -> Result<Party>
             name: r.try_get("", "brand_name")?,
             email: billing.or(member),
             reseller: None,
-            biller: crate::billing::close::COOP_NAME.into(),
+            biller: crate::COOP_NAME.into(),
             biller_address: None,
         });
     }
@@ -84,7 +84,7 @@ async fn party(db: &impl ConnectionTrait, kind: &str, id: Uuid) -> Result<Party>
         name: c.try_get("", "name")?,
         email: Some(c.try_get("", "billing_email")?),
         reseller: c.try_get("", "reseller_id")?,
-        biller: brand.unwrap_or_else(|| crate::billing::close::COOP_NAME.into()),
+        biller: brand.unwrap_or_else(|| crate::COOP_NAME.into()),
         biller_address: c.try_get("", "support_email")?,
     })
 }

@@ -374,7 +374,7 @@ async fn undo(
                     ));
                 }
                 if let Some(p) = plan {
-                    crate::billing::close::record_plan(db, t.id, t.reseller_id, p, now).await?;
+                    crate::tenancy::tenants::record_plan(db, t.id, t.reseller_id, p, now).await?;
                 }
                 let mut active = t.into_active_model();
                 active.plan_id = Set(plan);

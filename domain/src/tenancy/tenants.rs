@@ -12,6 +12,7 @@ use super::jobs::SyncTenant;
 use super::{Clusters, QuotaInput, TenantSlug, TenantState, parse_quota, resellers};
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Permission};
+use crate::db::stmt;
 use crate::entity::{customer, tenant};
 use crate::error::{Error, Result};
 use crate::idempotency::{begin_create, finish_create};
@@ -338,7 +339,25 @@ pub(crate) async fn insert(
         format!("the slug `{slug}` is taken"),
     ))?;
     if let Some(plan) = plan_id {
-        crate::billing::close::record_plan(txn, id, customer.reseller_id, plan, now).await?;
+        record_plan(txn, id, customer.reseller_id, plan, now).await?;
     }
     Ok(inserted)
+}
+
+/// Records that `tenant` holds `plan` from `at` (written wherever a
+/// tenant's plan is set, in that change's transaction).
+pub async fn record_plan(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    reseller_id: Option<Uuid>,
+    plan_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    db.execute_raw(stmt(
+        db,
+        "INSERT INTO tenant_plans (id, tenant_id, reseller_id, plan_id, starts_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        vec![Uuid::now_v7().into(), tenant_id.into(), reseller_id.into(), plan_id.into(), at.into()],
+    ))
+    .await?;
+    Ok(())
 }

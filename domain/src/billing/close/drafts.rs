@@ -2,6 +2,7 @@
 //! rated for each layer (wholesale, retail, list), grouped per recipient.
 
 use super::*;
+use crate::COOP_NAME;
 use crate::decimal::MAX_QUANTITY;
 
 /// An invoice to make.
@@ -194,9 +195,6 @@ pub(super) async fn drafts(
         .collect();
     Ok((made, unmade.into_iter().collect()))
 }
-
-/// The co-op's name on its invoices.
-pub const COOP_NAME: &str = "coplane co-op";
 
 pub(super) fn customer_draft(
     key: String,

@@ -32,7 +32,7 @@ use crate::money::{minor_digits, to_cents};
 
 mod drafts;
 
-pub use drafts::*;
+use drafts::*;
 
 /// How long after a period ends the periodic close waits for late usage.
 pub const CLOSE_GRACE: Duration = Duration::hours(6);
@@ -334,24 +334,6 @@ async fn persist(
 }
 
 type PriceList = (Option<Decimal>, HashMap<Uuid, Decimal>, i32);
-
-/// Records that `tenant` holds `plan` from `at` (written wherever a
-/// tenant's plan is set, in that change's transaction).
-pub async fn record_plan(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    reseller_id: Option<Uuid>,
-    plan_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO tenant_plans (id, tenant_id, reseller_id, plan_id, starts_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)",
-        vec![Uuid::now_v7().into(), tenant_id.into(), reseller_id.into(), plan_id.into(), at.into()],
-    ))
-    .await?;
-    Ok(())
-}
 
 /// Billing periods, newest first (stewards and resellers read them).
 pub async fn periods(

@@ -64,7 +64,7 @@ pub(super) async fn write_line(
             active.quota_app_installs = Set(t.quota.app_installs);
             active.updated_at = Set(now);
             active.update(txn).await?;
-            crate::billing::close::record_plan(txn, before.id, before.reseller_id, *plan_id, now)
+            crate::tenancy::tenants::record_plan(txn, before.id, before.reseller_id, *plan_id, now)
                 .await?;
             row.plan_id = Set(Some(*plan_id));
             json!({ "planId": before.plan_id, "quota": before.quota() })
