@@ -19,6 +19,8 @@ pub mod idempotency;
 pub mod ids;
 pub(crate) mod input;
 pub mod jobs;
+#[cfg(test)]
+mod layering;
 pub mod money;
 pub mod orders;
 pub mod page;
