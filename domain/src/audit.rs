@@ -11,11 +11,9 @@ use crate::page::{self, Page, PageRequest};
 
 /// What a mutation changed.
 #[derive(Clone, Debug)]
-pub struct Change<'a> {
-    /// The mutation (`createTenant`).
-    pub action: &'a str,
+pub struct Change {
     /// The kind of object (`Tenant`).
-    pub object_type: &'a str,
+    pub object_type: &'static str,
     /// The object.
     pub object_id: Uuid,
     /// Whose world it is in.
@@ -24,12 +22,14 @@ pub struct Change<'a> {
     pub details: serde_json::Value,
 }
 
-/// Records `change` by `actor`, allowed by `grant`.
-pub async fn record(
+/// Records `change` by `actor` in the mutation `action`, allowed by `grant`
+/// (called by [`crate::usecase::Mutation::commit`]).
+pub(crate) async fn record(
     db: &impl ConnectionTrait,
     actor: &Actor,
     grant: &Grant,
-    change: Change<'_>,
+    action: &str,
+    change: Change,
     now: DateTime<Utc>,
 ) -> Result<()> {
     audit_event::ActiveModel {
@@ -37,7 +37,7 @@ pub async fn record(
         occurred_at: Set(now),
         actor: Set(actor.principal.subject.clone()),
         actor_role: Set(grant.role_names()),
-        action: Set(change.action.to_owned()),
+        action: Set(action.to_owned()),
         object_type: Set(Some(change.object_type.to_owned())),
         object_id: Set(Some(change.object_id)),
         reseller_id: Set(change.reseller_id),

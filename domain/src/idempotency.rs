@@ -1,13 +1,14 @@
 //! Idempotent creation: the same key with the same input returns the first
 //! result; the same key with another input is refused.
 //!
-//! The key is claimed in the creating transaction, before anything is
+//! The key is claimed in the creating transaction
+//! ([`crate::usecase::Mutation::claim`]), before anything is
 //! created. A concurrent duplicate's claim waits on the key's unique index
 //! until the first transaction ends: if it committed, the duplicate replays
 //! its result; if it rolled back (bad input), the duplicate goes ahead.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -101,44 +102,6 @@ pub async fn complete(
         vec![actor.principal.party().into(), operation.into(), key.into(), object.into()],
     ))
     .await?;
-    Ok(())
-}
-
-/// Opens the creating transaction and claims the idempotency key, if any.
-/// `Ok((txn, Some(id)))` means: replay `id`, create nothing.
-pub(crate) async fn begin_create(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    operation: &str,
-    key: Option<&str>,
-    input: &impl Serialize,
-    now: DateTime<Utc>,
-) -> Result<(DatabaseTransaction, Option<Uuid>)> {
-    let txn = db.begin().await?;
-    if let Some(key) = key
-        && let Claim::Replay(id) = claim(&txn, actor, operation, key, input, now).await?
-    {
-        return Ok((txn, Some(id)));
-    }
-    Ok((txn, None))
-}
-
-/// Ends a creating transaction: records the created object against the
-/// idempotency key (the operation is the audit action), writes the audit
-/// event, and commits.
-pub(crate) async fn finish_create(
-    txn: DatabaseTransaction,
-    actor: &Actor,
-    grant: &crate::auth::Grant,
-    key: Option<&str>,
-    change: crate::audit::Change<'_>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    if let Some(key) = key {
-        complete(&txn, actor, change.action, key, change.object_id).await?;
-    }
-    crate::audit::record(&txn, actor, grant, change, now).await?;
-    txn.commit().await?;
     Ok(())
 }
 

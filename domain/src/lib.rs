@@ -26,6 +26,7 @@ pub mod orders;
 pub mod page;
 pub mod reference;
 pub mod tenancy;
+pub mod usecase;
 
 /// The co-op's name, as it signs its invoices and mail.
 pub const COOP_NAME: &str = "coplane co-op";

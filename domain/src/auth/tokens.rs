@@ -8,18 +8,19 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    IntoActiveModel, QueryFilter, Set,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Actor, Permission, Principal, Role, SCOPES};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::entity::api_token;
 use crate::error::{Error, Result};
 use crate::ids::ResellerId;
 use crate::page::{self, Page, PageRequest};
+use crate::usecase::Mutation;
 
 /// What every API token starts with.
 pub const PREFIX: &str = "cpl_";
@@ -140,7 +141,7 @@ pub async fn create(
         (false, Some(r)) if grant.reach.reseller(Some(r)) => Some(r),
         (false, Some(_)) => return Err(Error::not_found("resellerId", "reseller")),
     };
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "createApiToken", now).await?;
     if let Some(r) = reseller_id
         && crate::entity::reseller::Entity::find_by_id(r)
             .one(&txn)
@@ -176,14 +177,12 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let change = Change {
-        action: "createApiToken",
         object_type: "ApiToken",
         object_id: model.id,
         reseller_id,
         details: serde_json::json!({ "name": name, "scopes": scopes }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok((model, secret))
 }
 
@@ -195,14 +194,14 @@ pub async fn revoke(
     now: DateTime<Utc>,
 ) -> Result<api_token::Model> {
     let grant = actor.principal.authorize(Permission::ManageTokens)?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "revokeApiToken", now).await?;
     let token = api_token::Entity::find_by_id(id)
         .one(&txn)
         .await?
         .filter(|t| grant.reach.reseller(t.reseller_id))
         .ok_or_else(|| Error::not_found("id", "API token"))?;
     if token.revoked_at.is_some() {
-        txn.commit().await?;
+        txn.unchanged().await?;
         return Ok(token);
     }
     let mut active = token.into_active_model();
@@ -210,14 +209,12 @@ pub async fn revoke(
     active.updated_at = Set(now);
     let token = active.update(&txn).await?;
     let change = Change {
-        action: "revokeApiToken",
         object_type: "ApiToken",
         object_id: token.id,
         reseller_id: token.reseller_id,
         details: serde_json::json!({}),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok(token)
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{billable_metric, plan, plan_charge, reseller};
 use crate::error::{Error, Result};
+use crate::usecase::Mutation;
 
 /// Replaces a plan's metered charges; the plan's price version goes up by
 /// one, and invoices name the version they used.
@@ -35,7 +36,7 @@ pub async fn set_plan_charges(
             )
         })?;
     }
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "setPlanCharges", now).await?;
     let plan = plan::Entity::find_by_id(plan_id)
         .one(&txn)
         .await?
@@ -90,21 +91,13 @@ pub async fn set_plan_charges(
         .await?;
         out.push(model);
     }
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        Change {
-            action: "setPlanCharges",
-            object_type: "Plan",
-            object_id: plan.id,
-            reseller_id: None,
-            details: serde_json::json!({ "charges": out.len(), "priceVersion": version }),
-        },
-        now,
-    )
+    txn.commit(Change {
+        object_type: "Plan",
+        object_id: plan.id,
+        reseller_id: None,
+        details: serde_json::json!({ "charges": out.len(), "priceVersion": version }),
+    })
     .await?;
-    txn.commit().await?;
     Ok(out)
 }
 
@@ -185,7 +178,7 @@ pub async fn set_reseller_terms(
         .as_deref()
         .map(|e| crate::input::email("billingEmail", e))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "setResellerBillingTerms", now).await?;
     let r = reseller::Entity::find_by_id(reseller_id)
         .one(&txn)
         .await?
@@ -208,24 +201,16 @@ pub async fn set_reseller_terms(
     }
     am.updated_at = Set(now);
     let r = am.update(&txn).await?;
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        Change {
-            action: "setResellerBillingTerms",
-            object_type: "Reseller",
-            object_id: r.id,
-            reseller_id: Some(r.id),
-            details: serde_json::json!({
-                "wholesaleDiscount": terms.wholesale_discount.map(|d| d.to_string()),
-                "taxRate": terms.tax_rate.map(|d| d.to_string()),
-                "reverseCharge": terms.reverse_charge,
-            }),
-        },
-        now,
-    )
+    txn.commit(Change {
+        object_type: "Reseller",
+        object_id: r.id,
+        reseller_id: Some(r.id),
+        details: serde_json::json!({
+            "wholesaleDiscount": terms.wholesale_discount.map(|d| d.to_string()),
+            "taxRate": terms.tax_rate.map(|d| d.to_string()),
+            "reverseCharge": terms.reverse_charge,
+        }),
+    })
     .await?;
-    txn.commit().await?;
     Ok(r)
 }

@@ -6,9 +6,10 @@
 //! missed (up to [`LOOKBACK`]). A missed hour is metered with the quota
 //! the tenant has when the job runs: quotas have no history.
 
+use crate::usecase::SystemChange;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::usage::{Valid, insert};
 
@@ -96,7 +97,7 @@ pub async fn meter_allocations(db: &DatabaseConnection, now: DateTime<Utc>) -> R
         if rows.is_empty() {
             continue;
         }
-        let txn = db.begin().await?;
+        let txn = SystemChange::begin(db).await?;
         for chunk in rows.chunks(1000) {
             added += insert(&txn, chunk, now).await?;
         }

@@ -14,8 +14,8 @@ use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::billable_metric;
 use crate::error::{Error, Result};
-use crate::idempotency::{begin_create, finish_create};
 use crate::input::non_empty;
+use crate::usecase::Mutation;
 
 /// How a metric's events in a window become one quantity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -230,10 +230,11 @@ pub async fn create(
             "unique_count counts distinct values of a property: name it in fieldName",
         ));
     }
-    let (txn, replay) = begin_create(db, actor, "createBillableMetric", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "createBillableMetric", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = billable_metric::Entity::find_by_id(id).one(&txn).await?;
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "billable metric"));
     }
     let model = billable_metric::ActiveModel {
@@ -254,13 +255,12 @@ pub async fn create(
         format!("a metric `{}` exists", input.code),
     ))?;
     let change = Change {
-        action: "createBillableMetric",
         object_type: "BillableMetric",
         object_id: model.id,
         reseller_id: None,
         details: serde_json::json!({ "code": model.code, "aggregation": model.aggregation }),
     };
-    finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 

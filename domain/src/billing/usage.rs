@@ -6,11 +6,12 @@
 //! nothing. The first arrival of a key wins; later arrivals with the same
 //! key are duplicates whatever they carry.
 
+use crate::usecase::SystemChange;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -217,7 +218,7 @@ pub async fn ingest(
     }
     report.rejected = report.errors.len() as u64;
 
-    let txn = db.begin().await?;
+    let txn = SystemChange::begin(db).await?;
     let mut accepted = 0;
     for chunk in valid.chunks(CHUNK) {
         accepted += insert(&txn, chunk, now).await?;

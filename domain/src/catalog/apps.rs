@@ -9,13 +9,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::recipe::{Recipe, check_version};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::{app, app_version};
 use crate::error::{Error, Result};
-use crate::idempotency::{begin_create, finish_create};
 use crate::input::non_empty;
 use crate::page::{self, Page, PageRequest};
+use crate::usecase::Mutation;
 
 /// A new app.
 #[derive(Clone, Debug, Serialize)]
@@ -45,10 +45,11 @@ pub async fn create(
         ));
     }
     let name = non_empty("name", &input.name, 200)?;
-    let (txn, replay) = begin_create(db, actor, "createApp", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "createApp", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = app::Entity::find_by_id(id).one(&txn).await?;
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "app"));
     }
     let model = app::ActiveModel {
@@ -67,13 +68,12 @@ pub async fn create(
         format!("an app `{}` exists", input.slug),
     ))?;
     let change = Change {
-        action: "createApp",
         object_type: "App",
         object_id: model.id,
         reseller_id: None,
         details: serde_json::json!({ "slug": model.slug }),
     };
-    finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 
@@ -136,7 +136,7 @@ pub async fn publish_version(
     }
     let canonical = serde_json::to_string(&parsed)
         .map_err(|e| Error::invalid("recipe", "INVALID_RECIPE", e.to_string()))?;
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let txn = Mutation::begin(db, actor, &grant, "publishAppVersion", now).await?;
     let model = app_version::ActiveModel {
         id: Set(Uuid::now_v7()),
         app_id: Set(app.id),
@@ -156,14 +156,12 @@ pub async fn publish_version(
         ),
     ))?;
     let change = Change {
-        action: "publishAppVersion",
         object_type: "AppVersion",
         object_id: model.id,
         reseller_id: None,
         details: serde_json::json!({ "app": app.slug, "version": version }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 

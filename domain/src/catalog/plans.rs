@@ -14,11 +14,11 @@ use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{app, plan};
 use crate::error::{Error, Result};
-use crate::idempotency::{begin_create, finish_create};
 use crate::input::non_empty;
 use crate::page::{self, Page, PageRequest};
 use crate::reference::Currency;
 use crate::tenancy::{QuotaInput, parse_quota};
+use crate::usecase::Mutation;
 
 /// A new plan.
 #[derive(Clone, Debug, Serialize)]
@@ -79,10 +79,11 @@ pub async fn create(
         ));
     }
     let included = parse_quota("included", input.included)?;
-    let (txn, replay) = begin_create(db, actor, "createPlan", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "createPlan", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = plan::Entity::find_by_id(id).one(&txn).await?;
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "plan"));
     }
     let mut allowed = input.allowed_apps.clone();
@@ -128,13 +129,12 @@ pub async fn create(
         format!("a plan `{}` exists", input.code),
     ))?;
     let change = Change {
-        action: "createPlan",
         object_type: "Plan",
         object_id: model.id,
         reseller_id: None,
         details: serde_json::json!({ "code": model.code }),
     };
-    finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 

@@ -4,18 +4,18 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::pricing::retail_price;
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
 use crate::db::stmt;
 use crate::decimal::Fixed;
 use crate::entity::{app, plan, reseller};
 use crate::error::{Error, Result};
 use crate::reference::Currency;
+use crate::usecase::Mutation;
 
 /// A plan as a reseller sells it.
 #[derive(Clone, Debug)]
@@ -176,7 +176,7 @@ pub async fn set_prices(
                 .map_err(|e| Error::invalid("markup", "INVALID_MARKUP", e.to_string()))
         })
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "setPriceList", now).await?;
     crate::tenancy::resellers::lock(&txn, id)
         .await?
         .ok_or_else(|| Error::not_found("resellerId", "reseller"))?;
@@ -259,14 +259,12 @@ pub async fn set_prices(
         .await?;
     }
     let change = Change {
-        action: "setPriceList",
         object_type: "Reseller",
         object_id: id,
         reseller_id: Some(id),
         details: serde_json::json!({ "version": version, "markup": markup, "prices": prices.len() }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     get(db, actor, Some(id))
         .await?
         .ok_or_else(|| Error::not_found("resellerId", "reseller"))

@@ -17,9 +17,10 @@
 
 pub mod policy;
 
+use crate::usecase::SystemChange;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -130,7 +131,7 @@ pub async fn evaluate(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Evaluated> {
-    let txn = db.begin().await?;
+    let txn = SystemChange::begin(db).await?;
     let p = party(&txn, kind, id).await?;
     let world = if kind == "reseller" {
         Some(id)

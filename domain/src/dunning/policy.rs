@@ -3,9 +3,10 @@
 //! settings). The co-op has one for resellers (and its direct customers);
 //! each reseller has one for its customers; a customer can carry overrides.
 
+use crate::usecase::Mutation;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -196,7 +197,7 @@ pub async fn set(
     }
     validate(&steps)?;
     let json = serde_json::to_string(&steps).unwrap_or_default();
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "setOverduePolicy", now).await?;
     if let Some(r) = reseller {
         let exists = txn
             .query_one_raw(stmt(
@@ -239,21 +240,13 @@ pub async fn set(
             .await?;
         }
     }
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        Change {
-            action: "setOverduePolicy",
-            object_type: "OverduePolicy",
-            object_id: reseller.unwrap_or(Uuid::nil()),
-            reseller_id: reseller,
-            details: serde_json::json!({ "version": version, "steps": steps.len() }),
-        },
-        now,
-    )
+    txn.commit(Change {
+        object_type: "OverduePolicy",
+        object_id: reseller.unwrap_or(Uuid::nil()),
+        reseller_id: reseller,
+        details: serde_json::json!({ "version": version, "steps": steps.len() }),
+    })
     .await?;
-    txn.commit().await?;
     Ok(Policy {
         reseller_id: reseller,
         steps,
@@ -289,7 +282,7 @@ pub async fn set_overrides(
             "extraGraceDays is 0 to 365",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "setCustomerDunningOverrides", now).await?;
     let row = txn
         .query_one_raw(stmt(
             &txn,
@@ -320,21 +313,13 @@ pub async fn set_overrides(
         now,
     )
     .await?;
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        Change {
-            action: "setCustomerDunningOverrides",
-            object_type: "Customer",
-            object_id: customer,
-            reseller_id: reseller,
-            details: serde_json::to_value(&overrides).unwrap_or_default(),
-        },
-        now,
-    )
+    txn.commit(Change {
+        object_type: "Customer",
+        object_id: customer,
+        reseller_id: reseller,
+        details: serde_json::to_value(&overrides).unwrap_or_default(),
+    })
     .await?;
-    txn.commit().await?;
     Ok(overrides)
 }
 

@@ -2,6 +2,7 @@
 //! termination, and the manual suspension, resumption and prepaid terms.
 
 use super::*;
+use crate::usecase::Mutation;
 
 pub(super) async fn suspend_overdue(
     txn: &impl ConnectionTrait,
@@ -178,7 +179,7 @@ pub async fn suspend_tenant(
         .principal
         .authorize(crate::auth::Permission::WriteTenants)?;
     let note = crate::input::non_empty("reason", note, 500)?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "suspendTenant", now).await?;
     let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
     if t.state == TenantState::Terminated.as_str() || t.state == TenantState::Pending.as_str() {
         return Err(Error::Conflict {
@@ -202,22 +203,14 @@ pub async fn suspend_tenant(
     ))
     .await?;
     crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: t.id }, now).await?;
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        crate::audit::Change {
-            action: "suspendTenant",
-            object_type: "Tenant",
-            object_id: t.id,
-            reseller_id: t.reseller_id,
-            details: serde_json::json!({ "reason": note }),
-        },
-        now,
-    )
-    .await?;
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
-    txn.commit().await?;
+    txn.commit(crate::audit::Change {
+        object_type: "Tenant",
+        object_id: t.id,
+        reseller_id: t.reseller_id,
+        details: serde_json::json!({ "reason": note }),
+    })
+    .await?;
     Ok(model)
 }
 
@@ -232,7 +225,7 @@ pub async fn resume_tenant(
     let grant = actor
         .principal
         .authorize(crate::auth::Permission::WriteTenants)?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "resumeTenant", now).await?;
     let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
     if t.state != TenantState::Suspended.as_str() {
         return Err(Error::Conflict {
@@ -259,22 +252,14 @@ pub async fn resume_tenant(
     crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: t.id }, now).await?;
     // Its accounts decide again: one may be suspended for arrears.
     account_changed(&txn, t.customer_id, t.reseller_id, now).await?;
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        crate::audit::Change {
-            action: "resumeTenant",
-            object_type: "Tenant",
-            object_id: t.id,
-            reseller_id: t.reseller_id,
-            details: serde_json::json!({}),
-        },
-        now,
-    )
-    .await?;
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
-    txn.commit().await?;
+    txn.commit(crate::audit::Change {
+        object_type: "Tenant",
+        object_id: t.id,
+        reseller_id: t.reseller_id,
+        details: serde_json::json!({}),
+    })
+    .await?;
     Ok(model)
 }
 
@@ -290,7 +275,7 @@ pub async fn set_prepaid_until(
     let grant = actor
         .principal
         .authorize(crate::auth::Permission::WriteTenants)?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "setTenantPrepaidUntil", now).await?;
     let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
     txn.execute_raw(stmt(
         &txn,
@@ -298,21 +283,13 @@ pub async fn set_prepaid_until(
         vec![t.id.into(), until.into(), now.into()],
     ))
     .await?;
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        crate::audit::Change {
-            action: "setTenantPrepaidUntil",
-            object_type: "Tenant",
-            object_id: t.id,
-            reseller_id: t.reseller_id,
-            details: serde_json::json!({ "prepaidUntil": until }),
-        },
-        now,
-    )
-    .await?;
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
-    txn.commit().await?;
+    txn.commit(crate::audit::Change {
+        object_type: "Tenant",
+        object_id: t.id,
+        reseller_id: t.reseller_id,
+        details: serde_json::json!({ "prepaidUntil": until }),
+    })
+    .await?;
     Ok(model)
 }

@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::ensure_no_order_in_progress;
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
 use crate::catalog::{InstallValues, Recipe, RecipeError};
 use crate::entity::{app, app_install, app_version, tenant};
@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::tenancy::jobs::SyncAppInstall;
 use crate::tenancy::state::string_enum;
 use crate::tenancy::{DIMENSIONS, Platform, Quota, resellers};
+use crate::usecase::Mutation;
 
 string_enum!(
     /// An install's lifecycle.
@@ -312,16 +313,15 @@ pub async fn available_upgrades(
 
 /// Opens a transaction on an install the actor may manage, with the pool
 /// of its tenant locked (its reseller's row, or the tenant's own).
-async fn begin_managed(
+async fn begin_managed<'a>(
     db: &DatabaseConnection,
-    grant: &Grant,
+    actor: &'a Actor,
+    grant: &'a Grant,
+    operation: &'static str,
     id: Uuid,
-) -> Result<(
-    sea_orm::DatabaseTransaction,
-    app_install::Model,
-    tenant::Model,
-)> {
-    let txn = db.begin().await?;
+    now: DateTime<Utc>,
+) -> Result<(Mutation<'a>, app_install::Model, tenant::Model)> {
+    let txn = Mutation::begin(db, actor, grant, operation, now).await?;
     let found = app_install::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -383,7 +383,8 @@ pub async fn rollback(
     now: DateTime<Utc>,
 ) -> Result<app_install::Model> {
     let grant = actor.principal.authorize(Permission::ManageInstalls)?;
-    let (txn, install, tenant) = begin_managed(db, &grant, id).await?;
+    let (txn, install, tenant) =
+        begin_managed(db, actor, &grant, "rollbackAppInstall", id, now).await?;
     let Some(previous) = install.previous_version_id else {
         return Err(Error::invalid(
             "installId",
@@ -430,14 +431,12 @@ pub async fn rollback(
     let model = active.update(&txn).await?;
     crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
     let change = Change {
-        action: "rollbackAppInstall",
         object_type: "AppInstall",
         object_id: id,
         reseller_id: model.reseller_id,
         details: json!({ "from": from, "to": previous }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 
@@ -451,7 +450,8 @@ pub async fn set_values(
     now: DateTime<Utc>,
 ) -> Result<app_install::Model> {
     let grant = actor.principal.authorize(Permission::ManageInstalls)?;
-    let (txn, install, tenant) = begin_managed(db, &grant, id).await?;
+    let (txn, install, tenant) =
+        begin_managed(db, actor, &grant, "setAppInstallValues", id, now).await?;
     let (_, app, recipe) = load_version(&txn, install.app_version_id)
         .await?
         .ok_or_else(|| Error::not_found("installId", "version"))?;
@@ -460,7 +460,7 @@ pub async fn set_values(
     let host = claim_host(&txn, platform, &recipe, &values, names, tenant.id).await?;
     let json = serde_json::to_string(&values).unwrap_or_else(|_| "{}".into());
     if json == install.values_json {
-        txn.commit().await?;
+        txn.unchanged().await?;
         return Ok(install);
     }
     let mut active = install.into_active_model();
@@ -472,15 +472,13 @@ pub async fn set_values(
     let model = active.update(&txn).await?;
     crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
     let change = Change {
-        action: "setAppInstallValues",
         object_type: "AppInstall",
         object_id: id,
         reseller_id: model.reseller_id,
         // Values are the customer's settings, not secrets (secrets are generated).
         details: json!({ "values": values }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, Set,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -12,12 +12,13 @@ use uuid::Uuid;
 use super::installs::InstallState;
 use super::jobs::FulfilOrder;
 use super::{LineKind, OrderState, lines};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
 use crate::entity::{app_install, order, order_line, reseller, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::jobs::{SyncAppInstall, SyncTenant};
 use crate::tenancy::{Quota, TenantState, resellers};
+use crate::usecase::{Mutation, SystemChange};
 
 /// How long a line may provision before it fails.
 pub const LINE_DEADLINE: Duration = Duration::minutes(15);
@@ -201,7 +202,7 @@ pub async fn advance(
     order_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
-    let txn = db.begin().await?;
+    let txn = SystemChange::begin(db).await?;
     let Some(order) = order::Entity::find_by_id(order_id).one(&txn).await? else {
         txn.commit().await?;
         return Ok(None);
@@ -430,7 +431,8 @@ pub async fn cancel(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
-    let (grant, txn, found, reseller) = begin_on_order(db, actor, id).await?;
+    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
+    let (txn, found, reseller) = begin_on_order(db, actor, &grant, "cancelOrder", id, now).await?;
     // Conditional: the worker starting the order wins or loses as a whole.
     if !move_order(&txn, id, OrderState::Pending, OrderState::Cancelled, now).await? {
         return Err(Error::Conflict {
@@ -472,7 +474,7 @@ pub async fn cancel(
                 .map_err(|e| cannot_undo(e.to_string()))?;
         }
     }
-    finish_on_order(txn, actor, &grant, "cancelOrder", &found, json!({}), now).await
+    finish_on_order(txn, &found, json!({})).await
 }
 
 /// Retries a failed order's failed lines: each provisions again, with a
@@ -483,7 +485,8 @@ pub async fn retry(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
-    let (grant, txn, found, _) = begin_on_order(db, actor, id).await?;
+    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
+    let (txn, found, _) = begin_on_order(db, actor, &grant, "retryOrder", id, now).await?;
     if !move_order(&txn, id, OrderState::Failed, OrderState::Provisioning, now).await? {
         return Err(Error::Conflict {
             field: "orderId",
@@ -544,18 +547,20 @@ pub async fn retry(
     }
     crate::jobs::enqueue(&txn, &FulfilOrder { order_id: id }, now).await?;
     let details = json!({ "lines": retried });
-    finish_on_order(txn, actor, &grant, "retryOrder", &found, details, now).await
+    finish_on_order(txn, &found, details).await
 }
 
 /// Opens a change to an order the actor may place: the order (if
 /// reached) and its reseller, whose pool is locked.
-async fn begin_on_order(
+async fn begin_on_order<'a>(
     db: &DatabaseConnection,
-    actor: &Actor,
+    actor: &'a Actor,
+    grant: &'a Grant,
+    operation: &'static str,
     id: Uuid,
-) -> Result<(Grant, DatabaseTransaction, order::Model, reseller::Model)> {
-    let grant = actor.principal.authorize(Permission::PlaceOrders)?;
-    let txn = db.begin().await?;
+    now: DateTime<Utc>,
+) -> Result<(Mutation<'a>, order::Model, reseller::Model)> {
+    let txn = Mutation::begin(db, actor, grant, operation, now).await?;
     let found = order::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -564,31 +569,25 @@ async fn begin_on_order(
     let reseller = resellers::lock(&txn, found.reseller_id)
         .await?
         .ok_or_else(|| Error::not_found("orderId", "reseller"))?;
-    Ok((grant, txn, found, reseller))
+    Ok((txn, found, reseller))
 }
 
 /// Ends a change to an order: its audit event, the commit, the order as it is now.
 async fn finish_on_order(
-    txn: DatabaseTransaction,
-    actor: &Actor,
-    grant: &Grant,
-    action: &str,
+    txn: Mutation<'_>,
     found: &order::Model,
     details: Value,
-    now: DateTime<Utc>,
 ) -> Result<order::Model> {
     let change = Change {
-        action,
         object_type: "Order",
         object_id: found.id,
         reseller_id: Some(found.reseller_id),
         details,
     };
-    audit::record(&txn, actor, grant, change, now).await?;
     let model = order::Entity::find_by_id(found.id)
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("orderId", "order"))?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok(model)
 }

@@ -14,10 +14,10 @@ use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{customer, reseller};
 use crate::error::{Error, Result};
-use crate::idempotency::{begin_create, finish_create};
 use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
 use crate::reference::{Country, Currency};
+use crate::usecase::Mutation;
 
 /// A new customer.
 #[derive(Clone, Debug, Serialize)]
@@ -89,13 +89,14 @@ pub async fn create(
         (false, Some(r)) if grant.reach.reseller(Some(r)) => Some(r),
         _ => return Err(Error::not_found("resellerId", "reseller")),
     };
-    let (txn, replay) = begin_create(db, actor, "createCustomer", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "createCustomer", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = customer::Entity::find_by_id(id)
             .one(&txn)
             .await?
             .filter(|c| grant.reach.reseller(c.reseller_id));
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "customer"));
     }
     if let Some(r) = reseller_id
@@ -127,13 +128,12 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let change = Change {
-        action: "createCustomer",
         object_type: "Customer",
         object_id: model.id,
         reseller_id,
         details: serde_json::json!({ "country": model.country, "currency": model.currency }),
     };
-    finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 

@@ -13,9 +13,9 @@ use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::member;
 use crate::error::{Error, Result};
-use crate::idempotency::{begin_create, finish_create};
 use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
+use crate::usecase::Mutation;
 
 /// A new member.
 #[derive(Clone, Debug, Serialize)]
@@ -65,10 +65,11 @@ pub async fn create(
             "sharesHeld cannot be negative",
         ));
     }
-    let (txn, replay) = begin_create(db, actor, "createMember", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "createMember", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = member::Entity::find_by_id(id).one(&txn).await?;
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "member"));
     }
     let model = member::ActiveModel {
@@ -86,13 +87,12 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let change = Change {
-        action: "createMember",
         object_type: "Member",
         object_id: model.id,
         reseller_id: None,
         details: serde_json::json!({ "class": model.class, "kind": model.kind }),
     };
-    finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 

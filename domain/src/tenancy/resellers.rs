@@ -3,19 +3,19 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set, Statement, TransactionTrait,
+    IntoActiveModel, QueryFilter, QuerySelect, Set, Statement,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{DIMENSIONS, MemberClass, MemberKind, Quota, QuotaInput, parse_quota};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::{member, reseller};
 use crate::error::{Error, Result};
-use crate::idempotency::{begin_create, finish_create};
 use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
+use crate::usecase::Mutation;
 
 /// A new reseller.
 #[derive(Clone, Debug, Serialize)]
@@ -46,10 +46,11 @@ pub async fn create(
         .map(|e| email("supportEmail", e))
         .transpose()?;
     let allotment = parse_quota("allotment", input.allotment)?;
-    let (txn, replay) = begin_create(db, actor, "createReseller", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "createReseller", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = reseller::Entity::find_by_id(id).one(&txn).await?;
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "reseller"));
     }
     let member = member::Entity::find_by_id(input.member_id)
@@ -105,13 +106,12 @@ pub async fn create(
         "this member is already a reseller".into(),
     ))?;
     let change = Change {
-        action: "createReseller",
         object_type: "Reseller",
         object_id: model.id,
         reseller_id: Some(model.id),
         details: serde_json::json!({ "allotment": allotment }),
     };
-    finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 
@@ -125,7 +125,7 @@ pub async fn set_allotment(
 ) -> Result<reseller::Model> {
     let grant = actor.principal.authorize(Permission::WriteResellers)?;
     let allotment = parse_quota("allotment", allotment)?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "setResellerAllotment", now).await?;
     let current = lock(&txn, id)
         .await?
         .ok_or_else(|| Error::not_found("resellerId", "reseller"))?;
@@ -154,14 +154,12 @@ pub async fn set_allotment(
     active.updated_at = Set(now);
     let model = active.update(&txn).await?;
     let change = Change {
-        action: "setResellerAllotment",
         object_type: "Reseller",
         object_id: id,
         reseller_id: Some(id),
         details: serde_json::json!({ "from": before, "to": allotment }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 

@@ -3,20 +3,20 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, Statement, TransactionTrait,
+    IntoActiveModel, QueryFilter, Set, Statement,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::jobs::SyncTenant;
 use super::{Clusters, QuotaInput, TenantSlug, TenantState, parse_quota, resellers};
-use crate::audit::{self, Change};
+use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::db::stmt;
 use crate::entity::{customer, tenant};
 use crate::error::{Error, Result};
-use crate::idempotency::{begin_create, finish_create};
 use crate::page::{self, Page, PageRequest};
+use crate::usecase::{Mutation, SystemChange};
 
 /// The cluster a tenant goes to when none is named.
 pub const DEFAULT_CLUSTER: &str = "default";
@@ -58,13 +58,14 @@ pub async fn create(
         .map_err(|e| Error::invalid("slug", "INVALID_SLUG", e.to_string()))?;
     let cluster = clusters.resolve(input.cluster.as_deref())?;
     let quota = parse_quota("quota", input.quota)?;
-    let (txn, replay) = begin_create(db, actor, "createTenant", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "createTenant", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = tenant::Entity::find_by_id(id)
             .one(&txn)
             .await?
             .filter(|t| grant.reach.tenant(t.id, t.reseller_id));
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found.ok_or_else(|| Error::not_found("idempotencyKey", "tenant"));
     }
     let customer = customer::Entity::find_by_id(input.customer_id)
@@ -110,13 +111,12 @@ pub async fn create(
     )
     .await?;
     let change = Change {
-        action: "createTenant",
         object_type: "Tenant",
         object_id: model.id,
         reseller_id: model.reseller_id,
         details: serde_json::json!({ "slug": model.slug, "cluster": model.cluster, "quota": quota }),
     };
-    finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 
@@ -130,7 +130,7 @@ pub async fn update_quota(
 ) -> Result<tenant::Model> {
     let grant = actor.principal.authorize(Permission::WriteTenants)?;
     let quota = parse_quota("quota", quota)?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "updateTenantQuota", now).await?;
     let found = tenant::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -172,14 +172,12 @@ pub async fn update_quota(
     let model = active.update(&txn).await?;
     crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now).await?;
     let change = Change {
-        action: "updateTenantQuota",
         object_type: "Tenant",
         object_id: id,
         reseller_id: model.reseller_id,
         details: serde_json::json!({ "from": before, "to": quota }),
     };
-    audit::record(&txn, actor, &grant, change, now).await?;
-    txn.commit().await?;
+    txn.commit(change).await?;
     Ok(model)
 }
 
@@ -270,7 +268,7 @@ pub async fn terminate(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
-    let txn = db.begin().await?;
+    let txn = SystemChange::begin(db).await?;
     let current = tenant::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -29,6 +29,7 @@ use crate::decimal::{stored as fixed, to_stored as to_fixed};
 use crate::entity::{billing_period, customer, invoice, invoice_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
 use crate::money::{minor_digits, to_cents};
+use crate::usecase::{Mutation, SystemChange};
 
 mod drafts;
 
@@ -124,20 +125,16 @@ pub async fn close_period(
         ));
     }
     let report = close(db, start, options, now).await?;
-    crate::audit::record(
-        db,
-        actor,
-        &grant,
-        crate::audit::Change {
-            action: "closeBillingPeriod",
+    // Each invoice was made in its own transaction; the audit event is the
+    // close's own.
+    let txn = Mutation::begin(db, actor, &grant, "closeBillingPeriod", now).await?;
+    txn.commit(crate::audit::Change {
             object_type: "BillingPeriod",
             object_id: report.period_id,
             reseller_id: None,
             details: serde_json::json!({ "created": report.created, "existing": report.existing, "state": report.state }),
-        },
-        now,
-    )
-    .await?;
+        })
+        .await?;
     Ok(report)
 }
 
@@ -263,7 +260,7 @@ async fn persist(
 ) -> Result<bool> {
     let minor = minor_digits(&d.currency);
     let subtotal: Decimal = d.lines.iter().map(|(_, l)| l.amount).sum();
-    let txn = db.begin().await?;
+    let txn = SystemChange::begin(db).await?;
     let parties = invoices::Parties {
         world: d.world,
         issuer_reseller_id: d.issuer_reseller_id,

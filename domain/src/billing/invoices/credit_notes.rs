@@ -26,8 +26,8 @@ pub async fn issue_credit_note(
     let grant = actor.principal.authorize(Permission::WriteBilling)?;
     crate::decimal::check_amount("amount", input.amount)?;
     let reason = crate::input::non_empty("reason", &input.reason, 500)?;
-    let (txn, replay) =
-        crate::idempotency::begin_create(db, actor, "issueCreditNote", key, &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "issueCreditNote", now).await?;
+    let replay = txn.claim(key, &input).await?;
     if let Some(id) = replay {
         let found = credit_note::Entity::find_by_id(id).one(&txn).await?;
         // A replay shows only what the caller may still reach.
@@ -38,7 +38,7 @@ pub async fn issue_credit_note(
                 .is_some_and(|i| reachable(&grant, &i)),
             None => false,
         };
-        txn.commit().await?;
+        txn.unchanged().await?;
         return found
             .filter(|_| reached)
             .ok_or_else(|| Error::not_found("idempotencyKey", "credit note"));
@@ -109,12 +109,11 @@ pub async fn issue_credit_note(
     }
     enqueue_account(&txn, &inv, now).await?;
     let change = Change {
-        action: "issueCreditNote",
         object_type: "CreditNote",
         object_id: note.id,
         reseller_id: inv.reseller_id,
         details: serde_json::json!({ "invoiceId": inv.id, "number": note.number, "amount": input.amount.to_string() }),
     };
-    crate::idempotency::finish_create(txn, actor, &grant, key, change, now).await?;
+    txn.commit(change).await?;
     Ok(note)
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use crate::entity::{credit_note, invoice, invoice_line, payment};
 use crate::error::{Error, Result};
 use crate::money::{cents, minor_digits, to_cents};
 use crate::page::{self, Page, PageRequest};
+use crate::usecase::Mutation;
 
 mod credit_notes;
 mod ledger;
@@ -437,7 +438,7 @@ pub async fn finalize(
     now: DateTime<Utc>,
 ) -> Result<invoice::Model> {
     let grant = actor.principal.authorize(Permission::WriteBilling)?;
-    let txn = db.begin().await?;
+    let txn = Mutation::begin(db, actor, &grant, "finalizeInvoice", now).await?;
     let inv = load_for_change(&txn, &grant, id, "invoiceId").await?;
     if inv.status != status::DRAFT {
         return Err(Error::Conflict {
@@ -451,20 +452,12 @@ pub async fn finalize(
         });
     }
     let inv = finalize_in(&txn, inv, now).await?;
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        Change {
-            action: "finalizeInvoice",
-            object_type: "Invoice",
-            object_id: inv.id,
-            reseller_id: inv.reseller_id,
-            details: serde_json::json!({ "number": inv.number, "total": inv.total().to_string() }),
-        },
-        now,
-    )
+    txn.commit(Change {
+        object_type: "Invoice",
+        object_id: inv.id,
+        reseller_id: inv.reseller_id,
+        details: serde_json::json!({ "number": inv.number, "total": inv.total().to_string() }),
+    })
     .await?;
-    txn.commit().await?;
     Ok(inv)
 }

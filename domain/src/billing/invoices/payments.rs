@@ -1,6 +1,7 @@
 //! Payments recorded by an ERP, and the payment rail's events.
 
 use super::*;
+use crate::usecase::{Mutation, SystemChange};
 
 /// A payment recorded by an ERP or a person (`recordPayment`).
 #[derive(Clone, Debug, Serialize)]
@@ -36,10 +37,8 @@ pub async fn record_payment(
             "method names how the money came (bank_transfer, erp, cash …); stripe and credit are recorded by coplane",
         ));
     }
-    let txn = db.begin().await?;
-    if let crate::idempotency::Claim::Replay(id) =
-        crate::idempotency::claim(&txn, actor, "recordPayment", key, &input, now).await?
-    {
+    let mut txn = Mutation::begin(db, actor, &grant, "recordPayment", now).await?;
+    if let Some(id) = txn.claim(Some(key), &input).await? {
         let pay = payment::Entity::find_by_id(id)
             .one(&txn)
             .await?
@@ -50,7 +49,7 @@ pub async fn record_payment(
             .await?
             .filter(|i| reachable(&grant, i))
             .ok_or_else(|| Error::not_found("idempotencyKey", "payment"))?;
-        txn.commit().await?;
+        txn.unchanged().await?;
         return Ok((inv, pay));
     }
     let inv = load_for_change(&txn, &grant, input.invoice_id, "invoiceId").await?;
@@ -112,22 +111,12 @@ pub async fn record_payment(
         }
         other => other,
     })?;
-    crate::idempotency::complete(&txn, actor, "recordPayment", key, pay.id).await?;
-    crate::audit::record(
-        &txn,
-        actor,
-        &grant,
-        Change {
-            action: "recordPayment",
+    txn.commit(Change {
             object_type: "Payment",
             object_id: pay.id,
             reseller_id: inv.reseller_id,
             details: serde_json::json!({ "invoiceId": inv.id, "amount": input.amount.to_string(), "method": pay.method }),
-        },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+        }).await?;
     Ok((inv, pay))
 }
 
@@ -168,7 +157,7 @@ pub async fn apply_rail_event(
     outcome: RailOutcome,
     now: DateTime<Utc>,
 ) -> Result<RailApplied> {
-    let txn = db.begin().await?;
+    let txn = SystemChange::begin(db).await?;
     let fresh = txn
         .execute_raw(stmt(
             &txn,

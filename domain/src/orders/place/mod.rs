@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -27,7 +26,7 @@ mod draft;
 mod input;
 mod write;
 
-use crate::idempotency::{begin_create, finish_create};
+use crate::usecase::Mutation;
 use draft::*;
 pub use input::*;
 use write::*;
@@ -53,13 +52,14 @@ pub async fn place(
         )
         .into());
     }
-    let (txn, replay) = begin_create(db, actor, "placeOrder", Some(&key), &input, now).await?;
+    let mut txn = Mutation::begin(db, actor, &grant, "placeOrder", now).await?;
+    let replay = txn.claim(Some(&key), &input).await?;
     if let Some(id) = replay {
         let found = order::Entity::find_by_id(id)
             .one(&txn)
             .await?
             .filter(|o| grant.reach.reseller(Some(o.reseller_id)));
-        txn.commit().await?;
+        txn.unchanged().await?;
         return Ok(found.ok_or_else(|| Error::not_found("idempotencyKey", "order"))?);
     }
     let customer = customer::Entity::find_by_id(input.customer_id)
@@ -123,7 +123,6 @@ pub async fn place(
         .await
         .map_err(Error::from)?;
     let change = Change {
-        action: "placeOrder",
         object_type: "Order",
         object_id: order.id,
         reseller_id: Some(reseller_id),
@@ -132,6 +131,6 @@ pub async fn place(
             "lines": draft.planned.iter().map(|p| p.kind().as_str()).collect::<Vec<_>>(),
         }),
     };
-    finish_create(txn, actor, &grant, Some(&key), change, now).await?;
+    txn.commit(change).await?;
     Ok(order)
 }

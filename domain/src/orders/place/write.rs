@@ -18,7 +18,7 @@ impl Planned {
 /// what the change replaced.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn write_line(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     draft: &Draft<'_>,
     customer: &customer::Model,
     order: &order::Model,
