@@ -1,15 +1,14 @@
-//! The audit trail, for stewards.
+//! The audit trail, for stewards. Uses no other area.
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::audit::{self, AuditFilter};
 use coplane_domain::entity::audit_event;
 
+use crate::common::{Conn, connection, decode, global_id, page_cost, page_request};
 use crate::context::{actor, db};
 use crate::error::to_gql;
-use crate::node::{Conn, connection, decode, global_id, page_request};
-use crate::scalars::Json;
-use crate::tenancy::page_cost;
+use crate::scalars::{Json, JsonValue};
 
 /// One mutation, as recorded.
 pub struct AuditEvent(pub audit_event::Model);
@@ -49,7 +48,7 @@ impl AuditEvent {
         self.0.request_id.as_deref()
     }
     /// Details of the change.
-    async fn details(&self) -> Option<Json<serde_json::Value>> {
+    async fn details(&self) -> Option<JsonValue> {
         self.0
             .details
             .as_deref()

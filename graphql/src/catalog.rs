@@ -1,41 +1,20 @@
-//! The catalog: apps with versioned recipes, and plans.
+//! The catalog: apps with versioned recipes, plans, and resellers'
+//! storefronts. It may use tenancy, no later area.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use coplane_domain::Fixed;
-use coplane_domain::catalog::{apps, plans};
+use coplane_domain::catalog::{apps, plans, storefront};
 use coplane_domain::entity::{app, app_version, plan};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
+use crate::common::{
+    Conn, Money, Payload, Quota, QuotaInput, connection, decode_as, exact_decimal, global_id,
+    input_id, page_cost, page_request,
+};
 use crate::context::{actor, db, now};
-use crate::error::{UserError, payload, to_gql, user_error};
-use crate::node::{Conn, connection, decode_as, global_id, page_request};
-use crate::scalars::Json;
-use crate::tenancy::{Quota, QuotaInput, page_cost};
-
-/// An exact amount of money.
-#[derive(SimpleObject, Clone)]
-pub struct Money {
-    /// The amount, a decimal string (`"12.30"`).
-    pub amount: Decimal,
-    /// ISO 4217.
-    pub currency: String,
-}
-
-impl Money {
-    /// `amount` in `currency`, shown with the currency's minor digits (`9.90`).
-    pub fn new(mut amount: Decimal, currency: &str) -> Self {
-        let digits = coplane_domain::reference::Currency::parse(currency)
-            .map_or(2, |c| c.minor_unit_digits());
-        if amount.scale() < digits {
-            amount.rescale(digits);
-        }
-        Self {
-            amount,
-            currency: currency.to_owned(),
-        }
-    }
-}
+use crate::error::{UserError, to_gql};
+use crate::scalars::{Json, JsonValue};
 
 /// An app of the co-op's catalog.
 pub struct App(pub app::Model);
@@ -82,7 +61,7 @@ impl AppVersion {
         &self.0.version
     }
     /// The recipe.
-    async fn recipe(&self) -> Option<Json<serde_json::Value>> {
+    async fn recipe(&self) -> Option<JsonValue> {
         serde_json::from_str(&self.0.recipe).ok().map(Json)
     }
     /// Published.
@@ -110,16 +89,12 @@ impl Plan {
     }
     /// Base fee per period, at the co-op's (wholesale) price.
     async fn base_fee(&self) -> async_graphql::Result<Money> {
-        let amount = Fixed::from_parts(self.0.base_fee_units, self.0.base_fee_nanos)
-            .map_err(|e| crate::error::internal(&e))?;
-        Ok(Money::new(amount.to_decimal(), &self.0.currency))
+        let amount = exact_decimal(self.0.base_fee_units, self.0.base_fee_nanos)?;
+        Ok(Money::new(amount, &self.0.currency))
     }
-    /// Metered charges on top of the base fee.
-    async fn charges(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::billing::PlanCharge>> {
-        crate::billing::plan_charges(ctx, self.0.id).await
+    #[graphql(flatten)]
+    async fn billing_fields(&self) -> PlanBillingFields {
+        PlanBillingFields { id: self.0.id }
     }
     /// `month` or `year`.
     async fn interval(&self) -> &str {
@@ -133,6 +108,13 @@ impl Plan {
     async fn allowed_apps(&self) -> Vec<String> {
         serde_json::from_str(&self.0.allowed_apps).unwrap_or_default()
     }
+}
+
+/// `Plan`'s fields that billing resolves (`charges`), in their place among
+/// its own: billing implements the object, so the catalog does not use
+/// billing.
+pub struct PlanBillingFields {
+    pub id: Uuid,
 }
 
 #[derive(Default)]
@@ -185,13 +167,14 @@ pub struct CreateAppInput {
     pub idempotency_key: Option<String>,
 }
 
-/// `createApp` result.
-#[derive(SimpleObject)]
-pub struct CreateAppPayload {
-    /// The app, unless there were user errors.
-    pub app: Option<App>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `createApp` result.
+    CreateAppPayload {
+        /// The app, unless there were user errors.
+        app: App,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }
 
 /// `publishAppVersion` input.
@@ -202,16 +185,17 @@ pub struct PublishAppVersionInput {
     /// `recipeVersion+upstreamVersion`, e.g. `1.0.0+2.3.4`.
     pub version: String,
     /// The recipe (image, tag, ports, env, volumes, resources, health, ingress, services).
-    pub recipe: Json<serde_json::Value>,
+    pub recipe: JsonValue,
 }
 
-/// `publishAppVersion` result.
-#[derive(SimpleObject)]
-pub struct PublishAppVersionPayload {
-    /// The version, unless there were user errors.
-    pub app_version: Option<AppVersion>,
-    /// Every problem found, each with its path in the recipe; nothing was published.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `publishAppVersion` result.
+    PublishAppVersionPayload {
+        /// The version, unless there were user errors.
+        app_version: AppVersion,
+        /// Every problem found, each with its path in the recipe; nothing was published.
+        user_errors,
+    }
 }
 
 /// `createPlan` input.
@@ -236,13 +220,14 @@ pub struct CreatePlanInput {
     pub idempotency_key: Option<String>,
 }
 
-/// `createPlan` result.
-#[derive(SimpleObject)]
-pub struct CreatePlanPayload {
-    /// The plan, unless there were user errors.
-    pub plan: Option<Plan>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `createPlan` result.
+    CreatePlanPayload {
+        /// The plan, unless there were user errors.
+        plan: Plan,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }
 
 #[derive(Default)]
@@ -262,12 +247,11 @@ impl CatalogMutation {
             name: input.name,
             description: input.description,
         };
-        let (app, user_errors) = payload(
+        CreateAppPayload::from_result(
             apps::create(db, actor, new, input.idempotency_key.as_deref(), now)
                 .await
                 .map(App),
-        )?;
-        Ok(CreateAppPayload { app, user_errors })
+        )
     }
 
     /// Publishes a version of an app's recipe (stewards). Versions are immutable.
@@ -277,21 +261,17 @@ impl CatalogMutation {
         input: PublishAppVersionInput,
     ) -> async_graphql::Result<PublishAppVersionPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(app_id) = decode_as(&input.app_id, "App") else {
-            let e = coplane_domain::Error::not_found("appId", "app");
-            return Ok(PublishAppVersionPayload {
-                app_version: None,
-                user_errors: user_error(&e).into_iter().collect(),
-            });
+        let app_id = match input_id(&input.app_id, "App", "appId") {
+            Ok(id) => id,
+            Err(e) => return PublishAppVersionPayload::from_result(Err(e)),
         };
         match apps::publish_version(db, actor, app_id, &input.version, &input.recipe.0, now).await {
-            Ok(v) => Ok(PublishAppVersionPayload {
-                app_version: Some(AppVersion(v)),
-                user_errors: Vec::new(),
-            }),
-            Err(apps::PublishError::Recipe(problems)) => Ok(PublishAppVersionPayload {
-                app_version: None,
-                user_errors: problems
+            Ok(v) => Ok(PublishAppVersionPayload::new(
+                Some(AppVersion(v)),
+                Vec::new(),
+            )),
+            Err(apps::PublishError::Recipe(problems)) => Ok(PublishAppVersionPayload::refused(
+                problems
                     .into_iter()
                     .map(|p| {
                         let mut field = vec!["input".to_owned()];
@@ -306,14 +286,8 @@ impl CatalogMutation {
                         }
                     })
                     .collect(),
-            }),
-            Err(apps::PublishError::Other(e)) => {
-                let (_, user_errors) = payload::<()>(Err(e))?;
-                Ok(PublishAppVersionPayload {
-                    app_version: None,
-                    user_errors,
-                })
-            }
+            )),
+            Err(apps::PublishError::Other(e)) => PublishAppVersionPayload::from_result(Err(e)),
         }
     }
 
@@ -324,28 +298,20 @@ impl CatalogMutation {
         input: CreatePlanInput,
     ) -> async_graphql::Result<CreatePlanPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let included = input.included_quota;
         let new = plans::NewPlan {
             code: input.code,
             name: input.name,
             currency: input.currency,
             base_fee: input.base_fee,
             interval: input.interval,
-            included: [
-                included.cpu_millis,
-                included.memory_bytes,
-                included.storage_bytes,
-                included.pods,
-                included.app_installs,
-            ],
+            included: input.included_quota.values(),
             allowed_apps: input.allowed_apps,
         };
-        let (plan, user_errors) = payload(
+        CreatePlanPayload::from_result(
             plans::create(db, actor, new, input.idempotency_key.as_deref(), now)
                 .await
                 .map(Plan),
-        )?;
-        Ok(CreatePlanPayload { plan, user_errors })
+        )
     }
 }
 
@@ -359,7 +325,7 @@ pub struct StorefrontPlan {
 }
 
 /// The catalog as one reseller sells it: its prices, its brand.
-pub struct Storefront(pub coplane_domain::catalog::storefront::Storefront);
+pub struct Storefront(pub storefront::Storefront);
 
 #[Object]
 impl Storefront {
@@ -419,7 +385,7 @@ impl StorefrontQuery {
             },
             None => None,
         };
-        let found = coplane_domain::catalog::storefront::get(db(ctx)?, actor(ctx)?, reseller)
+        let found = storefront::get(db(ctx)?, actor(ctx)?, reseller)
             .await
             .map_err(to_gql)?;
         Ok(found.map(Storefront))
@@ -447,13 +413,14 @@ pub struct SetPriceListInput {
     pub prices: Vec<PlanPriceInput>,
 }
 
-/// `setPriceList` result.
-#[derive(SimpleObject)]
-pub struct SetPriceListPayload {
-    /// The storefront at the new prices, unless there were user errors.
-    pub storefront: Option<Storefront>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `setPriceList` result.
+    SetPriceListPayload {
+        /// The storefront at the new prices, unless there were user errors.
+        storefront: Storefront,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }
 
 #[derive(Default)]
@@ -469,33 +436,17 @@ impl StorefrontMutation {
     ) -> async_graphql::Result<SetPriceListPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let result = async {
-            let reseller = match &input.reseller_id {
-                Some(id) => Some(
-                    decode_as(id, "Reseller")
-                        .ok_or(coplane_domain::Error::not_found("resellerId", "reseller"))?,
-                ),
-                None => None,
-            };
+            let reseller = input
+                .reseller_id
+                .as_ref()
+                .map(|id| input_id(id, "Reseller", "resellerId"))
+                .transpose()?;
             let mut prices = Vec::new();
             for p in &input.prices {
-                let plan = decode_as(&p.plan_id, "Plan")
-                    .ok_or(coplane_domain::Error::not_found("prices", "plan"))?;
-                prices.push((plan, p.price));
+                prices.push((input_id(&p.plan_id, "Plan", "prices")?, p.price));
             }
-            coplane_domain::catalog::storefront::set_prices(
-                db,
-                actor,
-                reseller,
-                input.markup,
-                prices,
-                now,
-            )
-            .await
+            storefront::set_prices(db, actor, reseller, input.markup, prices, now).await
         };
-        let (storefront, user_errors) = payload(result.await.map(Storefront))?;
-        Ok(SetPriceListPayload {
-            storefront,
-            user_errors,
-        })
+        SetPriceListPayload::from_result(result.await.map(Storefront))
     }
 }

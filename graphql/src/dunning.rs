@@ -1,16 +1,15 @@
 //! Dunning: overdue policies, account standing and its history, manual
-//! suspension, prepaid terms.
+//! suspension, prepaid terms. The last area: it may use every other one.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use coplane_domain::dunning::{self, policy};
 
+use crate::common::{Payload, decode_as, global_id, input_id, not_found};
 use crate::context::{actor, db, now};
-use crate::error::{UserError, payload, to_gql, user_error};
-use crate::node::decode_as;
-use crate::tenancy::{Tenant, TenantPayload};
-
-type Json = async_graphql::Json<serde_json::Value>;
+use crate::error::{UserError, payload, to_gql};
+use crate::scalars::{Json, JsonValue};
+use crate::tenancy::{CustomerDunningFields, ResellerDunningFields, Tenant, TenantPayload};
 
 /// A paying party's standing.
 #[derive(SimpleObject)]
@@ -42,15 +41,35 @@ pub struct DunningStep {
     invoice_id: Option<ID>,
 }
 
+#[Object]
+impl CustomerDunningFields {
+    /// Its standing, and the dunning steps taken; null unless the caller
+    /// may read billing in the customer's world.
+    async fn standing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountStanding>> {
+        standing(ctx, "customer", self.id, self.reseller_id).await
+    }
+}
+
+#[Object]
+impl ResellerDunningFields {
+    /// Its standing as the co-op's debtor, and the dunning steps taken;
+    /// null unless the caller may read billing in the reseller's world.
+    async fn standing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountStanding>> {
+        standing(ctx, "reseller", self.id, Some(self.id)).await
+    }
+}
+
 /// The standing of an account the caller has read, if it may read billing
 /// in the account's world (`world`: the reseller whose world it is).
-pub async fn standing(
+async fn standing(
     ctx: &Context<'_>,
     kind: &str,
     id: uuid::Uuid,
     world: Option<uuid::Uuid>,
 ) -> async_graphql::Result<Option<AccountStanding>> {
     let db = db(ctx)?;
+    // The access decision belongs to the domain's `auth`; it is made here
+    // until dunning offers a reading of a standing that makes it.
     let Ok(grant) = actor(ctx)?
         .principal
         .authorize(coplane_domain::auth::Permission::ReadBilling)
@@ -70,7 +89,7 @@ pub async fn standing(
             action: h.action,
             taken_at: h.taken_at,
             sent_at: h.sent_at,
-            invoice_id: h.invoice_id.map(|i| crate::node::global_id("Invoice", i)),
+            invoice_id: h.invoice_id.map(|i| global_id("Invoice", i)),
         })
         .collect();
     Ok(Some(AccountStanding {
@@ -88,15 +107,15 @@ pub struct OverduePolicy {
     /// Its reseller; null: the co-op's.
     reseller_id: Option<ID>,
     /// The ladder: `[{ name, trigger: { daysPastDue, minBalance, minUnpaidInvoices }, actions: [{ kind, … }] }]`.
-    steps: Json,
+    steps: JsonValue,
     /// Raised on every change.
     version: i32,
 }
 
 fn policy_out(p: policy::Policy) -> OverduePolicy {
     OverduePolicy {
-        reseller_id: p.reseller_id.map(|r| crate::node::global_id("Reseller", r)),
-        steps: async_graphql::Json(serde_json::to_value(&p.steps).unwrap_or_default()),
+        reseller_id: p.reseller_id.map(|r| global_id("Reseller", r)),
+        steps: Json(serde_json::to_value(&p.steps).unwrap_or_default()),
         version: p.version,
     }
 }
@@ -133,16 +152,17 @@ pub struct SetOverduePolicyInput {
     /// The reseller whose customers it governs; null: the co-op's.
     reseller_id: Option<ID>,
     /// The steps, in order.
-    steps: Json,
+    steps: JsonValue,
 }
 
-/// `setOverduePolicy`'s result.
-#[derive(SimpleObject)]
-pub struct OverduePolicyPayload {
-    /// The policy.
-    policy: Option<OverduePolicy>,
-    /// What was wrong.
-    user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `setOverduePolicy`'s result.
+    OverduePolicyPayload {
+        /// The policy.
+        policy: OverduePolicy,
+        /// What was wrong.
+        user_errors,
+    }
 }
 
 /// A customer's exceptions.
@@ -193,12 +213,6 @@ pub struct SetTenantPrepaidUntilInput {
     prepaid_until: Option<DateTime<Utc>>,
 }
 
-fn not_found(field: &'static str, entity: &'static str) -> Vec<UserError> {
-    user_error(&coplane_domain::Error::not_found(field, entity))
-        .into_iter()
-        .collect()
-}
-
 #[derive(Default)]
 pub struct DunningMutation;
 
@@ -212,32 +226,18 @@ impl DunningMutation {
         input: SetOverduePolicyInput,
     ) -> async_graphql::Result<OverduePolicyPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let reseller = match input.reseller_id {
-            Some(id) => match decode_as(&id, "Reseller") {
-                Some(u) => Some(u),
-                None => {
-                    return Ok(OverduePolicyPayload {
-                        policy: None,
-                        user_errors: not_found("resellerId", "reseller"),
-                    });
-                }
-            },
-            None => None,
+        let result = async {
+            let reseller = input
+                .reseller_id
+                .as_ref()
+                .map(|id| input_id(id, "Reseller", "resellerId"))
+                .transpose()?;
+            let steps: Vec<policy::Step> = serde_json::from_value(input.steps.0).map_err(|e| {
+                coplane_domain::Error::invalid("steps", "INVALID_POLICY", e.to_string())
+            })?;
+            policy::set(db, actor, reseller, steps, now).await
         };
-        let steps: Vec<policy::Step> = match serde_json::from_value(input.steps.0) {
-            Ok(s) => s,
-            Err(e) => {
-                return Ok(OverduePolicyPayload {
-                    policy: None,
-                    user_errors: vec![UserError::new("steps", "INVALID_POLICY", e.to_string())],
-                });
-            }
-        };
-        let (p, user_errors) = payload(policy::set(db, actor, reseller, steps, now).await)?;
-        Ok(OverduePolicyPayload {
-            policy: p.map(policy_out),
-            user_errors,
-        })
+        OverduePolicyPayload::from_result(result.await.map(policy_out))
     }
 
     /// Sets a customer's exceptions to its reseller's ladder.
@@ -273,18 +273,11 @@ impl DunningMutation {
         input: SuspendTenantInput,
     ) -> async_graphql::Result<TenantPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.tenant_id, "Tenant") else {
-            return Ok(TenantPayload {
-                tenant: None,
-                user_errors: not_found("tenantId", "tenant"),
-            });
+        let result = async {
+            let id = input_id(&input.tenant_id, "Tenant", "tenantId")?;
+            dunning::suspend_tenant(db, actor, id, &input.reason, now).await
         };
-        let (t, user_errors) =
-            payload(dunning::suspend_tenant(db, actor, id, &input.reason, now).await)?;
-        Ok(TenantPayload {
-            tenant: t.map(Tenant),
-            user_errors,
-        })
+        TenantPayload::from_result(result.await.map(Tenant))
     }
 
     /// Lifts a manual suspension.
@@ -294,17 +287,11 @@ impl DunningMutation {
         input: TenantIdInput,
     ) -> async_graphql::Result<TenantPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.tenant_id, "Tenant") else {
-            return Ok(TenantPayload {
-                tenant: None,
-                user_errors: not_found("tenantId", "tenant"),
-            });
+        let result = async {
+            let id = input_id(&input.tenant_id, "Tenant", "tenantId")?;
+            dunning::resume_tenant(db, actor, id, now).await
         };
-        let (t, user_errors) = payload(dunning::resume_tenant(db, actor, id, now).await)?;
-        Ok(TenantPayload {
-            tenant: t.map(Tenant),
-            user_errors,
-        })
+        TenantPayload::from_result(result.await.map(Tenant))
     }
 
     /// Sets a tenant's prepaid term: a tenant paid ahead is not suspended
@@ -315,17 +302,10 @@ impl DunningMutation {
         input: SetTenantPrepaidUntilInput,
     ) -> async_graphql::Result<TenantPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.tenant_id, "Tenant") else {
-            return Ok(TenantPayload {
-                tenant: None,
-                user_errors: not_found("tenantId", "tenant"),
-            });
+        let result = async {
+            let id = input_id(&input.tenant_id, "Tenant", "tenantId")?;
+            dunning::set_prepaid_until(db, actor, id, input.prepaid_until, now).await
         };
-        let (t, user_errors) =
-            payload(dunning::set_prepaid_until(db, actor, id, input.prepaid_until, now).await)?;
-        Ok(TenantPayload {
-            tenant: t.map(Tenant),
-            user_errors,
-        })
+        TenantPayload::from_result(result.await.map(Tenant))
     }
 }

@@ -1,9 +1,22 @@
 //! coplane's GraphQL schema.
 //!
-//! One module per area exports a `#[derive(Default)]` `XQuery` (and later
-//! `XMutation`), merged into [`Query`]. Output types are thin wrappers over
-//! domain types. Every request carries an [`Actor`]: its
+//! One module per area exports a `#[derive(Default)]` `XQuery` and
+//! `XMutation`, merged into [`Query`] and [`Mutation`]. Output types are
+//! thin wrappers over domain types. Every request carries an [`Actor`]: its
 //! principal and request id.
+//!
+//! # Layers
+//! A module uses only modules listed before it (`layering.rs` checks it):
+//! - `error`, `context`, `scalars`, `common` (ids, paging, payloads, money,
+//!   quotas), `watch`, `loaders`, `limits`: shared, using no area;
+//! - `viewer`, `tokens`, `audit`: areas of their own;
+//! - tenancy ← catalog ← orders ← billing ← dunning: an area never uses one
+//!   after it. A field of an earlier area's type that a later area resolves
+//!   (`Tenant.appInstalls`, `Plan.charges`, `Customer.standing`) is a group
+//!   of fields the earlier area declares and flattens in its place
+//!   (`TenantOrderFields`), and the later area implements. (A
+//!   `ComplexObject` would move such fields to the end of the type.)
+//! - `node` (the `Node` interface names every area's objects), then this root.
 //!
 //! # Errors
 //! The policy, written once:
@@ -21,9 +34,12 @@
 mod audit;
 mod billing;
 mod catalog;
+mod common;
 mod context;
 mod dunning;
 pub mod error;
+#[cfg(test)]
+mod layering;
 pub mod limits;
 mod loaders;
 pub mod node;
@@ -42,7 +58,7 @@ use coplane_domain::Clock;
 use coplane_domain::tenancy::Platform;
 use sea_orm::DatabaseConnection;
 
-pub use billing::tenant_ref;
+pub use common::tenant_ref;
 pub use coplane_domain::auth::Actor;
 pub use loaders::{connection_data, with_request_data};
 pub use viewer::Viewer;

@@ -1,14 +1,13 @@
-//! API tokens for integrations (ERP connectors, scripts).
+//! API tokens for integrations (ERP connectors, scripts). Uses no other area.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use coplane_domain::auth::tokens;
 use coplane_domain::entity::api_token;
 
+use crate::common::{Conn, Payload, connection, global_id, input_id, page_cost, page_request};
 use crate::context::{actor, db, now};
 use crate::error::{UserError, payload, to_gql};
-use crate::node::{Conn, connection, decode_as, global_id, page_request};
-use crate::tenancy::page_cost;
 
 /// A bearer credential for an integration. Its secret is shown once, at creation.
 pub struct ApiToken(pub api_token::Model);
@@ -93,13 +92,14 @@ pub struct RevokeApiTokenInput {
     pub id: ID,
 }
 
-/// `revokeApiToken` result.
-#[derive(SimpleObject)]
-pub struct RevokeApiTokenPayload {
-    /// The revoked token.
-    pub api_token: Option<ApiToken>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `revokeApiToken` result.
+    RevokeApiTokenPayload {
+        /// The revoked token.
+        api_token: ApiToken,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }
 
 #[derive(Default)]
@@ -136,13 +136,11 @@ impl TokensMutation {
     ) -> async_graphql::Result<CreateApiTokenPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let result = async {
-            let reseller_id = match &input.reseller_id {
-                Some(r) => Some(
-                    decode_as(r, "Reseller")
-                        .ok_or(coplane_domain::Error::not_found("resellerId", "reseller"))?,
-                ),
-                None => None,
-            };
+            let reseller_id = input
+                .reseller_id
+                .as_ref()
+                .map(|r| input_id(r, "Reseller", "resellerId"))
+                .transpose()?;
             let new = tokens::NewApiToken {
                 name: input.name,
                 scopes: input.scopes,
@@ -171,14 +169,9 @@ impl TokensMutation {
     ) -> async_graphql::Result<RevokeApiTokenPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let result = async {
-            let id = decode_as(&input.id, "ApiToken")
-                .ok_or(coplane_domain::Error::not_found("id", "API token"))?;
+            let id = input_id(&input.id, "ApiToken", "id")?;
             tokens::revoke(db, actor, id, now).await
         };
-        let (api_token, user_errors) = payload(result.await.map(ApiToken))?;
-        Ok(RevokeApiTokenPayload {
-            api_token,
-            user_errors,
-        })
+        RevokeApiTokenPayload::from_result(result.await.map(ApiToken))
     }
 }

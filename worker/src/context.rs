@@ -11,9 +11,7 @@ use crate::kube::target::Targets;
 /// The production jobs' context: cheap to clone.
 #[derive(Clone)]
 pub struct WorkerContext {
-    /// The database.
     pub db: DatabaseConnection,
-    /// Time.
     pub clock: Arc<dyn Clock>,
     /// Where each cluster's Kubernetes objects go.
     pub targets: Targets,

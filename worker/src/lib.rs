@@ -4,11 +4,16 @@
 //! The runner ([`runner::Runner`]) is generic over its context so the test
 //! suite can drive it with jobs of its own; [`build_runner`] registers the
 //! production jobs.
+//!
+//! The modules depend on each other in one direction, the order a test in
+//! `layering.rs` declares and holds.
 
 pub mod context;
 pub mod jobs;
 pub mod kube;
 pub mod kube_target;
+#[cfg(test)]
+mod layering;
 pub mod mail;
 pub mod metrics;
 pub mod runner;

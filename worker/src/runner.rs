@@ -105,17 +105,14 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         self
     }
 
-    /// The context jobs run with.
     pub fn context(&self) -> &C {
         &self.ctx
     }
 
-    /// This runner's worker id.
     pub fn worker_id(&self) -> &str {
         &self.config.worker_id
     }
 
-    /// Registers a job kind.
     pub fn register<J: Handler<C>>(&mut self) -> &mut Self {
         let handler: HandlerFn<C> = Arc::new(|payload, ctx| {
             Box::pin(async move {
@@ -145,7 +142,6 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
         self
     }
 
-    /// Names of the periodic job kinds.
     pub fn periodic_names(&self) -> Vec<&'static str> {
         self.periodic.iter().map(|p| p.name).collect()
     }

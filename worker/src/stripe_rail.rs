@@ -13,7 +13,6 @@ use stripe_core::payment_intent::CreatePaymentIntent;
 
 /// The rail over a configured client.
 pub struct StripeRail {
-    /// The client.
     pub client: stripe::Client,
 }
 

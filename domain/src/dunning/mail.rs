@@ -74,16 +74,23 @@ pub(super) async fn record(
     Ok(inserted == 1)
 }
 
-/// Records the "payment received" mail for a payment (in its transaction).
-pub(crate) async fn payment_received(
-    txn: &impl ConnectionTrait,
-    inv: &invoice::Model,
-    payment_id: Uuid,
-    amount: Decimal,
+/// Records the "payment received" mail for a payment, once.
+pub async fn payment_received(
+    db: &DatabaseConnection,
+    received: &crate::billing::jobs::PaymentReceived,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let txn = SystemChange::begin(db).await?;
+    let Some(inv) = invoice::Entity::find_by_id(received.invoice_id)
+        .one(&txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let inv = &inv;
+    let (payment_id, amount) = (received.payment_id, received.amount);
     let (kind, id) = inv.account();
-    let p = party(txn, kind, id).await?;
+    let p = party(&txn, kind, id).await?;
     let Some(to) = p.email.clone() else {
         return Ok(());
     };
@@ -94,7 +101,7 @@ pub(crate) async fn payment_received(
     values.insert("invoice".into(), inv.number.clone().unwrap_or_default());
     values.insert(
         "due".into(),
-        crate::money::format(inv.outstanding(), &inv.currency),
+        crate::money::format(received.due, &inv.currency),
     );
     let mail = Mail {
         template: "payment_received".into(),
@@ -104,7 +111,7 @@ pub(crate) async fn payment_received(
         values,
     };
     record(
-        txn,
+        &txn,
         kind,
         id,
         inv.reseller_id,
@@ -117,7 +124,7 @@ pub(crate) async fn payment_received(
         now,
     )
     .await?;
-    Ok(())
+    txn.commit().await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -293,3 +293,17 @@ pub async fn set_prepaid_until(
     .await?;
     Ok(model)
 }
+
+/// A tenant started (its namespace is ready): its accounts are evaluated
+/// now, so a tenant that starts while its account is in arrears is
+/// suspended now rather than at the next hourly evaluation.
+pub async fn tenant_started(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(t) = tenant::Entity::find_by_id(tenant_id).one(db).await? {
+        account_changed(db, t.customer_id, t.reseller_id, now).await?;
+    }
+    Ok(())
+}

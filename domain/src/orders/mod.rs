@@ -148,7 +148,28 @@ pub async fn lines(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Vec<orde
 }
 
 /// Refuses a quota change while an unfinished order changes the tenant's plan.
-pub(crate) async fn ensure_no_plan_change_in_progress(
+/// Changes a tenant's quota (`updateTenantQuota`), unless an unfinished
+/// order is changing its plan.
+pub async fn update_tenant_quota(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::auth::Actor,
+    id: Uuid,
+    quota: crate::tenancy::QuotaInput,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::entity::tenant::Model> {
+    crate::tenancy::tenants::update_quota(db, actor, id, quota, &PlanChanges, now).await
+}
+
+/// Refuses a change to a tenant whose plan an unfinished order is changing.
+pub struct PlanChanges;
+
+impl crate::tenancy::tenants::TenantGuard for PlanChanges {
+    async fn check(&self, db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
+        ensure_no_plan_change_in_progress(db, tenant_id).await
+    }
+}
+
+async fn ensure_no_plan_change_in_progress(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
 ) -> Result<()> {

@@ -120,12 +120,26 @@ pub async fn create(
     Ok(model)
 }
 
-/// Changes a tenant's quota, within its reseller's allotment.
+/// What a later feature refuses about a change to a tenant, checked in the
+/// change's transaction with the tenant's pool locked (orders: a plan
+/// change in progress).
+pub trait TenantGuard: Sync {
+    /// Refuses the change to `tenant_id`, or lets it go on.
+    fn check(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: Uuid,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+/// Changes a tenant's quota, within its reseller's allotment, unless
+/// `guard` refuses.
 pub async fn update_quota(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
     quota: QuotaInput,
+    guard: &impl TenantGuard,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
     let grant = actor.principal.authorize(Permission::WriteTenants)?;
@@ -157,7 +171,7 @@ pub async fn update_quota(
             "a terminated tenant's quota cannot change",
         ));
     }
-    crate::orders::ensure_no_plan_change_in_progress(&txn, id).await?;
+    guard.check(&txn, id).await?;
     if let Some(reseller) = &reseller {
         resellers::check_pool(&txn, reseller, Some(id), &quota).await?;
     }
@@ -250,13 +264,6 @@ pub async fn mark_active(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>
         .filter(tenant::Column::State.eq(TenantState::Pending.as_str()))
         .exec(db)
         .await?;
-    if r.rows_affected == 1
-        && let Some(t) = tenant::Entity::find_by_id(id).one(db).await?
-    {
-        // A tenant that starts while its account is in arrears is suspended
-        // by the account's next evaluation, now rather than within the hour.
-        crate::dunning::account_changed(db, t.customer_id, t.reseller_id, now).await?;
-    }
     Ok(r.rows_affected == 1)
 }
 

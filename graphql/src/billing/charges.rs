@@ -1,15 +1,15 @@
 //! Billable metrics, plans' metered charges and resellers' billing terms.
 
-use async_graphql::Json as JsonValue;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use coplane_domain::billing;
 use coplane_domain::entity::{billable_metric, plan_charge};
 use rust_decimal::Decimal;
 
-use super::{Json, fixed};
+use crate::catalog::PlanBillingFields;
+use crate::common::{decimal, global_id};
 use crate::context::db;
 use crate::error::{UserError, to_gql};
-use crate::node::global_id;
+use crate::scalars::{Json, JsonValue};
 
 /// A billable metric.
 pub struct BillableMetric(pub billable_metric::Model);
@@ -57,11 +57,11 @@ impl PlanCharge {
     }
     /// Units included for free each period.
     async fn free_units(&self) -> Decimal {
-        fixed(self.1.free_units_units, self.1.free_units_nanos)
+        decimal(self.1.free_units_units, self.1.free_units_nanos)
     }
     /// The whole charge (prices as decimal strings), as `setPlanCharges` takes it.
-    async fn definition(&self) -> Json {
-        JsonValue(serde_json::from_str(&self.1.properties).unwrap_or_default())
+    async fn definition(&self) -> JsonValue {
+        Json(serde_json::from_str(&self.1.properties).unwrap_or_default())
     }
     /// The plan's price version that set it.
     async fn price_version(&self) -> i32 {
@@ -69,8 +69,16 @@ impl PlanCharge {
     }
 }
 
-/// A plan's charges (for `Plan.charges`).
-pub async fn plan_charges(
+#[Object]
+impl PlanBillingFields {
+    /// Metered charges on top of the base fee.
+    async fn charges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PlanCharge>> {
+        plan_charges(ctx, self.id).await
+    }
+}
+
+/// A plan's charges.
+pub(super) async fn plan_charges(
     ctx: &Context<'_>,
     plan_id: uuid::Uuid,
 ) -> async_graphql::Result<Vec<PlanCharge>> {
@@ -99,13 +107,14 @@ pub struct CreateBillableMetricInput {
     pub(super) idempotency_key: Option<String>,
 }
 
-/// `createBillableMetric`'s result.
-#[derive(SimpleObject)]
-pub struct BillableMetricPayload {
-    /// The metric.
-    pub(super) billable_metric: Option<BillableMetric>,
-    /// What was wrong.
-    pub(super) user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `createBillableMetric`'s result.
+    BillableMetricPayload {
+        /// The metric.
+        billable_metric: BillableMetric,
+        /// What was wrong.
+        user_errors,
+    }
 }
 
 /// One charge.
@@ -116,7 +125,7 @@ pub struct PlanChargeInput {
     /// The charge: `{"model": "standard", "unitPrice": "0.02", "freeUnits": "100"}`,
     /// `{"model": "graduated", "tiers": [{"upTo": "100", "unitPrice": "0.1"}, {"unitPrice": "0.05"}]}`,
     /// `volume` (tiers), `package` (`size`, `price`), `percentage` (`rate`).
-    pub(super) charge: Json,
+    pub(super) charge: JsonValue,
 }
 
 /// A plan's new charges.
@@ -128,13 +137,14 @@ pub struct SetPlanChargesInput {
     pub(super) charges: Vec<PlanChargeInput>,
 }
 
-/// `setPlanCharges`' result.
-#[derive(SimpleObject)]
-pub struct PlanChargesPayload {
-    /// The plan's charges now.
-    pub(super) charges: Option<Vec<PlanCharge>>,
-    /// What was wrong.
-    pub(super) user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `setPlanCharges`' result.
+    PlanChargesPayload {
+        /// The plan's charges now.
+        charges: Vec<PlanCharge>,
+        /// What was wrong.
+        user_errors,
+    }
 }
 
 /// A reseller's billing terms; unset fields stay.

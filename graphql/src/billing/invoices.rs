@@ -1,17 +1,16 @@
 //! Invoices and their lines.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::billing::invoices::{self, InvoiceAmounts, LineAmounts};
 use coplane_domain::entity::{invoice, invoice_line};
 use coplane_domain::money::minor_digits;
 use rust_decimal::Decimal;
 
-use super::{CreditNote, Payment, fixed};
-use crate::catalog::Money;
-use crate::context::{actor, db};
-use crate::error::{UserError, to_gql};
-use crate::node::global_id;
+use super::{CreditNote, Payment};
+use crate::common::{Money, decimal, global_id};
+use crate::context::db;
+use crate::error::to_gql;
 
 /// An invoice.
 pub struct Invoice(pub invoice::Model);
@@ -197,7 +196,7 @@ impl InvoiceLine {
     }
     /// The exact amount before rounding.
     async fn precise_amount(&self) -> Decimal {
-        fixed(self.0.precise_amount_units, self.0.precise_amount_nanos)
+        decimal(self.0.precise_amount_units, self.0.precise_amount_nanos)
     }
     /// The amount, rounded once.
     async fn amount(&self) -> Money {
@@ -209,20 +208,6 @@ impl InvoiceLine {
     }
 }
 
-/// Reads an invoice for `node`.
-pub async fn node(
-    ctx: &Context<'_>,
-    id: uuid::Uuid,
-) -> coplane_domain::Result<Option<crate::node::Node>> {
-    let (db, actor) = (
-        db(ctx).map_err(|_| coplane_domain::Error::Unauthenticated)?,
-        actor(ctx).map_err(|_| coplane_domain::Error::Unauthenticated)?,
-    );
-    Ok(invoices::get(db, actor, id)
-        .await?
-        .map(|m| crate::node::Node::Invoice(Invoice(m))))
-}
-
 /// An invoice to act on.
 #[derive(InputObject)]
 pub struct InvoiceIdInput {
@@ -230,11 +215,12 @@ pub struct InvoiceIdInput {
     pub(super) invoice_id: ID,
 }
 
-/// A mutation's invoice.
-#[derive(SimpleObject)]
-pub struct InvoicePayload {
-    /// The invoice.
-    pub(super) invoice: Option<Invoice>,
-    /// What was wrong.
-    pub(super) user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// A mutation's invoice.
+    InvoicePayload {
+        /// The invoice.
+        invoice: Invoice,
+        /// What was wrong.
+        user_errors,
+    }
 }

@@ -1,5 +1,6 @@
 //! Billing: metrics and plans' charges, usage, billing periods, invoices,
-//! payments and credit notes.
+//! payments and credit notes. It may use tenancy, the catalog and orders,
+//! not dunning.
 
 mod charges;
 mod invoices;
@@ -10,11 +11,10 @@ mod query;
 mod usage;
 
 pub use charges::{
-    BillableMetric, BillableMetricPayload, CreateBillableMetricInput, PlanCharge,
-    PlanChargesPayload, ResellerTermsPayload, SetPlanChargesInput, SetResellerBillingTermsInput,
-    plan_charges,
+    BillableMetric, BillableMetricPayload, CreateBillableMetricInput, PlanChargesPayload,
+    ResellerTermsPayload, SetPlanChargesInput, SetResellerBillingTermsInput,
 };
-pub use invoices::{Invoice, InvoiceIdInput, InvoicePayload, node};
+pub use invoices::{Invoice, InvoiceIdInput, InvoicePayload};
 pub use mutation::BillingMutation;
 pub use payments::{
     CreditNote, CreditNotePayload, IssueCreditNoteInput, Payment, RecordPaymentInput,
@@ -22,12 +22,4 @@ pub use payments::{
 };
 pub use periods::{BillingPeriod, CloseBillingPeriodInput, CloseBillingPeriodPayload};
 pub use query::BillingQuery;
-pub use usage::{IngestUsageInput, IngestUsagePayload, Usage, UsageRowError, tenant_ref};
-
-use rust_decimal::Decimal;
-
-type Json = async_graphql::Json<serde_json::Value>;
-
-fn fixed(units: i64, nanos: i64) -> Decimal {
-    coplane_domain::decimal::stored(units, nanos).normalize()
-}
+pub use usage::{IngestUsageInput, IngestUsagePayload, Usage, UsageRowError};

@@ -4,23 +4,17 @@ use async_graphql::{Context, Object};
 use coplane_domain::billing::{self, close, invoices, metrics, usage};
 use coplane_domain::entity::reseller;
 
+use super::charges::plan_charges;
 use super::{
     BillableMetric, BillableMetricPayload, BillingPeriod, CloseBillingPeriodInput,
     CloseBillingPeriodPayload, CreateBillableMetricInput, CreditNote, CreditNotePayload,
     IngestUsageInput, IngestUsagePayload, Invoice, InvoiceIdInput, InvoicePayload,
     IssueCreditNoteInput, Payment, PlanChargesPayload, RecordPaymentInput, RecordPaymentPayload,
-    ResellerTermsPayload, SetPlanChargesInput, SetResellerBillingTermsInput, UsageRowError, fixed,
-    plan_charges, tenant_ref,
+    ResellerTermsPayload, SetPlanChargesInput, SetResellerBillingTermsInput, UsageRowError,
 };
+use crate::common::{Payload, decimal, decode_as, global_id, input_id, not_found, tenant_ref};
 use crate::context::{actor, db, now};
-use crate::error::{UserError, payload, to_gql, user_error};
-use crate::node::{decode_as, global_id};
-
-fn not_found(field: &'static str, entity: &'static str) -> Vec<UserError> {
-    user_error(&coplane_domain::Error::not_found(field, entity))
-        .into_iter()
-        .collect()
-}
+use crate::error::{UserError, payload, to_gql};
 
 #[derive(Default)]
 pub struct BillingMutation;
@@ -41,12 +35,8 @@ impl BillingMutation {
             field_name: input.field_name,
             unit: input.unit,
         };
-        let (m, user_errors) =
-            payload(metrics::create(db, actor, new, input.idempotency_key.as_deref(), now).await)?;
-        Ok(BillableMetricPayload {
-            billable_metric: m.map(BillableMetric),
-            user_errors,
-        })
+        let created = metrics::create(db, actor, new, input.idempotency_key.as_deref(), now).await;
+        BillableMetricPayload::from_result(created.map(BillableMetric))
     }
 
     /// Replaces a plan's metered charges (stewards); its price version goes up.
@@ -57,24 +47,16 @@ impl BillingMutation {
     ) -> async_graphql::Result<PlanChargesPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let Some(plan_id) = decode_as(&input.plan_id, "Plan") else {
-            return Ok(PlanChargesPayload {
-                charges: None,
-                user_errors: not_found("planId", "plan"),
-            });
+            return Ok(PlanChargesPayload::refused(not_found("planId", "plan")));
         };
         let mut charges = Vec::new();
         for (i, c) in input.charges.into_iter().enumerate() {
             match serde_json::from_value::<billing::Charge>(c.charge.0) {
                 Ok(charge) => charges.push((c.metric, charge)),
                 Err(e) => {
-                    return Ok(PlanChargesPayload {
-                        charges: None,
-                        user_errors: vec![UserError::new(
-                            "charges",
-                            "INVALID_CHARGE",
-                            format!("charge {}: {e}", i + 1),
-                        )],
-                    });
+                    let message = format!("charge {}: {e}", i + 1);
+                    let error = UserError::new("charges", "INVALID_CHARGE", message);
+                    return Ok(PlanChargesPayload::refused(vec![error]));
                 }
             }
         }
@@ -84,10 +66,7 @@ impl BillingMutation {
             Some(_) => Some(plan_charges(ctx, plan_id).await?),
             None => None,
         };
-        Ok(PlanChargesPayload {
-            charges,
-            user_errors,
-        })
+        Ok(PlanChargesPayload::new(charges, user_errors))
     }
 
     /// Sets a reseller's wholesale discount and tax (stewards).
@@ -117,7 +96,7 @@ impl BillingMutation {
                 .as_ref()
                 .map(|r: &reseller::Model| global_id("Reseller", r.id)),
             wholesale_discount: r
-                .map(|r| fixed(r.wholesale_discount_units, r.wholesale_discount_nanos)),
+                .map(|r| decimal(r.wholesale_discount_units, r.wholesale_discount_nanos)),
             user_errors,
         })
     }
@@ -201,17 +180,11 @@ impl BillingMutation {
         input: InvoiceIdInput,
     ) -> async_graphql::Result<InvoicePayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.invoice_id, "Invoice") else {
-            return Ok(InvoicePayload {
-                invoice: None,
-                user_errors: not_found("invoiceId", "invoice"),
-            });
+        let result = async {
+            let id = input_id(&input.invoice_id, "Invoice", "invoiceId")?;
+            invoices::finalize(db, actor, id, now).await
         };
-        let (inv, user_errors) = payload(invoices::finalize(db, actor, id, now).await)?;
-        Ok(InvoicePayload {
-            invoice: inv.map(Invoice),
-            user_errors,
-        })
+        InvoicePayload::from_result(result.await.map(Invoice))
     }
 
     /// Records a payment an ERP or a person saw arrive (partial payments
@@ -256,24 +229,15 @@ impl BillingMutation {
         input: IssueCreditNoteInput,
     ) -> async_graphql::Result<CreditNotePayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.invoice_id, "Invoice") else {
-            return Ok(CreditNotePayload {
-                credit_note: None,
-                user_errors: not_found("invoiceId", "invoice"),
-            });
+        let result = async {
+            let new = invoices::NewCreditNote {
+                invoice_id: input_id(&input.invoice_id, "Invoice", "invoiceId")?,
+                amount: input.amount,
+                reason: input.reason,
+            };
+            let key = input.idempotency_key.as_deref();
+            invoices::issue_credit_note(db, actor, new, key, now).await
         };
-        let new = invoices::NewCreditNote {
-            invoice_id: id,
-            amount: input.amount,
-            reason: input.reason,
-        };
-        let (note, user_errors) = payload(
-            invoices::issue_credit_note(db, actor, new, input.idempotency_key.as_deref(), now)
-                .await,
-        )?;
-        Ok(CreditNotePayload {
-            credit_note: note.map(CreditNote),
-            user_errors,
-        })
+        CreditNotePayload::from_result(result.await.map(CreditNote))
     }
 }

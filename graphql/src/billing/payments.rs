@@ -5,10 +5,9 @@ use chrono::{DateTime, Utc};
 use coplane_domain::entity::{credit_note, payment};
 use rust_decimal::Decimal;
 
-use super::{Invoice, fixed};
-use crate::catalog::Money;
+use super::Invoice;
+use crate::common::{Money, decimal, global_id};
 use crate::error::UserError;
-use crate::node::global_id;
 
 /// A payment.
 pub struct Payment(pub payment::Model);
@@ -26,7 +25,7 @@ impl Payment {
     /// Amount.
     async fn amount(&self) -> Money {
         Money::new(
-            fixed(self.0.amount_units, self.0.amount_nanos),
+            decimal(self.0.amount_units, self.0.amount_nanos),
             &self.0.currency,
         )
     }
@@ -67,7 +66,7 @@ impl CreditNote {
     }
     /// Amount credited.
     async fn amount(&self) -> Decimal {
-        fixed(self.0.amount_units, self.0.amount_nanos)
+        decimal(self.0.amount_units, self.0.amount_nanos)
     }
     /// Why.
     async fn reason(&self) -> &str {
@@ -120,11 +119,12 @@ pub struct IssueCreditNoteInput {
     pub(super) idempotency_key: Option<String>,
 }
 
-/// `issueCreditNote`'s result.
-#[derive(SimpleObject)]
-pub struct CreditNotePayload {
-    /// The credit note.
-    pub(super) credit_note: Option<CreditNote>,
-    /// What was wrong.
-    pub(super) user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `issueCreditNote`'s result.
+    CreditNotePayload {
+        /// The credit note.
+        credit_note: CreditNote,
+        /// What was wrong.
+        user_errors,
+    }
 }

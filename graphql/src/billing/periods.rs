@@ -4,8 +4,8 @@ use async_graphql::{ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::billing_period;
 
+use crate::common::global_id;
 use crate::error::UserError;
-use crate::node::global_id;
 
 /// A billing period (a calendar month, UTC).
 pub struct BillingPeriod(pub billing_period::Model);

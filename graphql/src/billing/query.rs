@@ -5,10 +5,9 @@ use chrono::{DateTime, Utc};
 use coplane_domain::billing::{close, invoices, metrics, usage};
 
 use super::{BillableMetric, BillingPeriod, Invoice, Payment, Usage};
+use crate::common::{Conn, connection, decode_as, global_id, page_cost, page_request};
 use crate::context::{actor, db};
 use crate::error::to_gql;
-use crate::node::{Conn, connection, decode_as, global_id, page_request};
-use crate::tenancy::page_cost;
 
 #[derive(Default)]
 pub struct BillingQuery;

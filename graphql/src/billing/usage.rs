@@ -4,9 +4,8 @@ use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::Json;
 use crate::error::UserError;
-use crate::node::decode;
+use crate::scalars::JsonValue;
 
 /// One tenant's usage of one metric over a window.
 #[derive(SimpleObject)]
@@ -37,7 +36,7 @@ pub struct UsageEventInput {
     /// Counted once per tenant.
     pub(super) idempotency_key: String,
     /// Free-form properties.
-    pub(super) properties: Option<Json>,
+    pub(super) properties: Option<JsonValue>,
 }
 
 /// Usage events to ingest.
@@ -73,12 +72,4 @@ pub struct IngestUsagePayload {
     pub(super) row_errors: Vec<UsageRowError>,
     /// Errors about the whole batch.
     pub(super) user_errors: Vec<UserError>,
-}
-
-/// A tenant reference as the domain takes it: a global id becomes its uuid.
-pub fn tenant_ref(s: &str) -> String {
-    match decode(s) {
-        Some((kind, id)) if kind == "Tenant" => id.to_string(),
-        _ => s.to_owned(),
-    }
 }

@@ -1,16 +1,16 @@
 //! App installs.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::app_install;
 use coplane_domain::orders::installs;
 
 use crate::catalog::AppVersion;
+use crate::common::global_id;
 use crate::context::{actor, db};
-use crate::error::{UserError, to_gql};
-use crate::node::global_id;
-use crate::scalars::Json;
-use crate::tenancy::Tenant;
+use crate::error::to_gql;
+use crate::scalars::{Json, JsonValue};
+use crate::tenancy::TenantOrderFields;
 
 /// An install's lifecycle.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl AppInstall {
         Ok(found.into_iter().map(AppVersion).collect())
     }
     /// Its values (`host`, `env`).
-    async fn values(&self) -> Option<Json<serde_json::Value>> {
+    async fn values(&self) -> Option<JsonValue> {
         serde_json::from_str(&self.0.values_json).ok().map(Json)
     }
     /// Lifecycle state.
@@ -103,15 +103,16 @@ async fn version(
     Ok(found.map(|(v, _, _)| AppVersion(v)))
 }
 
-/// A tenant's installs (shown on `Tenant.appInstalls`).
-pub async fn tenant_installs(
-    ctx: &Context<'_>,
-    tenant: &Tenant,
-) -> async_graphql::Result<Vec<AppInstall>> {
-    let found = installs::of_tenant(db(ctx)?, actor(ctx)?, tenant.0.id)
-        .await
-        .map_err(to_gql)?;
-    Ok(found.into_iter().map(AppInstall).collect())
+#[Object]
+impl TenantOrderFields {
+    /// Its app installs (removed ones too), oldest first.
+    #[graphql(complexity = "50 * child_complexity")]
+    async fn app_installs(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AppInstall>> {
+        let found = installs::of_tenant(db(ctx)?, actor(ctx)?, self.id)
+            .await
+            .map_err(to_gql)?;
+        Ok(found.into_iter().map(AppInstall).collect())
+    }
 }
 
 /// `rollbackAppInstall` input.
@@ -127,14 +128,15 @@ pub struct SetAppInstallValuesInput {
     /// The install.
     pub install_id: ID,
     /// The new values, replacing the old.
-    pub values: Json<serde_json::Value>,
+    pub values: JsonValue,
 }
 
-/// An install mutation's result.
-#[derive(SimpleObject)]
-pub struct AppInstallPayload {
-    /// The install, unless there were user errors.
-    pub app_install: Option<AppInstall>,
-    /// What was wrong; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// An install mutation's result.
+    AppInstallPayload {
+        /// The install, unless there were user errors.
+        app_install: AppInstall,
+        /// What was wrong; nothing was changed.
+        user_errors,
+    }
 }

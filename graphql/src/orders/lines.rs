@@ -2,11 +2,9 @@
 
 use async_graphql::{ID, InputObject, OneofObject};
 use coplane_domain::orders;
-use rust_decimal::Decimal;
 
-use crate::node::decode_as;
-use crate::scalars::Json;
-use crate::tenancy::QuotaInput;
+use crate::common::{QuotaInput, input_id};
+use crate::scalars::JsonValue;
 
 /// A new tenant on a plan.
 #[derive(InputObject)]
@@ -43,7 +41,7 @@ pub struct AppInstallLineInput {
     /// The version.
     pub app_version_id: ID,
     /// Its values (`{ "host": "shop.example.org", "env": { "TITLE": "Shop" } }`).
-    pub values: Option<Json<serde_json::Value>>,
+    pub values: Option<JsonValue>,
 }
 
 /// An install moved to another version of its app.
@@ -91,47 +89,24 @@ pub struct PlaceOrderInput {
     pub lines: Vec<OrderLineInput>,
 }
 
-fn quota(q: Option<QuotaInput>) -> Option<[Decimal; 5]> {
-    q.map(|q| {
-        [
-            q.cpu_millis,
-            q.memory_bytes,
-            q.storage_bytes,
-            q.pods,
-            q.app_installs,
-        ]
-    })
-}
-
-fn id_of(id: &ID, kind: &str, field: &'static str) -> coplane_domain::Result<uuid::Uuid> {
-    decode_as(id, kind).ok_or(coplane_domain::Error::NotFound {
-        field,
-        entity: match kind {
-            "Tenant" => "tenant",
-            "Plan" => "plan",
-            "AppVersion" => "app version",
-            "AppInstall" => "app install",
-            _ => "object",
-        },
-    })
-}
-
 pub(super) fn line(input: OrderLineInput) -> coplane_domain::Result<orders::LineInput> {
     Ok(match input {
         OrderLineInput::NewTenant(l) => orders::LineInput::NewTenant {
             slug: l.slug,
             cluster: l.cluster,
-            plan_id: id_of(&l.plan_id, "Plan", "planId")?,
-            quota: quota(l.quota),
+            plan_id: input_id(&l.plan_id, "Plan", "planId")?,
+            quota: l.quota.map(QuotaInput::values),
         },
         OrderLineInput::PlanChange(l) => orders::LineInput::PlanChange {
-            tenant_id: id_of(&l.tenant_id, "Tenant", "tenantId")?,
-            plan_id: id_of(&l.plan_id, "Plan", "planId")?,
-            quota: quota(l.quota),
+            tenant_id: input_id(&l.tenant_id, "Tenant", "tenantId")?,
+            plan_id: input_id(&l.plan_id, "Plan", "planId")?,
+            quota: l.quota.map(QuotaInput::values),
         },
         OrderLineInput::AppInstall(l) => orders::LineInput::AppInstall {
             tenant: match (l.tenant_id, l.new_tenant_slug) {
-                (Some(id), None) => orders::TenantRef::Existing(id_of(&id, "Tenant", "tenantId")?),
+                (Some(id), None) => {
+                    orders::TenantRef::Existing(input_id(&id, "Tenant", "tenantId")?)
+                }
                 (None, Some(slug)) => orders::TenantRef::New(slug),
                 _ => {
                     return Err(coplane_domain::Error::invalid(
@@ -141,15 +116,15 @@ pub(super) fn line(input: OrderLineInput) -> coplane_domain::Result<orders::Line
                     ));
                 }
             },
-            app_version_id: id_of(&l.app_version_id, "AppVersion", "appVersionId")?,
+            app_version_id: input_id(&l.app_version_id, "AppVersion", "appVersionId")?,
             values: l.values.map_or(serde_json::Value::Null, |v| v.0),
         },
         OrderLineInput::AppUpgrade(l) => orders::LineInput::AppUpgrade {
-            install_id: id_of(&l.install_id, "AppInstall", "installId")?,
-            app_version_id: id_of(&l.app_version_id, "AppVersion", "appVersionId")?,
+            install_id: input_id(&l.install_id, "AppInstall", "installId")?,
+            app_version_id: input_id(&l.app_version_id, "AppVersion", "appVersionId")?,
         },
         OrderLineInput::AppUninstall(l) => orders::LineInput::AppUninstall {
-            install_id: id_of(&l.install_id, "AppInstall", "installId")?,
+            install_id: input_id(&l.install_id, "AppInstall", "installId")?,
             delete_data: l.delete_data,
         },
     })

@@ -1,4 +1,5 @@
-//! Storefront orders and the app installs they make.
+//! Storefront orders and the app installs they make. It may use tenancy and
+//! the catalog, not billing or dunning.
 
 mod installs;
 mod lines;
@@ -9,10 +10,9 @@ mod subscriptions;
 
 pub use installs::{
     AppInstall, AppInstallPayload, RollbackAppInstallInput, SetAppInstallValuesInput,
-    tenant_installs,
 };
 pub use lines::PlaceOrderInput;
 pub use mutation::OrdersMutation;
 pub use order::{Order, OrderIdInput, OrderPayload, OrderState};
-pub use query::{OrdersQuery, node};
+pub use query::OrdersQuery;
 pub use subscriptions::{OrdersSubscription, TenantsSubscription};

@@ -1,7 +1,6 @@
 //! Orders' and installs' mutations.
 
 use async_graphql::{Context, Object};
-use coplane_domain::entity::{app_install, order};
 use coplane_domain::orders::{self, installs};
 use coplane_domain::tenancy::Platform;
 
@@ -10,9 +9,9 @@ use super::{
     AppInstall, AppInstallPayload, Order, OrderIdInput, OrderPayload, PlaceOrderInput,
     RollbackAppInstallInput, SetAppInstallValuesInput,
 };
+use crate::common::{Payload, decode_as, input_id, not_found};
 use crate::context::{actor, db, now};
-use crate::error::{UserError, payload, user_error};
-use crate::node::decode_as;
+use crate::error::{UserError, payload};
 
 /// The user errors of a refused order, the field path naming the line.
 fn order_errors(e: orders::OrderError) -> async_graphql::Result<Vec<UserError>> {
@@ -25,27 +24,6 @@ fn order_errors(e: orders::OrderError) -> async_graphql::Result<Vec<UserError>> 
         }
     }
     Ok(errors)
-}
-
-fn order_result(r: coplane_domain::Result<order::Model>) -> async_graphql::Result<OrderPayload> {
-    let (order, user_errors) = payload(r.map(Order))?;
-    Ok(OrderPayload { order, user_errors })
-}
-
-fn install_result(
-    r: coplane_domain::Result<app_install::Model>,
-) -> async_graphql::Result<AppInstallPayload> {
-    let (app_install, user_errors) = payload(r.map(AppInstall))?;
-    Ok(AppInstallPayload {
-        app_install,
-        user_errors,
-    })
-}
-
-fn not_found_payload(field: &'static str, entity: &'static str) -> Vec<UserError> {
-    user_error(&coplane_domain::Error::not_found(field, entity))
-        .into_iter()
-        .collect()
 }
 
 #[derive(Default)]
@@ -63,37 +41,24 @@ impl OrdersMutation {
     ) -> async_graphql::Result<OrderPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let Some(customer_id) = decode_as(&input.customer_id, "Customer") else {
-            return Ok(OrderPayload {
-                order: None,
-                user_errors: not_found_payload("customerId", "customer"),
-            });
+            return Ok(OrderPayload::refused(not_found("customerId", "customer")));
         };
         let mut lines = Vec::with_capacity(input.lines.len());
         for (i, l) in input.lines.into_iter().enumerate() {
             match line(l) {
                 Ok(l) => lines.push(l),
                 Err(error) => {
-                    return Ok(OrderPayload {
-                        order: None,
-                        user_errors: order_errors(orders::OrderError {
-                            line: Some(i),
-                            error,
-                        })?,
-                    });
+                    let line = Some(i);
+                    let errors = order_errors(orders::OrderError { line, error })?;
+                    return Ok(OrderPayload::refused(errors));
                 }
             }
         }
         let new = orders::NewOrder { customer_id, lines };
         let platform = ctx.data_unchecked::<Platform>();
         match orders::place(db, actor, new, platform, &input.idempotency_key, now).await {
-            Ok(order) => Ok(OrderPayload {
-                order: Some(Order(order)),
-                user_errors: Vec::new(),
-            }),
-            Err(e) => Ok(OrderPayload {
-                order: None,
-                user_errors: order_errors(e)?,
-            }),
+            Ok(order) => Ok(OrderPayload::new(Some(Order(order)), Vec::new())),
+            Err(e) => Ok(OrderPayload::refused(order_errors(e)?)),
         }
     }
 
@@ -104,13 +69,11 @@ impl OrdersMutation {
         input: OrderIdInput,
     ) -> async_graphql::Result<OrderPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.order_id, "Order") else {
-            return Ok(OrderPayload {
-                order: None,
-                user_errors: not_found_payload("orderId", "order"),
-            });
+        let result = async {
+            let id = input_id(&input.order_id, "Order", "orderId")?;
+            orders::cancel(db, actor, id, now).await
         };
-        order_result(orders::cancel(db, actor, id, now).await)
+        OrderPayload::from_result(result.await.map(Order))
     }
 
     /// Provisions a failed order's failed lines again.
@@ -120,13 +83,11 @@ impl OrdersMutation {
         input: OrderIdInput,
     ) -> async_graphql::Result<OrderPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.order_id, "Order") else {
-            return Ok(OrderPayload {
-                order: None,
-                user_errors: not_found_payload("orderId", "order"),
-            });
+        let result = async {
+            let id = input_id(&input.order_id, "Order", "orderId")?;
+            orders::retry(db, actor, id, now).await
         };
-        order_result(orders::retry(db, actor, id, now).await)
+        OrderPayload::from_result(result.await.map(Order))
     }
 
     /// Returns an install to its previous version.
@@ -136,14 +97,12 @@ impl OrdersMutation {
         input: RollbackAppInstallInput,
     ) -> async_graphql::Result<AppInstallPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.install_id, "AppInstall") else {
-            return Ok(AppInstallPayload {
-                app_install: None,
-                user_errors: not_found_payload("installId", "app install"),
-            });
-        };
         let platform = ctx.data_unchecked::<Platform>();
-        install_result(installs::rollback(db, actor, platform, id, now).await)
+        let result = async {
+            let id = input_id(&input.install_id, "AppInstall", "installId")?;
+            installs::rollback(db, actor, platform, id, now).await
+        };
+        AppInstallPayload::from_result(result.await.map(AppInstall))
     }
 
     /// Replaces an install's values.
@@ -153,13 +112,11 @@ impl OrdersMutation {
         input: SetAppInstallValuesInput,
     ) -> async_graphql::Result<AppInstallPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
-        let Some(id) = decode_as(&input.install_id, "AppInstall") else {
-            return Ok(AppInstallPayload {
-                app_install: None,
-                user_errors: not_found_payload("installId", "app install"),
-            });
-        };
         let platform = ctx.data_unchecked::<Platform>();
-        install_result(installs::set_values(db, actor, platform, id, &input.values.0, now).await)
+        let result = async {
+            let id = input_id(&input.install_id, "AppInstall", "installId")?;
+            installs::set_values(db, actor, platform, id, &input.values.0, now).await
+        };
+        AppInstallPayload::from_result(result.await.map(AppInstall))
     }
 }

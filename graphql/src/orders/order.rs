@@ -1,13 +1,13 @@
 //! Orders and their lines.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::{order, order_line};
 use coplane_domain::orders;
 
+use crate::common::global_id;
 use crate::context::db;
-use crate::error::{UserError, to_gql};
-use crate::node::global_id;
+use crate::error::to_gql;
 
 /// An order's (or a line's) progress.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -161,13 +161,14 @@ impl OrderLine {
     }
 }
 
-/// An order mutation's result.
-#[derive(SimpleObject)]
-pub struct OrderPayload {
-    /// The order, unless there were user errors.
-    pub order: Option<Order>,
-    /// What was wrong; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// An order mutation's result.
+    OrderPayload {
+        /// The order, unless there were user errors.
+        order: Order,
+        /// What was wrong; nothing was changed.
+        user_errors,
+    }
 }
 
 /// `cancelOrder` and `retryOrder` input.

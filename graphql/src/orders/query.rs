@@ -1,15 +1,14 @@
-//! Orders' queries, and orders and installs for `node(id:)`.
+//! Orders' queries.
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::order;
-use coplane_domain::orders::{self, installs};
+use coplane_domain::orders;
 
-use super::{AppInstall, Order, OrderState};
+use super::{Order, OrderState};
+use crate::common::{Conn, connection, decode_as, page_cost, page_request};
 use crate::context::{actor, db};
 use crate::error::to_gql;
-use crate::node::{Conn, connection, decode_as, page_request};
-use crate::tenancy::page_cost;
 
 #[derive(Default)]
 pub struct OrdersQuery;
@@ -64,25 +63,4 @@ fn empty() -> coplane_domain::page::Page<order::Model> {
         has_next_page: false,
         total_count: 0,
     }
-}
-
-/// `AppInstall` and `Order` by global id, for `node(id:)`.
-pub async fn node(
-    ctx: &Context<'_>,
-    kind: &str,
-    id: uuid::Uuid,
-) -> coplane_domain::Result<Option<crate::node::Node>> {
-    let (db, actor) = (
-        db(ctx).map_err(|_| coplane_domain::Error::Unauthenticated)?,
-        actor(ctx).map_err(|_| coplane_domain::Error::Unauthenticated)?,
-    );
-    Ok(match kind {
-        "Order" => orders::get(db, actor, id)
-            .await?
-            .map(|o| crate::node::Node::Order(Order(o))),
-        "AppInstall" => installs::get(db, actor, id)
-            .await?
-            .map(|i| crate::node::Node::AppInstall(AppInstall(i))),
-        _ => None,
-    })
 }

@@ -6,9 +6,9 @@ use coplane_domain::orders;
 use futures::Stream;
 
 use super::{Order, OrderState};
+use crate::common::decode_as;
 use crate::context::{actor, db, record_tenant};
 use crate::error::to_gql;
-use crate::node::decode_as;
 use crate::tenancy::Tenant;
 use crate::watch::{Look, watch};
 

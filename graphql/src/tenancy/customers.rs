@@ -1,14 +1,13 @@
 //! Customers.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use coplane_domain::Fixed;
 use coplane_domain::entity::customer;
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 use super::{Reseller, load_reseller};
-use crate::error::UserError;
-use crate::node::global_id;
+use crate::common::{exact_decimal, global_id};
 
 /// Someone who pays a reseller, or the co-op directly.
 pub struct Customer(pub customer::Model);
@@ -19,13 +18,12 @@ impl Customer {
     pub async fn id(&self) -> ID {
         global_id("Customer", self.0.id)
     }
-    /// Its standing, and the dunning steps taken; null unless the caller
-    /// may read billing in the customer's world.
-    async fn standing(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::dunning::AccountStanding>> {
-        crate::dunning::standing(ctx, "customer", self.0.id, self.0.reseller_id).await
+    #[graphql(flatten)]
+    async fn dunning_fields(&self) -> CustomerDunningFields {
+        CustomerDunningFields {
+            id: self.0.id,
+            reseller_id: self.0.reseller_id,
+        }
     }
     /// Its reseller; null for the co-op's direct customers.
     async fn reseller(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reseller>> {
@@ -65,9 +63,7 @@ impl Customer {
     }
     /// Tax rate as a fraction (`"0.19"`).
     async fn tax_rate(&self) -> async_graphql::Result<Decimal> {
-        Fixed::from_parts(self.0.tax_rate_units, self.0.tax_rate_nanos)
-            .map(Fixed::to_decimal)
-            .map_err(|e| crate::error::internal(&e))
+        exact_decimal(self.0.tax_rate_units, self.0.tax_rate_nanos)
     }
     /// The customer accounts for VAT.
     async fn reverse_charge(&self) -> bool {
@@ -89,6 +85,15 @@ impl Customer {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+/// `Customer`'s fields that dunning resolves (`standing`), in their place
+/// among its own: dunning implements the object, so tenancy does not use
+/// dunning.
+pub struct CustomerDunningFields {
+    pub id: Uuid,
+    /// Its reseller, whose world it is in.
+    pub reseller_id: Option<Uuid>,
 }
 
 /// `createCustomer` input.
@@ -125,11 +130,12 @@ pub struct CreateCustomerInput {
     pub idempotency_key: Option<String>,
 }
 
-/// `createCustomer` result.
-#[derive(SimpleObject)]
-pub struct CreateCustomerPayload {
-    /// The customer, unless there were user errors.
-    pub customer: Option<Customer>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `createCustomer` result.
+    CreateCustomerPayload {
+        /// The customer, unless there were user errors.
+        customer: Customer,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }

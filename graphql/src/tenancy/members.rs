@@ -1,12 +1,11 @@
 //! Members of the co-op.
 
-use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use coplane_domain::entity::member;
 use rust_decimal::Decimal;
 
-use crate::error::UserError;
-use crate::node::global_id;
+use crate::common::global_id;
 
 /// Person or organisation.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -104,11 +103,12 @@ pub struct CreateMemberInput {
     pub idempotency_key: Option<String>,
 }
 
-/// `createMember` result.
-#[derive(SimpleObject)]
-pub struct CreateMemberPayload {
-    /// The member, unless there were user errors.
-    pub member: Option<Member>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `createMember` result.
+    CreateMemberPayload {
+        /// The member, unless there were user errors.
+        member: Member,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }

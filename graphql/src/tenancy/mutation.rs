@@ -1,37 +1,17 @@
 //! Tenancy's mutations.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, Object};
 use coplane_domain::Error as DomainError;
 use coplane_domain::tenancy::{Platform, customers, members, resellers, tenants};
 use rust_decimal::Decimal;
-use uuid::Uuid;
 
 use super::{
     CreateCustomerInput, CreateCustomerPayload, CreateMemberInput, CreateMemberPayload,
     CreateResellerInput, CreateTenantInput, Customer, Member, MemberClass, MemberKind, Reseller,
     ResellerPayload, SetResellerAllotmentInput, Tenant, TenantPayload, UpdateTenantQuotaInput,
 };
+use crate::common::{Payload, input_id};
 use crate::context::{actor, db, now, record_tenant};
-use crate::error::payload;
-use crate::node::decode_as;
-
-/// Resolves a global id of `kind` for a mutation, or a `NOT_FOUND` user error.
-fn input_id(id: &ID, kind: &str, field: &'static str) -> coplane_domain::Result<Uuid> {
-    decode_as(id, kind).ok_or(DomainError::NotFound {
-        field,
-        entity: kind_name(kind),
-    })
-}
-
-fn kind_name(kind: &str) -> &'static str {
-    match kind {
-        "Member" => "member",
-        "Reseller" => "reseller",
-        "Customer" => "customer",
-        "Plan" => "plan",
-        _ => "tenant",
-    }
-}
 
 #[derive(Default)]
 pub struct TenancyMutation;
@@ -67,11 +47,7 @@ impl TenancyMutation {
             };
             members::create(db, actor, new, input.idempotency_key.as_deref(), now).await
         };
-        let (member, user_errors) = payload(result.await.map(Member))?;
-        Ok(CreateMemberPayload {
-            member,
-            user_errors,
-        })
+        CreateMemberPayload::from_result(result.await.map(Member))
     }
 
     /// Creates a reseller for a member organisation (stewards).
@@ -90,11 +66,7 @@ impl TenancyMutation {
             };
             resellers::create(db, actor, new, input.idempotency_key.as_deref(), now).await
         };
-        let (reseller, user_errors) = payload(result.await.map(Reseller))?;
-        Ok(ResellerPayload {
-            reseller,
-            user_errors,
-        })
+        ResellerPayload::from_result(result.await.map(Reseller))
     }
 
     /// Sets a reseller's allotment (stewards); refused below what its tenants use.
@@ -108,11 +80,7 @@ impl TenancyMutation {
             let id = input_id(&input.reseller_id, "Reseller", "resellerId")?;
             resellers::set_allotment(db, actor, id, input.allotment.values(), now).await
         };
-        let (reseller, user_errors) = payload(result.await.map(Reseller))?;
-        Ok(ResellerPayload {
-            reseller,
-            user_errors,
-        })
+        ResellerPayload::from_result(result.await.map(Reseller))
     }
 
     /// Creates a customer.
@@ -144,11 +112,7 @@ impl TenancyMutation {
             };
             customers::create(db, actor, new, input.idempotency_key.as_deref(), now).await
         };
-        let (customer, user_errors) = payload(result.await.map(Customer))?;
-        Ok(CreateCustomerPayload {
-            customer,
-            user_errors,
-        })
+        CreateCustomerPayload::from_result(result.await.map(Customer))
     }
 
     /// Creates a tenant for a customer, within its reseller's allotment.
@@ -181,14 +145,11 @@ impl TenancyMutation {
             )
             .await
         };
-        let (tenant, user_errors) = payload(result.await.map(Tenant))?;
-        if let Some(t) = &tenant {
+        let created = TenantPayload::from_result(result.await.map(Tenant))?;
+        if let Some(t) = &created.tenant {
             record_tenant(t.0.id);
         }
-        Ok(TenantPayload {
-            tenant,
-            user_errors,
-        })
+        Ok(created)
     }
 
     /// Changes a tenant's quota, within its reseller's allotment.
@@ -201,13 +162,10 @@ impl TenancyMutation {
         let result = async {
             let id = input_id(&input.tenant_id, "Tenant", "tenantId")?;
             record_tenant(id);
-            tenants::update_quota(db, actor, id, input.quota.values(), now).await
+            coplane_domain::orders::update_tenant_quota(db, actor, id, input.quota.values(), now)
+                .await
         };
-        let (tenant, user_errors) = payload(result.await.map(Tenant))?;
-        Ok(TenantPayload {
-            tenant,
-            user_errors,
-        })
+        TenantPayload::from_result(result.await.map(Tenant))
     }
 }
 

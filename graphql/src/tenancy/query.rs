@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use coplane_domain::tenancy::{self, customers, members, resellers, tenants};
 use uuid::Uuid;
 
-use super::{Customer, Member, MemberClass, Reseller, Tenant, TenantState, page_cost};
+use super::{Customer, Member, MemberClass, Reseller, Tenant, TenantState};
+use crate::common::{Conn, connection, decode_as, page_cost, page_request};
 use crate::context::{actor, db, record_tenant};
 use crate::error::to_gql;
-use crate::node::{Conn, connection, decode_as, page_request};
 
 #[derive(Default)]
 pub struct TenancyQuery;

@@ -1,15 +1,16 @@
 //! Resellers and their allotments.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::Error as DomainError;
 use coplane_domain::entity::reseller;
 use coplane_domain::tenancy::{members, resellers};
+use uuid::Uuid;
 
-use super::{Member, Quota, QuotaInput};
+use super::Member;
+use crate::common::{Quota, QuotaInput, global_id};
 use crate::context::{actor, db};
-use crate::error::{UserError, to_gql};
-use crate::node::global_id;
+use crate::error::to_gql;
 
 /// A member organisation selling under its own brand.
 pub struct Reseller(pub reseller::Model);
@@ -20,13 +21,9 @@ impl Reseller {
     pub async fn id(&self) -> ID {
         global_id("Reseller", self.0.id)
     }
-    /// Its standing as the co-op's debtor, and the dunning steps taken;
-    /// null unless the caller may read billing in the reseller's world.
-    async fn standing(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<crate::dunning::AccountStanding>> {
-        crate::dunning::standing(ctx, "reseller", self.0.id, Some(self.0.id)).await
+    #[graphql(flatten)]
+    async fn dunning_fields(&self) -> ResellerDunningFields {
+        ResellerDunningFields { id: self.0.id }
     }
     /// The member it is; null unless the caller may read members.
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
@@ -66,6 +63,13 @@ impl Reseller {
     }
 }
 
+/// `Reseller`'s fields that dunning resolves (`standing`), in their place
+/// among its own: dunning implements the object, so tenancy does not use
+/// dunning.
+pub struct ResellerDunningFields {
+    pub id: Uuid,
+}
+
 /// `createReseller` input.
 #[derive(InputObject)]
 pub struct CreateResellerInput {
@@ -81,13 +85,14 @@ pub struct CreateResellerInput {
     pub idempotency_key: Option<String>,
 }
 
-/// `createReseller` and `setResellerAllotment` result.
-#[derive(SimpleObject)]
-pub struct ResellerPayload {
-    /// The reseller, unless there were user errors.
-    pub reseller: Option<Reseller>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// `createReseller` and `setResellerAllotment` result.
+    ResellerPayload {
+        /// The reseller, unless there were user errors.
+        reseller: Reseller,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }
 
 /// `setResellerAllotment` input.

@@ -1,15 +1,15 @@
 //! Tenants and their lifecycle.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::tenant;
 use coplane_domain::tenancy;
+use uuid::Uuid;
 
-use super::{Customer, Quota, QuotaInput, Reseller, load_reseller, to_gql_shared};
-use crate::error::UserError;
+use super::{Customer, Reseller, load_reseller, to_gql_shared};
+use crate::common::{Quota, QuotaInput, global_id};
 use crate::loaders::CustomerLoader;
-use crate::node::global_id;
 
 /// A tenant's lifecycle state.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -91,13 +91,9 @@ impl Tenant {
     async fn state(&self) -> TenantState {
         TenantState::parse(&self.0.state)
     }
-    /// Its app installs (removed ones too), oldest first.
-    #[graphql(complexity = "50 * child_complexity")]
-    async fn app_installs(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<crate::orders::AppInstall>> {
-        crate::orders::tenant_installs(ctx, self).await
+    #[graphql(flatten)]
+    async fn order_fields(&self) -> TenantOrderFields {
+        TenantOrderFields { id: self.0.id }
     }
     /// `overdue` or `manual` while suspended.
     async fn suspension_reason(&self) -> Option<&str> {
@@ -119,6 +115,13 @@ impl Tenant {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+/// `Tenant`'s fields that orders resolves (`appInstalls`), in their place
+/// among its own: orders implements the object, so tenancy does not use
+/// orders.
+pub struct TenantOrderFields {
+    pub id: Uuid,
 }
 
 /// `createTenant` input.
@@ -147,11 +150,12 @@ pub struct UpdateTenantQuotaInput {
     pub quota: QuotaInput,
 }
 
-/// A mutation's tenant (`createTenant`, `updateTenantQuota`, `suspendTenant` …).
-#[derive(SimpleObject)]
-pub struct TenantPayload {
-    /// The tenant, unless there were user errors.
-    pub tenant: Option<Tenant>,
-    /// What was wrong with the input; nothing was changed.
-    pub user_errors: Vec<UserError>,
+crate::common::payload! {
+    /// A mutation's tenant (`createTenant`, `updateTenantQuota`, `suspendTenant` …).
+    TenantPayload {
+        /// The tenant, unless there were user errors.
+        tenant: Tenant,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod billing;
 pub mod clock;
+pub mod dunning;
 pub mod orders;
 pub mod tenancy;
 
@@ -17,6 +18,7 @@ pub fn register(runner: &mut Runner<WorkerContext>) {
         .register::<coplane_domain::orders::jobs::FulfilOrder>()
         .register::<coplane_domain::billing::jobs::CollectInvoice>()
         .register::<coplane_domain::billing::jobs::AccountChanged>()
+        .register::<coplane_domain::billing::jobs::PaymentReceived>()
         .register::<coplane_domain::dunning::SendMail>()
         .periodic::<clock::evaluate_standings::EvaluateStandings>(chrono::Duration::hours(1))
         .periodic::<clock::meter_allocations::MeterAllocations>(chrono::Duration::hours(1))

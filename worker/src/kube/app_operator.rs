@@ -18,11 +18,10 @@ use rand::Rng;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::FIELD_MANAGER;
+use super::controller::{Context, Error};
 use super::crd::{AppInstall, AppInstallStatus, Condition};
-use super::operator::{Context, Error};
 use super::render_app::{AppContext, app_install_children, generated_secrets};
-use super::target::ensure;
+use super::target::{FIELD_MANAGER, ensure};
 
 /// Runs the controller until `shutdown`.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {

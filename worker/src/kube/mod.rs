@@ -3,12 +3,10 @@
 //! manifests), and the operator.
 
 pub mod app_operator;
+mod controller;
 pub mod crd;
 pub mod diff;
 pub mod operator;
 pub mod render;
 pub mod render_app;
 pub mod target;
-
-/// The one field manager of every server-side apply coplane makes.
-pub const FIELD_MANAGER: &str = "coplane";

@@ -8,13 +8,15 @@
 //! annotation on that workload in the same patch that scales it to zero, so
 //! an operator stopped half-way picks up where it was; resumption restores
 //! the recorded counts and removes the annotations.
+//!
+//! [`run`] starts the `AppInstall` controller (`app_operator`) too. What the
+//! two share (context, tuning, metrics, error) is `controller`'s, below both,
+//! and re-exported here.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coplane_domain::Clock;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -24,95 +26,19 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
-use prometheus::{IntCounterVec, Opts, Registry};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::FIELD_MANAGER;
+use super::app_operator;
+pub use super::controller::{Context, Error, OperatorConfig, OperatorMetrics};
 use super::crd::{Condition, Tenant, TenantStatus};
 use super::render::{self, FINALIZER, SUSPENDED_CRONJOB, SUSPENDED_REPLICAS, TENANT_LABEL};
-use super::target::{dynamic_api, ensure};
+use super::target::{FIELD_MANAGER, dynamic_api, ensure};
 
-/// Tuning of the operator.
-#[derive(Clone, Debug)]
-pub struct OperatorConfig {
-    /// How long a deleted tenant's namespace is kept.
-    pub retention: chrono::Duration,
-    /// How often a converged tenant is checked again.
-    pub requeue: Duration,
-    /// Wait after a failed reconcile.
-    pub error_backoff: Duration,
-    /// Base domain of apps' ingress hosts (`{app}.{tenant}.{domain}`).
-    pub app_domain: String,
-}
-
-impl Default for OperatorConfig {
-    fn default() -> Self {
-        Self {
-            retention: chrono::Duration::days(30),
-            requeue: Duration::from_secs(300),
-            error_backoff: Duration::from_secs(5),
-            app_domain: "apps.localhost".to_owned(),
-        }
-    }
-}
-
-/// Reconcile outcomes, by outcome and error variant.
-#[derive(Clone, Debug)]
-pub struct OperatorMetrics {
-    reconciles: IntCounterVec,
-}
-
-impl OperatorMetrics {
-    /// Creates and registers the metrics.
-    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
-        let reconciles = IntCounterVec::new(
-            Opts::new(
-                "coplane_operator_reconciles_total",
-                "Tenant reconciles by outcome (ok, or the error variant).",
-            ),
-            &["outcome"],
-        )?;
-        registry.register(Box::new(reconciles.clone()))?;
-        Ok(Self { reconciles })
-    }
-}
-
-/// What reconciles share.
-pub struct Context {
-    /// The cluster.
-    pub client: Client,
-    /// Tuning.
-    pub config: OperatorConfig,
-    /// Time, for the retention.
-    pub clock: Arc<dyn Clock>,
-    /// Metrics, if registered.
-    pub metrics: Option<OperatorMetrics>,
-}
-
-/// Why a reconcile failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The API server refused or failed.
-    #[error("kubernetes API error: {0}")]
-    Kube(#[from] kube::Error),
-    /// Anything else.
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
-}
-
-impl Error {
-    fn variant(&self) -> &'static str {
-        match self {
-            Error::Kube(_) => "kube",
-            Error::Other(_) => "other",
-        }
-    }
-}
-
-/// Runs the operator until `shutdown`.
+/// Runs the operator until `shutdown`: this `Tenant` controller, and the
+/// `AppInstall` one of [`app_operator`].
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
-    let apps = tokio::spawn(super::app_operator::run(ctx.clone(), shutdown.clone()));
+    let apps = tokio::spawn(app_operator::run(ctx.clone(), shutdown.clone()));
     let c = ctx.client.clone();
     let wc = watcher::Config::default();
     let labelled = watcher::Config::default().labels("app.kubernetes.io/managed-by=coplane");
@@ -157,7 +83,7 @@ fn owner<K: ResourceExt>(child: K) -> Option<ObjectRef<Tenant>> {
 fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(tenant = %tenant.name_any(), error.message = %error, "tenant reconcile failed");
     if let Some(m) = &ctx.metrics {
-        m.reconciles.with_label_values(&[error.variant()]).inc();
+        m.count(error.variant());
     }
     Action::requeue(ctx.config.error_backoff)
 }
@@ -184,7 +110,7 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
         apply(&api, &tenant, &ctx).await?
     };
     if let Some(m) = &ctx.metrics {
-        m.reconciles.with_label_values(&["ok"]).inc();
+        m.count("ok");
     }
     Ok(action)
 }

@@ -8,9 +8,11 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::{Client, core::GroupVersionKind};
 use serde_json::Value;
 
-use super::FIELD_MANAGER;
 use super::diff::is_subset;
 use crate::kube_target::KubeTarget;
+
+/// The one field manager of every server-side apply coplane makes.
+pub const FIELD_MANAGER: &str = "coplane";
 
 /// A connected target.
 #[derive(Clone)]
@@ -69,7 +71,6 @@ impl Target {
 pub struct Targets(BTreeMap<String, Target>);
 
 impl Targets {
-    /// Sets `cluster`'s target.
     pub fn insert(&mut self, cluster: impl Into<String>, target: Target) {
         self.0.insert(cluster.into(), target);
     }

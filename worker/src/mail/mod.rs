@@ -1,5 +1,6 @@
-//! Dunning mail: templates (files an operator can replace) rendered and
-//! sent over SMTP with lettre.
+//! Dunning mail: templates (files an operator can replace) rendered into
+//! lettre messages, which the `SendMail` job (`jobs/dunning/`) sends over
+//! SMTP.
 //!
 //! Templates are [minijinja](https://docs.rs/minijinja) files: `<name>.txt`
 //! (first line `Subject: …`, then the plain-text body) and `<name>.html`,
@@ -14,15 +15,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use coplane_domain::dunning::{Mail, SendMail};
+use coplane_domain::dunning::Mail;
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncTransport, Message};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
-use sea_orm::{ConnectionTrait, Statement};
-
-use crate::context::WorkerContext;
-use crate::runner::Handler;
 
 /// The values the dunning ladder passes to most templates
 /// (`coplane_domain::dunning::mail_for`).
@@ -345,55 +342,6 @@ pub fn message(config: &MailConfig, mail: &Mail, dedup: &str) -> anyhow::Result<
         .subject(subject)
         .message_id(Some(format!("<{id}@coplane>")))
         .multipart(MultiPart::alternative_plain_html(text, html))?)
-}
-
-#[async_trait::async_trait]
-impl Handler<WorkerContext> for SendMail {
-    /// Sends once: the step was recorded (with its mail) before this job
-    /// ran, in the transaction that took the step, so a crash can never
-    /// lose a step. `sent_at` is stamped after the SMTP server accepted the
-    /// message, so a crash can never lose a mail either; the one window left
-    /// is a crash between the server's acceptance and the stamp, after
-    /// which the retry sends it again with the same Message-ID (receivers
-    /// and the sink can tell the copy). Recording "sent" before sending
-    /// would close that window by losing mail instead, which dunning must
-    /// not do.
-    async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
-        let db = &ctx.db;
-        let row = db
-            .query_one_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
-                "SELECT details, sent_at, dedup_key FROM dunning_steps WHERE id = $1",
-                [self.step_id.into()],
-            ))
-            .await?;
-        let Some(row) = row else {
-            return Ok(());
-        };
-        let sent: Option<chrono::DateTime<chrono::Utc>> = row.try_get("", "sent_at")?;
-        if sent.is_some() {
-            return Ok(());
-        }
-        let Some(details) = row.try_get::<Option<String>>("", "details")? else {
-            return Ok(());
-        };
-        let mail: Mail = serde_json::from_str(&details)?;
-        let dedup: String = row.try_get("", "dedup_key")?;
-        let Some(mailer) = &ctx.mailer else {
-            tracing::warn!(step = %self.step_id, template = %mail.template, "no SMTP server configured (COPLANE_SMTP_URL): mail not sent");
-            return Ok(());
-        };
-        let msg = message(&ctx.mail, &mail, &dedup)?;
-        mailer.transport.send(msg).await?;
-        db.execute_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "UPDATE dunning_steps SET sent_at = $2 WHERE id = $1",
-            [self.step_id.into(), ctx.clock.now().into()],
-        ))
-        .await?;
-        tracing::info!(step = %self.step_id, template = %mail.template, to = %mail.to, "mail sent");
-        Ok(())
-    }
 }
 
 #[cfg(test)]

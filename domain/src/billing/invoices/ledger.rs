@@ -167,7 +167,13 @@ pub(super) async fn add_payment(
         }
     }
     if pay.method != "credit" {
-        crate::dunning::payment_received(txn, &inv, pay.id, p_amount, now).await?;
+        let received = super::super::jobs::PaymentReceived {
+            invoice_id: inv.id,
+            payment_id: pay.id,
+            amount: p_amount,
+            due: inv.outstanding(),
+        };
+        crate::jobs::enqueue(txn, &received, now).await?;
     }
     enqueue_account(txn, &inv, now).await?;
     Ok((inv, pay))

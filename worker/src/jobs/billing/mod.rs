@@ -1,7 +1,7 @@
 //! Billing's jobs: collecting invoices on the payment rail, re-deriving
 //! an account's standing.
 
-use coplane_domain::billing::jobs::{AccountChanged, CollectInvoice};
+use coplane_domain::billing::jobs::{AccountChanged, CollectInvoice, PaymentReceived};
 use coplane_domain::billing::rail;
 
 use crate::context::WorkerContext;
@@ -30,6 +30,14 @@ impl Handler<WorkerContext> for AccountChanged {
             coplane_domain::dunning::evaluate(&ctx.db, &self.account_kind, self.account_id, now)
                 .await?;
         tracing::info!(account = %self.account_id, kind = %self.account_kind, standing = %e.standing, taken = ?e.taken, "account evaluated");
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler<WorkerContext> for PaymentReceived {
+    async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
+        coplane_domain::dunning::payment_received(&ctx.db, &self, ctx.clock.now()).await?;
         Ok(())
     }
 }

@@ -73,9 +73,7 @@ impl Handler<WorkerContext> for SyncTenant {
                 } else {
                     write_manifests(dir, &row.slug, &objects)?;
                     // What would be applied is on disk: as ready as it gets.
-                    if tenants::mark_active(&ctx.db, row.id, now).await? {
-                        orders::tenant_changed(&ctx.db, row.id, now).await?;
-                    }
+                    started(ctx, row.id, now).await?;
                 }
             }
             Target::Cluster(client) => {
@@ -91,9 +89,7 @@ impl Handler<WorkerContext> for SyncTenant {
                         .and_then(|t| t.status)
                         .is_some_and(|s| s.ready);
                     if ready {
-                        if tenants::mark_active(&ctx.db, row.id, now).await? {
-                            orders::tenant_changed(&ctx.db, row.id, now).await?;
-                        }
+                        started(ctx, row.id, now).await?;
                     } else if row.state == TenantState::Pending.as_str() {
                         // Look again shortly rather than at the next full pass.
                         jobs::enqueue_at(&ctx.db, &self, now + chrono::Duration::seconds(10), now)
@@ -104,4 +100,19 @@ impl Handler<WorkerContext> for SyncTenant {
         }
         Ok(())
     }
+}
+
+/// A pending tenant's namespace is ready: the tenant becomes active, its
+/// orders go on, and its accounts are evaluated now (a tenant that starts
+/// while its account is in arrears is suspended at once).
+async fn started(
+    ctx: &WorkerContext,
+    id: uuid::Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    if tenants::mark_active(&ctx.db, id, now).await? {
+        orders::tenant_changed(&ctx.db, id, now).await?;
+        coplane_domain::dunning::tenant_started(&ctx.db, id, now).await?;
+    }
+    Ok(())
 }

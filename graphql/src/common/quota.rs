@@ -47,7 +47,8 @@ pub struct QuotaInput {
 }
 
 impl QuotaInput {
-    pub(super) fn values(self) -> tenancy::QuotaInput {
+    /// The dimensions in the domain's order; the domain parses them.
+    pub fn values(self) -> tenancy::QuotaInput {
         [
             self.cpu_millis,
             self.memory_bytes,

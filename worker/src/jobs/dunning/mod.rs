@@ -1,0 +1,3 @@
+//! Dunning jobs.
+
+pub mod send_mail;
