@@ -5,6 +5,7 @@
 //! database connection (or transaction) and `now`; the jobs a change causes
 //! are enqueued in the same transaction ([`jobs::enqueue`]).
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod billing;

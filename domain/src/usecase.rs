@@ -15,15 +15,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    ExecResult, PrimaryKeyTrait, QueryResult, Statement, TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::Change;
 use crate::auth::{Actor, Grant};
-use crate::error::Result as DomainResult;
+use crate::error::{Error, Result as DomainResult};
 use crate::idempotency::{self, Claim};
 use crate::jobs::Job;
 
@@ -91,6 +91,23 @@ impl<'a> Mutation<'a> {
     pub async fn enqueue<J: Job>(&self, job: &J) -> DomainResult<()> {
         crate::jobs::enqueue(&self.txn, job, self.now).await?;
         Ok(())
+    }
+
+    /// Ends a replay of `id`, which the key created: the object, if the
+    /// caller still reaches it (`reached`), else not found.
+    pub async fn replay<E>(
+        self,
+        id: Uuid,
+        reached: impl FnOnce(&E::Model) -> bool,
+        what: &'static str,
+    ) -> DomainResult<E::Model>
+    where
+        E: EntityTrait,
+        <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        let found = E::find_by_id(id).one(&self.txn).await?.filter(reached);
+        self.unchanged().await?;
+        found.ok_or_else(|| Error::not_found("idempotencyKey", what))
     }
 
     /// Ends a change that wrote nothing (a replay, or a request that found

@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use coplane_domain::account::Account;
 use coplane_domain::dunning::{self, policy};
 
 use crate::common::{Payload, decode_as, global_id, input_id, not_found};
@@ -46,7 +47,7 @@ impl CustomerDunningFields {
     /// Its standing, and the dunning steps taken; null unless the caller
     /// may read billing in the customer's world.
     async fn standing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountStanding>> {
-        standing(ctx, "customer", self.id, self.reseller_id).await
+        standing(ctx, Account::Customer(self.id), self.reseller_id).await
     }
 }
 
@@ -55,49 +56,35 @@ impl ResellerDunningFields {
     /// Its standing as the co-op's debtor, and the dunning steps taken;
     /// null unless the caller may read billing in the reseller's world.
     async fn standing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountStanding>> {
-        standing(ctx, "reseller", self.id, Some(self.id)).await
+        standing(ctx, Account::Reseller(self.id), Some(self.id)).await
     }
 }
 
-/// The standing of an account the caller has read, if it may read billing
-/// in the account's world (`world`: the reseller whose world it is).
+/// The standing of an account the caller has read, in `world` (the
+/// reseller whose world it is); the domain decides whether it is shown.
 async fn standing(
     ctx: &Context<'_>,
-    kind: &str,
-    id: uuid::Uuid,
+    account: Account,
     world: Option<uuid::Uuid>,
 ) -> async_graphql::Result<Option<AccountStanding>> {
-    let db = db(ctx)?;
-    // The access decision belongs to the domain's `auth`; it is made here
-    // until dunning offers a reading of a standing that makes it.
-    let Ok(grant) = actor(ctx)?
-        .principal
-        .authorize(coplane_domain::auth::Permission::ReadBilling)
-    else {
-        return Ok(None);
-    };
-    if !grant.reach.reseller(world) {
-        return Ok(None);
-    }
-    let s = dunning::standing_of(db, kind, id).await.map_err(to_gql)?;
-    let history = dunning::history(db, kind, id)
+    let read = dunning::read_standing(db(ctx)?, actor(ctx)?, account, world)
         .await
-        .map_err(to_gql)?
-        .into_iter()
-        .map(|h| DunningStep {
-            step_index: h.step_index,
-            action: h.action,
-            taken_at: h.taken_at,
-            sent_at: h.sent_at,
-            invoice_id: h.invoice_id.map(|i| global_id("Invoice", i)),
-        })
-        .collect();
-    Ok(Some(AccountStanding {
-        standing: s.standing,
+        .map_err(to_gql)?;
+    Ok(read.map(|(s, history)| AccountStanding {
+        standing: s.standing.as_str().into(),
         last_step: s.last_step,
         next_step: s.next_step,
         next_step_at: s.next_step_at,
-        history,
+        history: history
+            .into_iter()
+            .map(|h| DunningStep {
+                step_index: h.step_index,
+                action: h.action,
+                taken_at: h.taken_at,
+                sent_at: h.sent_at,
+                invoice_id: h.invoice_id.map(|i| global_id("Invoice", i)),
+            })
+            .collect(),
     }))
 }
 

@@ -231,11 +231,10 @@ pub async fn create(
         ));
     }
     let mut txn = Mutation::begin(db, actor, &grant, "createBillableMetric", now).await?;
-    let replay = txn.claim(key, &input).await?;
-    if let Some(id) = replay {
-        let found = billable_metric::Entity::find_by_id(id).one(&txn).await?;
-        txn.unchanged().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "billable metric"));
+    if let Some(id) = txn.claim(key, &input).await? {
+        return txn
+            .replay::<billable_metric::Entity>(id, |_| true, "billable metric")
+            .await;
     }
     let model = billable_metric::ActiveModel {
         id: Set(Uuid::now_v7()),

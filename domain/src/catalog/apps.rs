@@ -46,11 +46,8 @@ pub async fn create(
     }
     let name = non_empty("name", &input.name, 200)?;
     let mut txn = Mutation::begin(db, actor, &grant, "createApp", now).await?;
-    let replay = txn.claim(key, &input).await?;
-    if let Some(id) = replay {
-        let found = app::Entity::find_by_id(id).one(&txn).await?;
-        txn.unchanged().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "app"));
+    if let Some(id) = txn.claim(key, &input).await? {
+        return txn.replay::<app::Entity>(id, |_| true, "app").await;
     }
     let model = app::ActiveModel {
         id: Set(Uuid::now_v7()),

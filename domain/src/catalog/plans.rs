@@ -80,11 +80,8 @@ pub async fn create(
     }
     let included = parse_quota("included", input.included)?;
     let mut txn = Mutation::begin(db, actor, &grant, "createPlan", now).await?;
-    let replay = txn.claim(key, &input).await?;
-    if let Some(id) = replay {
-        let found = plan::Entity::find_by_id(id).one(&txn).await?;
-        txn.unchanged().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "plan"));
+    if let Some(id) = txn.claim(key, &input).await? {
+        return txn.replay::<plan::Entity>(id, |_| true, "plan").await;
     }
     let mut allowed = input.allowed_apps.clone();
     allowed.sort();

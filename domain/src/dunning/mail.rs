@@ -1,6 +1,7 @@
 //! Dunning mail: the outbox rows and the values each template gets.
 
 use super::*;
+use crate::billing::invoices::InvoiceAmounts;
 
 /// Sends one recorded mail.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -19,34 +20,38 @@ impl crate::jobs::Job for SendMail {
 pub struct Mail {
     /// `reminder`, `suspension`, `termination_warning`, `payment_received`, `reseller_notice`.
     pub template: String,
-    /// Recipient address.
     pub to: String,
     /// Sender display name (the reseller's brand on retail mail).
     pub from_name: String,
     /// Sender address, when the brand has its own.
     pub from_address: Option<String>,
-    /// Template values.
     pub values: std::collections::BTreeMap<String, String>,
 }
 
-/// Records an action once under `dedup` (with its mail, if any) and
+/// An action to record: its row in `dunning_steps`.
+pub(super) struct Entry<'a> {
+    pub account: Account,
+    /// Whose world the account is in.
+    pub reseller: Option<Uuid>,
+    pub invoice: Option<Uuid>,
+    pub step_index: i32,
+    pub action: &'a str,
+    pub dedup_key: &'a str,
+    pub episode: Option<&'a str>,
+    pub mail: Option<&'a Mail>,
+}
+
+/// Records an action once under its dedup key (with its mail, if any) and
 /// enqueues the mail; `false` if it was taken before.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn record(
     txn: &impl ConnectionTrait,
-    kind: &str,
-    id: Uuid,
-    reseller: Option<Uuid>,
-    invoice: Option<Uuid>,
-    step_index: i32,
-    action: &str,
-    dedup: &str,
-    episode: Option<&str>,
-    mail: Option<&Mail>,
+    entry: &Entry<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let row_id = Uuid::now_v7();
-    let details = mail.map(|m| serde_json::to_string(m).unwrap_or_default());
+    let details = entry
+        .mail
+        .map(|m| serde_json::to_string(m).unwrap_or_default());
     let inserted = txn
         .execute_raw(stmt(
             txn,
@@ -54,21 +59,21 @@ pub(super) async fn record(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11) ON CONFLICT (dedup_key) DO NOTHING",
             vec![
                 row_id.into(),
-                kind.into(),
-                id.into(),
-                reseller.into(),
-                invoice.into(),
-                step_index.into(),
-                action.into(),
-                dedup.into(),
+                entry.account.kind().into(),
+                entry.account.id().into(),
+                entry.reseller.into(),
+                entry.invoice.into(),
+                entry.step_index.into(),
+                entry.action.into(),
+                entry.dedup_key.into(),
                 now.into(),
                 details.into(),
-                episode.map(str::to_owned).into(),
+                entry.episode.map(str::to_owned).into(),
             ],
         ))
         .await?
         .rows_affected();
-    if inserted == 1 && mail.is_some() {
+    if inserted == 1 && entry.mail.is_some() {
         crate::jobs::enqueue(txn, &SendMail { step_id: row_id }, now).await?;
     }
     Ok(inserted == 1)
@@ -90,7 +95,8 @@ pub async fn payment_received(
     let inv = &inv;
     let (payment_id, amount) = (received.payment_id, received.amount);
     let (kind, id) = inv.account();
-    let p = party(&txn, kind, id).await?;
+    let account = Account::parse(kind, id)?;
+    let p = party(&txn, account).await?;
     let Some(to) = p.email.clone() else {
         return Ok(());
     };
@@ -110,33 +116,36 @@ pub async fn payment_received(
         from_address: p.biller_address.clone(),
         values,
     };
-    record(
-        &txn,
-        kind,
-        id,
-        inv.reseller_id,
-        Some(inv.id),
-        -1,
-        "payment_received",
-        &format!("payment:{payment_id}"),
-        None,
-        Some(&mail),
-        now,
-    )
-    .await?;
+    let entry = Entry {
+        account,
+        reseller: inv.reseller_id,
+        invoice: Some(inv.id),
+        step_index: -1,
+        action: "payment_received",
+        dedup_key: &format!("payment:{payment_id}"),
+        episode: None,
+        mail: Some(&mail),
+    };
+    record(&txn, &entry, now).await?;
     txn.commit().await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the ladder's mail speaks of: the episode's oldest invoice, what
+/// is past due, and for how many days.
+pub(super) struct Overdue<'a> {
+    pub invoice: &'a invoice::Model,
+    pub outstanding: Decimal,
+    pub days: i64,
+}
+
+/// The mail an action sends, if any (and if its recipient has an address).
 pub(super) async fn mail_for(
     db: &impl ConnectionTrait,
-    action: &Action,
-    kind: &str,
+    account: Account,
     p: &Party,
-    oldest: &invoice::Model,
-    outstanding: Decimal,
-    days: i64,
+    overdue: &Overdue<'_>,
     step: &Step,
+    action: &Action,
 ) -> Result<Option<Mail>> {
     let template = match action {
         Action::Reminder => "reminder",
@@ -148,9 +157,10 @@ pub(super) async fn mail_for(
     let mut values = std::collections::BTreeMap::new();
     values.insert("name".into(), p.name.clone());
     values.insert("brand".into(), p.biller.clone());
+    let oldest = overdue.invoice;
     values.insert(
         "amount".into(),
-        crate::money::format(outstanding, &oldest.currency),
+        crate::money::format(overdue.outstanding, &oldest.currency),
     );
     values.insert("invoice".into(), oldest.number.clone().unwrap_or_default());
     values.insert(
@@ -160,14 +170,14 @@ pub(super) async fn mail_for(
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
     );
-    values.insert("days".into(), days.to_string());
+    values.insert("days".into(), overdue.days.to_string());
     values.insert("step".into(), step.name.clone());
     let (to, from_name, from_address) = if template == "reseller_notice" {
         // To the reseller, about its customer; from the co-op.
-        let Some(r) = p.reseller.filter(|_| kind == "customer") else {
+        let (Account::Customer(_), Some(r)) = (account, p.reseller) else {
             return Ok(None);
         };
-        let rp = party(db, "reseller", r).await?;
+        let rp = party(db, Account::Reseller(r)).await?;
         values.insert("customer".into(), p.name.clone());
         values.insert("brand".into(), crate::COOP_NAME.into());
         (rp.email, crate::COOP_NAME.to_owned(), None)

@@ -1,41 +1,44 @@
 //! Dunning: the overdue ladder walked for each paying party, suspension of
 //! its tenants on non-payment, resumption on payment.
 //!
-//! [`evaluate`] runs for an account whenever its invoices or payments
-//! change (the `billing.account_changed` job) and hourly. In one
-//! transaction it derives the account's standing from its invoices and
-//! policy, takes every step whose trigger holds and that this episode has
-//! not taken (an episode is one run of being overdue, named by its oldest
-//! unpaid invoice), performs the step's actions, and records each action
-//! under a unique dedup key. A step is therefore taken once, however often
-//! or late the evaluation runs, and none is skipped: a late run takes all
-//! the steps that became due, in order.
+//! An account is evaluated whenever its invoices or payments change (the
+//! `billing.account_changed` job) and hourly ([`evaluate`]). The ladder's
+//! rules are a pure planner ([`plan`]): from the account's standing, its
+//! open invoices, its ladder, overrides and the actions it has taken, it
+//! decides which steps are due this episode. The evaluator loads those
+//! facts, plans, and applies the plan in one transaction, recording each
+//! action under a unique dedup key.
 //!
 //! Mail is an outbox: the action's row holds the mail and a
 //! `dunning.send_mail` job is enqueued in the same transaction; the job
 //! sends it and then stamps `sent_at` (see the worker's mail job).
 
+pub mod plan;
 pub mod policy;
 
-use crate::usecase::SystemChange;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::billing::invoices::{InvoiceAmounts, status};
+use crate::account::Account;
+use crate::billing::jobs::AccountChanged;
 use crate::db::stmt;
-use crate::entity::{invoice, tenant};
+use crate::entity::account_standing::{self, Standing};
+use crate::entity::{dunning_step, invoice, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::jobs::SyncTenant;
 use crate::tenancy::{SuspensionReason, TenantState};
-use policy::{Action, Overrides, Step};
+use crate::usecase::SystemChange;
+use policy::{Action, Step};
 
+mod evaluate;
 mod mail;
 mod tenants;
 mod views;
 
+pub use evaluate::*;
 pub use mail::*;
 pub use tenants::*;
 pub use views::*;
@@ -51,310 +54,92 @@ struct Party {
     biller_address: Option<String>,
 }
 
-async fn party(db: &impl ConnectionTrait, kind: &str, id: Uuid) -> Result<Party> {
-    if kind == "reseller" {
-        let r = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT r.brand_name, r.billing_email, m.email FROM resellers r JOIN members m ON m.id = r.member_id WHERE r.id = $1",
-                vec![id.into()],
-            ))
-            .await?
-            .ok_or_else(|| Error::not_found("accountId", "reseller"))?;
-        let billing: Option<String> = r.try_get("", "billing_email")?;
-        let member: Option<String> = r.try_get("", "email")?;
-        return Ok(Party {
-            name: r.try_get("", "brand_name")?,
-            email: billing.or(member),
-            reseller: None,
-            biller: crate::COOP_NAME.into(),
-            biller_address: None,
-        });
+impl Party {
+    /// The reseller whose world the account is in: a reseller's own, a
+    /// customer's reseller (`None`: a direct customer, the co-op's).
+    fn world(&self, account: Account) -> Option<Uuid> {
+        match account {
+            Account::Reseller(id) => Some(id),
+            Account::Customer(_) => self.reseller,
+        }
     }
-    let c = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT c.name, c.billing_email, c.reseller_id, r.brand_name, r.support_email FROM customers c \
-             LEFT JOIN resellers r ON r.id = c.reseller_id WHERE c.id = $1",
-            vec![id.into()],
-        ))
-        .await?
-        .ok_or_else(|| Error::not_found("accountId", "customer"))?;
-    let brand: Option<String> = c.try_get("", "brand_name")?;
-    Ok(Party {
-        name: c.try_get("", "name")?,
-        email: Some(c.try_get("", "billing_email")?),
-        reseller: c.try_get("", "reseller_id")?,
-        biller: brand.unwrap_or_else(|| crate::COOP_NAME.into()),
-        biller_address: c.try_get("", "support_email")?,
-    })
 }
 
-/// What an evaluation found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Evaluated {
-    /// `current`, `overdue`, `suspended` or `terminated`.
-    pub standing: String,
-    /// Actions taken by this evaluation.
-    pub taken: Vec<String>,
-    /// The next step not yet taken, and when it falls due.
-    pub next: Option<(i32, DateTime<Utc>)>,
+async fn party(db: &impl ConnectionTrait, account: Account) -> Result<Party> {
+    match account {
+        Account::Reseller(id) => {
+            let r = db
+                .query_one_raw(stmt(
+                    db,
+                    "SELECT r.brand_name, r.billing_email, m.email FROM resellers r JOIN members m ON m.id = r.member_id WHERE r.id = $1",
+                    vec![id.into()],
+                ))
+                .await?
+                .ok_or_else(|| Error::not_found("accountId", "reseller"))?;
+            let billing: Option<String> = r.try_get("", "billing_email")?;
+            let member: Option<String> = r.try_get("", "email")?;
+            Ok(Party {
+                name: r.try_get("", "brand_name")?,
+                email: billing.or(member),
+                reseller: None,
+                biller: crate::COOP_NAME.into(),
+                biller_address: None,
+            })
+        }
+        Account::Customer(id) => {
+            let c = db
+                .query_one_raw(stmt(
+                    db,
+                    "SELECT c.name, c.billing_email, c.reseller_id, r.brand_name, r.support_email FROM customers c \
+                     LEFT JOIN resellers r ON r.id = c.reseller_id WHERE c.id = $1",
+                    vec![id.into()],
+                ))
+                .await?
+                .ok_or_else(|| Error::not_found("accountId", "customer"))?;
+            let brand: Option<String> = c.try_get("", "brand_name")?;
+            Ok(Party {
+                name: c.try_get("", "name")?,
+                email: Some(c.try_get("", "billing_email")?),
+                reseller: c.try_get("", "reseller_id")?,
+                biller: brand.unwrap_or_else(|| crate::COOP_NAME.into()),
+                biller_address: c.try_get("", "support_email")?,
+            })
+        }
+    }
 }
 
 /// The ladder that applies to an account: a reseller's customers walk
-/// their reseller's; resellers and direct customers the co-op's.
+/// their reseller's (`reseller`: the customer's); resellers and direct
+/// customers the co-op's.
 async fn ladder(
     db: &impl ConnectionTrait,
-    kind: &str,
+    account: Account,
     reseller: Option<Uuid>,
 ) -> Result<Vec<Step>> {
-    let owner = if kind == "customer" { reseller } else { None };
+    let owner = match account {
+        Account::Customer(_) => reseller,
+        Account::Reseller(_) => None,
+    };
     Ok(policy::get(db, owner)
         .await?
         .map(|p| p.steps)
         .unwrap_or_default())
 }
 
-/// Whether an invoice is a late fee (made by the ladder, not by a close).
-fn is_late_fee(inv: &invoice::Model) -> bool {
-    inv.billing_period_id.is_none()
-        && inv
-            .close_key
-            .as_deref()
-            .is_some_and(|k| k.ends_with(":late_fee"))
-}
-
-/// Evaluates an account now: see the module documentation.
-pub async fn evaluate(
-    db: &DatabaseConnection,
-    kind: &str,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Evaluated> {
-    let txn = SystemChange::begin(db).await?;
-    let p = party(&txn, kind, id).await?;
-    let world = if kind == "reseller" {
-        Some(id)
-    } else {
-        p.reseller
-    };
-    // The account's row, created if missing, then locked for this evaluation.
-    txn.execute_raw(stmt(
-        &txn,
-        "INSERT INTO account_standings (id, account_kind, account_id, reseller_id, standing, last_step, next_step_at, overrides, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'current', NULL, NULL, NULL, $5, $5) ON CONFLICT (account_kind, account_id) DO NOTHING",
-        vec![Uuid::now_v7().into(), kind.into(), id.into(), world.into(), now.into()],
-    ))
-    .await?;
-    let row = txn
-        .query_one_raw(stmt(
-            &txn,
-            &format!(
-                "SELECT standing, overrides FROM account_standings WHERE account_kind = $1 AND account_id = $2{}",
-                if crate::db::is_postgres(&txn) { " FOR UPDATE" } else { "" }
-            ),
-            vec![kind.into(), id.into()],
-        ))
-        .await?
-        .ok_or_else(|| Error::not_found("accountId", "account"))?;
-    let held: String = row.try_get("", "standing")?;
-    let overrides: Overrides = row
-        .try_get::<Option<String>>("", "overrides")?
-        .and_then(|o| serde_json::from_str(&o).ok())
-        .unwrap_or_default();
-
-    let col = if kind == "reseller" {
-        "recipient_reseller_id"
-    } else {
-        "recipient_customer_id"
-    };
-    let open: Vec<invoice::Model> = invoice::Entity::find()
-        .filter_by_col(col, id)
-        .all(&txn)
-        .await?
-        .into_iter()
-        .filter(|i| i.status == status::OPEN && !i.outstanding().is_zero())
-        .collect();
-    let overdue: Vec<&invoice::Model> = open
-        .iter()
-        .filter(|i| i.due_at.is_some_and(|d| d < now))
-        .collect();
-    // Late fees follow an episode; they never start one or count as one.
-    let charged: Vec<&invoice::Model> = overdue
-        .iter()
-        .copied()
-        .filter(|i| !is_late_fee(i))
-        .collect();
-    // What is past due (not what is merely open): triggers and mail speak of it.
-    let outstanding: Decimal = overdue.iter().map(|i| i.outstanding()).sum();
-    let mut taken = Vec::new();
-
-    if overrides.never_suspend && kind == "customer" {
-        resume_overdue(&txn, kind, id, now).await?;
-    }
-    if overdue.is_empty() {
-        let standing = if held == "terminated" {
-            "terminated"
-        } else {
-            "current"
-        };
-        let resumed = resume_overdue(&txn, kind, id, now).await?;
-        if resumed > 0 {
-            taken.push(format!("resumed {resumed} tenant(s)"));
-        }
-        save(&txn, kind, id, standing, None, None, now).await?;
-        txn.commit().await?;
-        return Ok(Evaluated {
-            standing: standing.into(),
-            taken,
-            next: None,
-        });
-    }
-
-    let roots = if charged.is_empty() {
-        &overdue
-    } else {
-        &charged
-    };
-    let oldest = roots
-        .iter()
-        .min_by_key(|i| (i.due_at, i.id))
-        .copied()
-        .ok_or_else(|| Error::not_found("accountId", "invoice"))?;
-    let due = oldest.due_at.unwrap_or(now);
-    let grace = Duration::days(overrides.extra_grace_days);
-    let days = (now - due - grace).num_days();
-    let episode = oldest.id.to_string();
-    let steps = ladder(&txn, kind, p.reseller).await?;
-    let mut next = None;
-    let mut last_taken: Option<i32> = None;
-    for (i, step) in steps.iter().enumerate() {
-        let index = i32::try_from(i).unwrap_or(i32::MAX);
-        let t = &step.trigger;
-        let holds = days >= t.days_past_due
-            && t.min_balance.is_none_or(|b| outstanding >= b)
-            && t.min_unpaid_invoices
-                .is_none_or(|n| charged.len() >= n as usize);
-        if !holds {
-            if next.is_none() {
-                next = Some((index, due + grace + Duration::days(t.days_past_due)));
-            }
-            // Later steps wait for this one: the ladder is walked in order.
-            break;
-        }
-        last_taken = Some(index);
-        for action in &step.actions {
-            let dedup = format!("{kind}:{id}:{episode}:{i}:{}", action.name());
-            let spared = overrides.never_suspend
-                && matches!(
-                    action,
-                    Action::Suspend | Action::Terminate | Action::WarnTermination
-                );
-            let mail = if spared {
-                None
-            } else {
-                mail_for(
-                    &txn,
-                    action,
-                    kind,
-                    &p,
-                    oldest,
-                    outstanding,
-                    (now - due).num_days(),
-                    step,
-                )
-                .await?
-            };
-            let fresh = record(
-                &txn,
-                kind,
-                id,
-                world,
-                Some(oldest.id),
-                index,
-                action.name(),
-                &dedup,
-                Some(&episode),
-                mail.as_ref(),
-                now,
-            )
-            .await?;
-            if !fresh {
-                continue;
-            }
-            taken.push(format!("{}:{}", step.name, action.name()));
-            match action {
-                // No fee on a fee.
-                Action::LateFee { amount } if !is_late_fee(oldest) => {
-                    crate::billing::invoices::late_fee(&txn, oldest, *amount, &dedup, now).await?;
-                }
-                Action::Suspend if !overrides.never_suspend => {
-                    suspend_overdue(&txn, kind, id, now).await?;
-                }
-                Action::Terminate if !overrides.never_suspend => {
-                    terminate_all(&txn, kind, id, now).await?;
-                }
-                _ => {}
-            }
-        }
-    }
-    // The standing follows the steps this episode has taken.
-    let actions: Vec<String> = txn
-        .query_all_raw(stmt(
-            &txn,
-            "SELECT action FROM dunning_steps WHERE account_kind = $1 AND account_id = $2 AND episode = $3",
-            vec![kind.into(), id.into(), episode.clone().into()],
-        ))
-        .await?
-        .iter()
-        .filter_map(|r| r.try_get::<String>("", "action").ok())
-        .collect();
-    let standing = if held == "terminated"
-        || (actions.iter().any(|a| a == "terminate") && !overrides.never_suspend)
-    {
-        "terminated"
-    } else if actions.iter().any(|a| a == "suspend") && !overrides.never_suspend {
-        // A suspend step taken earlier may find tenants that came back
-        // (a manual resume, a new tenant): they are suspended again.
-        suspend_overdue(&txn, kind, id, now).await?;
-        "suspended"
-    } else {
-        "overdue"
-    };
-    save(&txn, kind, id, standing, last_taken, next.map(|n| n.1), now).await?;
-    txn.commit().await?;
-    Ok(Evaluated {
-        standing: standing.into(),
-        taken,
-        next,
-    })
-}
-
-async fn save(
-    txn: &impl ConnectionTrait,
-    kind: &str,
-    id: Uuid,
-    standing: &str,
-    last_step: Option<i32>,
-    next_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    txn.execute_raw(stmt(
-        txn,
-        "UPDATE account_standings SET standing = $3, last_step = $4, next_step_at = $5, updated_at = $6 WHERE account_kind = $1 AND account_id = $2",
-        vec![kind.into(), id.into(), standing.into(), last_step.into(), next_at.into(), now.into()],
-    ))
-    .await?;
-    Ok(())
-}
-
-/// The tenants an account's standing reaches: a customer's own; a
+/// The `tenants` column naming the account: a customer's own tenants; a
 /// reseller's customers' tenants.
-fn scope(kind: &str) -> &'static str {
-    if kind == "reseller" {
-        "reseller_id"
-    } else {
-        "customer_id"
+fn tenants_column(account: Account) -> &'static str {
+    match account {
+        Account::Reseller(_) => "reseller_id",
+        Account::Customer(_) => "customer_id",
+    }
+}
+
+/// The job that evaluates `account` (its stored form).
+fn changed(account: Account) -> AccountChanged {
+    AccountChanged {
+        account_kind: account.kind().into(),
+        account_id: account.id(),
     }
 }
 
@@ -366,37 +151,21 @@ pub(crate) async fn account_changed(
     reseller: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    use crate::billing::jobs::AccountChanged;
-    crate::jobs::enqueue(
-        txn,
-        &AccountChanged {
-            account_kind: "customer".into(),
-            account_id: customer,
-        },
-        now,
-    )
-    .await?;
-    if let Some(r) = reseller {
-        crate::jobs::enqueue(
-            txn,
-            &AccountChanged {
-                account_kind: "reseller".into(),
-                account_id: r,
-            },
-            now,
-        )
-        .await?;
+    let accounts =
+        std::iter::once(Account::Customer(customer)).chain(reseller.map(Account::Reseller));
+    for account in accounts {
+        crate::jobs::enqueue(txn, &changed(account), now).await?;
     }
     Ok(())
 }
 
-/// Accounts to look at hourly: those with an open invoice past due, or a
-/// standing that is not current.
+/// Accounts to look at hourly, as stored (kind, id): those with an open
+/// invoice past due, or a standing in which the ladder may still move.
 pub async fn accounts_to_evaluate(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, Uuid)>> {
-    let mut out = Vec::new();
+    let mut out: Vec<Account> = Vec::new();
     for r in db
         .query_all_raw(stmt(
             db,
@@ -406,35 +175,35 @@ pub async fn accounts_to_evaluate(
         ))
         .await?
     {
-        out.push((r.try_get("", "kind")?, r.try_get("", "account")?));
+        let kind: String = r.try_get("", "kind")?;
+        out.push(Account::parse(&kind, r.try_get("", "account")?)?);
     }
-    for r in db
-        .query_all_raw(stmt(
-            db,
-            "SELECT account_kind, account_id FROM account_standings WHERE standing IN ('overdue', 'suspended')",
-            vec![],
-        ))
+    for row in account_standing::Entity::find()
+        .filter(account_standing::Column::Standing.is_in([Standing::Overdue, Standing::Suspended]))
+        .all(db)
         .await?
     {
-        let k: (String, Uuid) = (r.try_get("", "account_kind")?, r.try_get("", "account_id")?);
-        if !out.contains(&k) {
-            out.push(k);
+        let account = row.account()?;
+        if !out.contains(&account) {
+            out.push(account);
         }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|a| (a.kind().to_owned(), a.id()))
+        .collect())
 }
 
-trait FilterByCol {
-    fn filter_by_col(self, col: &str, id: Uuid) -> Self;
+/// The account's standing row (at most one).
+fn standing_row(account: Account) -> sea_orm::Select<account_standing::Entity> {
+    account_standing::Entity::find()
+        .filter(account_standing::Column::AccountKind.eq(account.kind()))
+        .filter(account_standing::Column::AccountId.eq(account.id()))
 }
 
-impl FilterByCol for sea_orm::Select<invoice::Entity> {
-    fn filter_by_col(self, col: &str, id: Uuid) -> Self {
-        use sea_orm::{ColumnTrait, QueryFilter};
-        if col == "recipient_reseller_id" {
-            self.filter(invoice::Column::RecipientResellerId.eq(id))
-        } else {
-            self.filter(invoice::Column::RecipientCustomerId.eq(id))
-        }
-    }
+/// The account's recorded dunning actions.
+fn steps_taken(account: Account) -> sea_orm::Select<dunning_step::Entity> {
+    dunning_step::Entity::find()
+        .filter(dunning_step::Column::AccountKind.eq(account.kind()))
+        .filter(dunning_step::Column::AccountId.eq(account.id()))
 }

@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::account::Account;
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::db::stmt;
@@ -72,9 +73,7 @@ impl Action {
 pub struct Step {
     /// Its name (`first-reminder`).
     pub name: String,
-    /// When it applies.
     pub trigger: Trigger,
-    /// What it does.
     pub actions: Vec<Action>,
 }
 
@@ -126,7 +125,6 @@ pub fn validate(steps: &[Step]) -> Result<()> {
 pub struct Policy {
     /// `None`: the co-op's.
     pub reseller_id: Option<Uuid>,
-    /// The ladder.
     pub steps: Vec<Step>,
     /// Raised on every change.
     pub version: i32,
@@ -304,15 +302,7 @@ pub async fn set_overrides(
         vec![Uuid::now_v7().into(), customer.into(), reseller.into(), json.into(), now.into()],
     ))
     .await?;
-    crate::jobs::enqueue(
-        &txn,
-        &crate::billing::jobs::AccountChanged {
-            account_kind: "customer".into(),
-            account_id: customer,
-        },
-        now,
-    )
-    .await?;
+    crate::jobs::enqueue(&txn, &super::changed(Account::Customer(customer)), now).await?;
     txn.commit(Change {
         object_type: "Customer",
         object_id: customer,

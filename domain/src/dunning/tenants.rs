@@ -4,27 +4,21 @@
 use super::*;
 use crate::usecase::Mutation;
 
+/// Suspends the account's active tenants for its arrears (a customer's
+/// tenants paid ahead excepted); how many.
 pub(super) async fn suspend_overdue(
     txn: &impl ConnectionTrait,
-    kind: &str,
-    id: Uuid,
+    account: Account,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    // A customer's tenants paid ahead are exempt from its own arrears; a
-    // reseller's arrears to the co-op spare none of its tenants (a reseller
-    // sets its customers' prepaid terms itself).
     let ids = tenant_ids(
         txn,
         &format!(
             "SELECT id FROM tenants WHERE {} = $1 AND state = 'active'{}",
-            scope(kind),
-            if kind == "customer" {
-                " AND (prepaid_until IS NULL OR prepaid_until <= $2)"
-            } else {
-                " AND $2 = $2"
-            }
+            tenants_column(account),
+            prepaid_exemption(account)
         ),
-        vec![id.into(), now.into()],
+        vec![account.id().into(), now.into()],
     )
     .await?;
     for t in &ids {
@@ -35,7 +29,7 @@ pub(super) async fn suspend_overdue(
                 (*t).into(),
                 TenantState::Suspended.as_str().into(),
                 SuspensionReason::Overdue.as_str().into(),
-                format!("{kind} overdue").into(),
+                overdue_note(account).into(),
                 now.into(),
             ],
         ))
@@ -45,22 +39,23 @@ pub(super) async fn suspend_overdue(
     Ok(ids.len() as u64)
 }
 
+/// Lifts the suspensions the account's arrears made; how many tenants came
+/// back.
 pub(super) async fn resume_overdue(
     txn: &impl ConnectionTrait,
-    kind: &str,
-    id: Uuid,
+    account: Account,
     now: DateTime<Utc>,
 ) -> Result<u64> {
     // Only what this account's arrears suspended: never a manual suspension.
-    let note = format!("{kind} overdue");
+    let note = overdue_note(account);
     let rows = txn
         .query_all_raw(stmt(
             txn,
             &format!(
                 "SELECT id, customer_id, reseller_id FROM tenants WHERE {} = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
-                scope(kind)
+                tenants_column(account)
             ),
-            vec![id.into(), note.clone().into()],
+            vec![account.id().into(), note.clone().into()],
         ))
         .await?;
     let mut resumed = 0;
@@ -68,27 +63,23 @@ pub(super) async fn resume_overdue(
         let t: Uuid = r.try_get("", "id")?;
         // The other paying party of the tenant (its reseller, or its customer)
         // may be suspended too: the suspension is then that party's.
-        let (other_kind, other): (&str, Option<Uuid>) = if kind == "customer" {
-            ("reseller", r.try_get("", "reseller_id")?)
-        } else {
-            ("customer", Some(r.try_get("", "customer_id")?))
+        let other = match account {
+            Account::Customer(_) => r
+                .try_get::<Option<Uuid>>("", "reseller_id")?
+                .map(Account::Reseller),
+            Account::Reseller(_) => Some(Account::Customer(r.try_get("", "customer_id")?)),
         };
-        let other_suspended = match other {
-            Some(o) => txn
-                .query_one_raw(stmt(
-                    txn,
-                    "SELECT standing FROM account_standings WHERE account_kind = $1 AND account_id = $2 AND standing = 'suspended'",
-                    vec![other_kind.into(), o.into()],
-                ))
+        if let Some(o) = other
+            && standing_row(o)
+                .filter(account_standing::Column::Standing.eq(Standing::Suspended))
+                .one(txn)
                 .await?
-                .is_some(),
-            None => false,
-        };
-        if other_suspended {
+                .is_some()
+        {
             txn.execute_raw(stmt(
                 txn,
                 "UPDATE tenants SET suspension_note = $3, updated_at = $4 WHERE id = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
-                vec![t.into(), note.clone().into(), format!("{other_kind} overdue").into(), now.into()],
+                vec![t.into(), note.clone().into(), overdue_note(o).into(), now.into()],
             ))
             .await?;
             continue;
@@ -110,24 +101,21 @@ pub(super) async fn resume_overdue(
     Ok(resumed)
 }
 
+/// Terminates the account's tenants (a customer's tenants paid ahead
+/// excepted).
 pub(super) async fn terminate_all(
     txn: &impl ConnectionTrait,
-    kind: &str,
-    id: Uuid,
+    account: Account,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let ids = tenant_ids(
         txn,
         &format!(
             "SELECT id FROM tenants WHERE {} = $1 AND state <> 'terminated'{}",
-            scope(kind),
-            if kind == "customer" {
-                " AND (prepaid_until IS NULL OR prepaid_until <= $2)"
-            } else {
-                " AND $2 = $2"
-            }
+            tenants_column(account),
+            prepaid_exemption(account)
         ),
-        vec![id.into(), now.into()],
+        vec![account.id().into(), now.into()],
     )
     .await?;
     for t in ids {
@@ -142,7 +130,23 @@ pub(super) async fn terminate_all(
     Ok(())
 }
 
-pub(super) async fn tenant_ids(
+/// The note on a tenant suspended for `account`'s arrears: which of its
+/// paying parties the suspension belongs to.
+fn overdue_note(account: Account) -> String {
+    format!("{} overdue", account.kind())
+}
+
+/// The condition (on `$2`, now) that spares a customer's tenants paid
+/// ahead. A reseller's arrears to the co-op spare none of its tenants (a
+/// reseller sets its customers' prepaid terms itself); `$2` is still bound.
+fn prepaid_exemption(account: Account) -> &'static str {
+    match account {
+        Account::Customer(_) => " AND (prepaid_until IS NULL OR prepaid_until <= $2)",
+        Account::Reseller(_) => " AND $2 = $2",
+    }
+}
+
+async fn tenant_ids(
     db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<sea_orm::Value>,

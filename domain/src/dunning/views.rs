@@ -1,13 +1,16 @@
 //! What a party sees of its standing and its history.
 
+use sea_orm::QueryOrder;
+
 use super::*;
+use crate::auth::{Actor, Permission};
+use crate::entity::dunning_step;
 
 /// An account's standing as stored, with its next step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StandingView {
-    /// `current`, `overdue`, `suspended`, `terminated`.
-    pub standing: String,
-    /// The last step taken in this episode.
+    pub standing: Standing,
+    /// The last step whose trigger held in this episode.
     pub last_step: Option<i32>,
     /// The next step's name.
     pub next_step: Option<String>,
@@ -15,51 +18,12 @@ pub struct StandingView {
     pub next_step_at: Option<DateTime<Utc>>,
 }
 
-/// Reads an account's standing (the caller has read the account).
-pub async fn standing_of(db: &impl ConnectionTrait, kind: &str, id: Uuid) -> Result<StandingView> {
-    let row = db
-        .query_one_raw(stmt(
-            db,
-            "SELECT standing, last_step, next_step_at, reseller_id FROM account_standings WHERE account_kind = $1 AND account_id = $2",
-            vec![kind.into(), id.into()],
-        ))
-        .await?;
-    let Some(row) = row else {
-        return Ok(StandingView {
-            standing: "current".into(),
-            last_step: None,
-            next_step: None,
-            next_step_at: None,
-        });
-    };
-    let last_step: Option<i32> = row.try_get("", "last_step")?;
-    let next_step_at: Option<DateTime<Utc>> = row.try_get("", "next_step_at")?;
-    let reseller: Option<Uuid> = row.try_get("", "reseller_id")?;
-    let next_step = if next_step_at.is_some() {
-        let steps = ladder(db, kind, reseller.filter(|_| kind == "customer")).await?;
-        let i = last_step.map_or(0, |l| l + 1);
-        steps
-            .get(usize::try_from(i).unwrap_or(usize::MAX))
-            .map(|s| s.name.clone())
-    } else {
-        None
-    };
-    Ok(StandingView {
-        standing: row.try_get("", "standing")?,
-        last_step,
-        next_step,
-        next_step_at,
-    })
-}
-
 /// One step taken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TakenStep {
     /// The step's position in the ladder (-1: a payment's receipt).
     pub step_index: i32,
-    /// The action.
     pub action: String,
-    /// When.
     pub taken_at: DateTime<Utc>,
     /// When its mail went out.
     pub sent_at: Option<DateTime<Utc>>,
@@ -67,23 +31,75 @@ pub struct TakenStep {
     pub invoice_id: Option<Uuid>,
 }
 
-/// The dunning history of an account, oldest first (the caller has read the account).
-pub async fn history(db: &impl ConnectionTrait, kind: &str, id: Uuid) -> Result<Vec<TakenStep>> {
-    db.query_all_raw(stmt(
-        db,
-        "SELECT step_index, action, taken_at, sent_at, invoice_id FROM dunning_steps WHERE account_kind = $1 AND account_id = $2 ORDER BY taken_at, id",
-        vec![kind.into(), id.into()],
-    ))
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(TakenStep {
-            step_index: r.try_get("", "step_index")?,
-            action: r.try_get("", "action")?,
-            taken_at: r.try_get("", "taken_at")?,
-            sent_at: r.try_get("", "sent_at")?,
-            invoice_id: r.try_get("", "invoice_id")?,
-        })
+/// An account's standing and its history, for a caller that has read the
+/// account (`world`: the reseller whose world the account is in, as read).
+/// `None` unless the caller may read billing in that world: the standing is
+/// a part of the account withheld from the caller, not an error.
+pub async fn read_standing(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    account: Account,
+    world: Option<Uuid>,
+) -> Result<Option<(StandingView, Vec<TakenStep>)>> {
+    let Ok(grant) = actor.principal.authorize(Permission::ReadBilling) else {
+        return Ok(None);
+    };
+    if !grant.reach.reseller(world) {
+        return Ok(None);
+    }
+    Ok(Some((
+        standing_of(db, account).await?,
+        history_of(db, account).await?,
+    )))
+}
+
+/// An account's standing; current when dunning has never looked at it.
+async fn standing_of(db: &impl ConnectionTrait, account: Account) -> Result<StandingView> {
+    let row = standing_row(account).one(db).await?;
+    let Some(row) = row else {
+        return Ok(StandingView {
+            standing: Standing::Current,
+            last_step: None,
+            next_step: None,
+            next_step_at: None,
+        });
+    };
+    let next_step = if row.next_step_at.is_some() {
+        let steps = ladder(db, account, row.reseller_id).await?;
+        let i = row.last_step.map_or(0, |l| l + 1);
+        steps
+            .get(usize::try_from(i).unwrap_or(usize::MAX))
+            .map(|s| s.name.clone())
+    } else {
+        None
+    };
+    Ok(StandingView {
+        standing: row.standing,
+        last_step: row.last_step,
+        next_step,
+        next_step_at: row.next_step_at,
     })
-    .collect()
+}
+
+/// The dunning history of an account as stored (`kind`: `reseller` |
+/// `customer`), oldest first; the caller has read the account.
+pub async fn history(db: &impl ConnectionTrait, kind: &str, id: Uuid) -> Result<Vec<TakenStep>> {
+    history_of(db, Account::parse(kind, id)?).await
+}
+
+async fn history_of(db: &impl ConnectionTrait, account: Account) -> Result<Vec<TakenStep>> {
+    Ok(steps_taken(account)
+        .order_by_asc(dunning_step::Column::TakenAt)
+        .order_by_asc(dunning_step::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| TakenStep {
+            step_index: s.step_index,
+            action: s.action,
+            taken_at: s.taken_at,
+            sent_at: s.sent_at,
+            invoice_id: s.invoice_id,
+        })
+        .collect())
 }

@@ -21,8 +21,7 @@ pub struct Model {
     pub previous_version_id: Option<Uuid>,
     /// JSON values.
     pub values_json: String,
-    /// `pending` | `installing` | `ready` | `failed` | `uninstalling` | `uninstalled`.
-    pub state: String,
+    pub state: InstallState,
     /// Why, when failed.
     pub status_message: Option<String>,
     /// Whether uninstalling deletes its volumes and generated secrets.
@@ -41,3 +40,21 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+super::stored_enum!(
+    /// An install's lifecycle.
+    InstallState {
+        /// Ordered; the worker has not started it.
+        Pending = "pending",
+        /// Being rolled out (first install, upgrade, rollback, new values).
+        Installing = "installing",
+        /// Its workload is available.
+        Ready = "ready",
+        /// The cluster refused or never made it ready; see its message.
+        Failed = "failed",
+        /// Being removed.
+        Uninstalling = "uninstalling",
+        /// Removed.
+        Uninstalled = "uninstalled",
+    }
+);

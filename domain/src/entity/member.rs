@@ -34,3 +34,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+super::stored_enum!(
+    /// A person or an organisation.
+    MemberKind {
+        /// A natural person.
+        Person = "person",
+        /// A company, association or other organisation.
+        Organisation = "organisation",
+    }
+);
+
+super::stored_enum!(
+    /// The class of membership.
+    MemberClass {
+        /// Works for the co-op.
+        Worker = "worker",
+        /// Sells the co-op's hosting.
+        Reseller = "reseller",
+        /// Uses it.
+        User = "user",
+    }
+);

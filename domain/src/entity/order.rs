@@ -13,8 +13,7 @@ pub struct Model {
     pub reseller_id: Uuid,
     /// The buying customer.
     pub customer_id: Uuid,
-    /// `pending` | `provisioning` | `fulfilled` | `failed` | `cancelled`.
-    pub state: String,
+    pub state: OrderState,
     /// The storefront's idempotency key.
     pub idempotency_key: Option<String>,
     /// SHA-256 of the order as placed.
@@ -34,3 +33,19 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+super::stored_enum!(
+    /// An order's (and each line's) progress.
+    OrderState {
+        /// Placed; the worker has not started it.
+        Pending = "pending",
+        /// The worker is making it so.
+        Provisioning = "provisioning",
+        /// Done.
+        Fulfilled = "fulfilled",
+        /// A line failed; it can be retried.
+        Failed = "failed",
+        /// Cancelled while pending; its changes were undone.
+        Cancelled = "cancelled",
+    }
+);

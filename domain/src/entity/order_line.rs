@@ -15,8 +15,7 @@ pub struct Model {
     pub reseller_id: Uuid,
     /// 0-based place in the order.
     pub position: i32,
-    /// `new_tenant` | `plan_change` | `app_install` | `app_upgrade` | `app_uninstall`.
-    pub kind: String,
+    pub kind: LineKind,
     /// The tenant it concerns.
     pub tenant_id: Option<Uuid>,
     /// The plan it sets.
@@ -27,8 +26,7 @@ pub struct Model {
     pub app_install_id: Option<Uuid>,
     /// JSON: the line as ordered, and what it replaced (for cancelling).
     pub request: String,
-    /// `pending` | `provisioning` | `fulfilled` | `failed` | `cancelled`.
-    pub state: String,
+    pub state: super::order::OrderState,
     /// Why, when failed.
     pub reason: Option<String>,
     /// Placed.
@@ -42,3 +40,19 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+super::stored_enum!(
+    /// What an order line does.
+    LineKind {
+        /// A new tenant on a plan.
+        NewTenant = "new_tenant",
+        /// A tenant moves to another plan.
+        PlanChange = "plan_change",
+        /// An app installed in a tenant.
+        AppInstall = "app_install",
+        /// An install moves to another version.
+        AppUpgrade = "app_upgrade",
+        /// An install removed, with or without its data.
+        AppUninstall = "app_uninstall",
+    }
+);

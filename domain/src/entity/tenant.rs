@@ -69,3 +69,34 @@ impl Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+super::stored_enum!(
+    /// A tenant's lifecycle: `pending → active → suspended → terminated`.
+    TenantState {
+        /// Created; its namespace is not ready yet.
+        Pending = "pending",
+        /// Running.
+        Active = "active",
+        /// Workloads scaled to zero.
+        Suspended = "suspended",
+        /// Gone; kept for the ledger.
+        Terminated = "terminated",
+    }
+);
+
+super::stored_enum!(
+    /// Why a tenant is suspended.
+    SuspensionReason {
+        /// Non-payment: lifted when the account is current again.
+        Overdue = "overdue",
+        /// By a steward or reseller: never lifted by a payment.
+        Manual = "manual",
+    }
+);
+
+impl TenantState {
+    /// Whether its quota counts against the reseller's allotment.
+    pub fn is_live(self) -> bool {
+        self != TenantState::Terminated
+    }
+}

@@ -13,37 +13,18 @@ use super::ensure_no_order_in_progress;
 use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
 use crate::catalog::{InstallValues, Recipe, RecipeError};
+pub use crate::entity::app_install::InstallState;
 use crate::entity::{app, app_install, app_version, tenant};
 use crate::error::{Error, Result};
 use crate::tenancy::jobs::SyncAppInstall;
-use crate::tenancy::state::string_enum;
 use crate::tenancy::{DIMENSIONS, Platform, Quota, resellers};
 use crate::usecase::Mutation;
 
-string_enum!(
-    /// An install's lifecycle.
-    InstallState {
-        /// Ordered; the worker has not started it.
-        Pending = "pending",
-        /// Being rolled out (first install, upgrade, rollback, new values).
-        Installing = "installing",
-        /// Its workload is available.
-        Ready = "ready",
-        /// The cluster refused or never made it ready; see its message.
-        Failed = "failed",
-        /// Being removed.
-        Uninstalling = "uninstalling",
-        /// Removed.
-        Uninstalled = "uninstalled",
+impl InstallState {
+    /// Whether an install in this state holds its share of the tenant's quota.
+    pub fn is_live(self) -> bool {
+        !matches!(self, InstallState::Uninstalling | InstallState::Uninstalled)
     }
-);
-
-/// The stored name of [`InstallState::Pending`].
-pub const PENDING: &str = "pending";
-
-/// Whether an install in `state` holds its share of the tenant's quota.
-pub fn is_live(state: &str) -> bool {
-    !matches!(state, "uninstalling" | "uninstalled")
 }
 
 /// A live install as the quota sees it.
@@ -343,7 +324,7 @@ async fn begin_managed<'a>(
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("installId", "app install"))?;
-    if !is_live(&install.state) {
+    if !install.state.is_live() {
         return Err(Error::invalid(
             "installId",
             "NOT_INSTALLED",
@@ -425,7 +406,7 @@ pub async fn rollback(
     let mut active = install.into_active_model();
     active.app_version_id = Set(previous);
     active.previous_version_id = Set(Some(from));
-    active.state = Set(InstallState::Installing.as_str().to_owned());
+    active.state = Set(InstallState::Installing);
     active.status_message = Set(None);
     active.updated_at = Set(now);
     let model = active.update(&txn).await?;
@@ -466,7 +447,7 @@ pub async fn set_values(
     let mut active = install.into_active_model();
     active.values_json = Set(json);
     active.ingress_host = Set(host);
-    active.state = Set(InstallState::Installing.as_str().to_owned());
+    active.state = Set(InstallState::Installing);
     active.status_message = Set(None);
     active.updated_at = Set(now);
     let model = active.update(&txn).await?;

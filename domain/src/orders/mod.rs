@@ -23,42 +23,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
+pub use crate::entity::order::OrderState;
+pub use crate::entity::order_line::LineKind;
 use crate::entity::{order, order_line};
 use crate::error::{Error, Result};
 use crate::page::{self, Page, PageRequest};
-use crate::tenancy::state::string_enum;
-
-string_enum!(
-    /// An order's (and each line's) progress.
-    OrderState {
-        /// Placed; the worker has not started it.
-        Pending = "pending",
-        /// The worker is making it so.
-        Provisioning = "provisioning",
-        /// Done.
-        Fulfilled = "fulfilled",
-        /// A line failed; it can be retried.
-        Failed = "failed",
-        /// Cancelled while pending; its changes were undone.
-        Cancelled = "cancelled",
-    }
-);
-
-string_enum!(
-    /// What an order line does.
-    LineKind {
-        /// A new tenant on a plan.
-        NewTenant = "new_tenant",
-        /// A tenant moves to another plan.
-        PlanChange = "plan_change",
-        /// An app installed in a tenant.
-        AppInstall = "app_install",
-        /// An install moves to another version.
-        AppUpgrade = "app_upgrade",
-        /// An install removed, with or without its data.
-        AppUninstall = "app_uninstall",
-    }
-);
 
 /// A refused order: the line at fault (0-based), if one is, and why.
 #[derive(Debug)]

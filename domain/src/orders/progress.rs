@@ -55,14 +55,14 @@ async fn start_line(
     now: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(id) = line.app_install_id {
-        let kind = LineKind::parse(&line.kind);
+        let kind = line.kind;
         let mut update = app_install::Entity::update_many()
             .col_expr(
                 app_install::Column::UpdatedAt,
                 sea_orm::sea_query::Expr::value(now),
             )
             .filter(app_install::Column::Id.eq(id));
-        update = if kind == Some(LineKind::AppUninstall) {
+        update = if kind == LineKind::AppUninstall {
             update
                 .col_expr(
                     app_install::Column::State,
@@ -83,7 +83,7 @@ async fn start_line(
         update.exec(db).await?;
     }
     let mut active = line.clone().into_active_model();
-    active.state = Set(OrderState::Provisioning.as_str().to_owned());
+    active.state = Set(OrderState::Provisioning);
     active.updated_at = Set(now);
     active.update(db).await?;
     sync_objects(db, line, now).await
@@ -124,9 +124,9 @@ async fn settle(
     line: &order_line::Model,
     now: DateTime<Utc>,
 ) -> Result<Option<(OrderState, Option<String>)>> {
-    let kind = LineKind::parse(&line.kind);
+    let kind = line.kind;
     let waiting_on = match kind {
-        Some(LineKind::NewTenant | LineKind::PlanChange) => {
+        LineKind::NewTenant | LineKind::PlanChange => {
             let t = match line.tenant_id {
                 Some(id) => tenant::Entity::find_by_id(id).one(db).await?,
                 None => None,
@@ -145,7 +145,7 @@ async fn settle(
                 None => return Ok(Some((OrderState::Failed, Some("no such tenant".into())))),
             }
         }
-        Some(LineKind::AppInstall | LineKind::AppUpgrade | LineKind::AppUninstall) => {
+        LineKind::AppInstall | LineKind::AppUpgrade | LineKind::AppUninstall => {
             let i = match line.app_install_id {
                 Some(id) => app_install::Entity::find_by_id(id).one(db).await?,
                 None => None,
@@ -153,17 +153,17 @@ async fn settle(
             let Some(i) = i else {
                 return Ok(Some((OrderState::Failed, Some("no such install".into()))));
             };
-            let uninstall = kind == Some(LineKind::AppUninstall);
-            match InstallState::parse(&i.state) {
-                Some(InstallState::Uninstalled) if uninstall => {
+            let uninstall = kind == LineKind::AppUninstall;
+            match i.state {
+                InstallState::Uninstalled if uninstall => {
                     return Ok(Some((OrderState::Fulfilled, None)));
                 }
-                Some(InstallState::Ready)
+                InstallState::Ready
                     if !uninstall && Some(i.app_version_id) == line.app_version_id =>
                 {
                     return Ok(Some((OrderState::Fulfilled, None)));
                 }
-                Some(InstallState::Failed) if !uninstall => {
+                InstallState::Failed if !uninstall => {
                     return Ok(Some((
                         OrderState::Failed,
                         Some(
@@ -181,7 +181,6 @@ async fn settle(
                 }),
             }
         }
-        None => return Ok(Some((OrderState::Failed, Some("unknown line kind".into())))),
     };
     if now - line.updated_at >= LINE_DEADLINE {
         return Ok(Some((
@@ -208,7 +207,7 @@ pub async fn advance(
         return Ok(None);
     };
     let mut changed = false;
-    if order.state == OrderState::Pending.as_str() {
+    if order.state == OrderState::Pending {
         // Conditional: a concurrent cancel wins or loses as a whole.
         let started = move_order(
             &txn,
@@ -230,7 +229,7 @@ pub async fn advance(
         // and `tenant_changed`; look again soon in any case.
         return Ok(Some(now + RECHECK));
     }
-    if order.state != OrderState::Provisioning.as_str() {
+    if order.state != OrderState::Provisioning {
         txn.commit().await?;
         return Ok(None);
     }
@@ -238,11 +237,11 @@ pub async fn advance(
     let mut open = 0;
     let mut failed = 0;
     for line in &all {
-        if line.state == OrderState::Provisioning.as_str() {
+        if line.state == OrderState::Provisioning {
             match settle(&txn, line, now).await? {
                 Some((state, reason)) => {
                     let mut active = line.clone().into_active_model();
-                    active.state = Set(state.as_str().to_owned());
+                    active.state = Set(state);
                     active.reason = Set(reason);
                     active.updated_at = Set(now);
                     active.update(&txn).await?;
@@ -253,7 +252,7 @@ pub async fn advance(
                 }
                 None => open += 1,
             }
-        } else if line.state == OrderState::Failed.as_str() {
+        } else if line.state == OrderState::Failed {
             failed += 1;
         }
     }
@@ -270,7 +269,7 @@ pub async fn advance(
     if changed || settled.is_some() {
         let mut active = order.into_active_model();
         if let Some((state, reason)) = &settled {
-            active.state = Set(state.as_str().to_owned());
+            active.state = Set(*state);
             active.failure_reason = Set(reason.clone());
         }
         active.updated_at = Set(now);
@@ -350,8 +349,8 @@ async fn undo(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let was = before(line);
-    match LineKind::parse(&line.kind) {
-        Some(LineKind::NewTenant) => {
+    match line.kind {
+        LineKind::NewTenant => {
             if let Some(t) = line.tenant_id
                 && let Some(t) = tenant::Entity::find_by_id(t).one(db).await?
             {
@@ -362,7 +361,7 @@ async fn undo(
                 active.update(db).await?;
             }
         }
-        Some(LineKind::PlanChange) => {
+        LineKind::PlanChange => {
             if let Some(t) = line.tenant_id
                 && let Some(t) = tenant::Entity::find_by_id(t).one(db).await?
             {
@@ -388,19 +387,19 @@ async fn undo(
                 active.update(db).await?;
             }
         }
-        Some(LineKind::AppInstall) => {
+        LineKind::AppInstall => {
             if let Some(i) = line.app_install_id
                 && let Some(i) = app_install::Entity::find_by_id(i).one(db).await?
             {
                 let mut active = i.into_active_model();
-                active.state = Set(InstallState::Uninstalled.as_str().to_owned());
+                active.state = Set(InstallState::Uninstalled);
                 active.status_message = Set(Some("order cancelled".into()));
                 active.delete_data = Set(true);
                 active.updated_at = Set(now);
                 active.update(db).await?;
             }
         }
-        Some(LineKind::AppUpgrade) => {
+        LineKind::AppUpgrade => {
             if let Some(i) = line.app_install_id
                 && let Some(i) = app_install::Entity::find_by_id(i).one(db).await?
             {
@@ -408,7 +407,10 @@ async fn undo(
                     .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
                 let previous: Option<Uuid> =
                     serde_json::from_value(was["previousVersionId"].clone()).unwrap_or(None);
-                let state = was["state"].as_str().unwrap_or("installing").to_owned();
+                let state = was["state"]
+                    .as_str()
+                    .and_then(InstallState::parse)
+                    .unwrap_or(InstallState::Installing);
                 let mut active = i.into_active_model();
                 active.app_version_id = Set(version);
                 active.previous_version_id = Set(previous);
@@ -418,7 +420,7 @@ async fn undo(
             }
         }
         // An uninstall changes nothing before it starts.
-        Some(LineKind::AppUninstall) | None => {}
+        LineKind::AppUninstall => {}
     }
     sync_objects(db, line, now).await
 }
@@ -432,23 +434,19 @@ pub async fn cancel(
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
     let grant = actor.principal.authorize(Permission::PlaceOrders)?;
-    let (txn, found, reseller) = begin_on_order(db, actor, &grant, "cancelOrder", id, now).await?;
-    // Conditional: the worker starting the order wins or loses as a whole.
-    if !move_order(&txn, id, OrderState::Pending, OrderState::Cancelled, now).await? {
-        return Err(Error::Conflict {
-            field: "orderId",
-            code: "ORDER_NOT_PENDING",
-            message: format!(
-                "the order is {}; only a pending order can be cancelled",
-                found.state
-            ),
-        });
-    }
+    let step = Transition {
+        from: OrderState::Pending,
+        to: OrderState::Cancelled,
+        code: "ORDER_NOT_PENDING",
+        rule: "only a pending order can be cancelled",
+    };
+    let (txn, found, reseller) =
+        begin_on_order(db, actor, &grant, "cancelOrder", id, step, now).await?;
     let all = lines(&txn, id).await?;
     for line in all.iter().rev() {
         undo(&txn, line, now).await?;
         let mut active = line.clone().into_active_model();
-        active.state = Set(OrderState::Cancelled.as_str().to_owned());
+        active.state = Set(OrderState::Cancelled);
         active.updated_at = Set(now);
         active.update(&txn).await?;
     }
@@ -486,22 +484,15 @@ pub async fn retry(
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
     let grant = actor.principal.authorize(Permission::PlaceOrders)?;
-    let (txn, found, _) = begin_on_order(db, actor, &grant, "retryOrder", id, now).await?;
-    if !move_order(&txn, id, OrderState::Failed, OrderState::Provisioning, now).await? {
-        return Err(Error::Conflict {
-            field: "orderId",
-            code: "ORDER_NOT_FAILED",
-            message: format!(
-                "the order is {}; only a failed order is retried",
-                found.state
-            ),
-        });
-    }
+    let step = Transition {
+        from: OrderState::Failed,
+        to: OrderState::Provisioning,
+        code: "ORDER_NOT_FAILED",
+        rule: "only a failed order is retried",
+    };
+    let (txn, found, _) = begin_on_order(db, actor, &grant, "retryOrder", id, step, now).await?;
     let all = lines(&txn, id).await?;
-    for line in all
-        .iter()
-        .filter(|l| l.state == OrderState::Failed.as_str())
-    {
+    for line in all.iter().filter(|l| l.state == OrderState::Failed) {
         if let Some(i) = line.app_install_id {
             super::ensure_no_order_in_progress(
                 &txn,
@@ -515,7 +506,7 @@ pub async fn retry(
     }
     let mut retried = 0;
     for line in all {
-        if line.state != OrderState::Failed.as_str() {
+        if line.state != OrderState::Failed {
             continue;
         }
         if let Some(i) = line.app_install_id {
@@ -538,7 +529,7 @@ pub async fn retry(
                 .await?;
         }
         let mut active = line.clone().into_active_model();
-        active.state = Set(OrderState::Provisioning.as_str().to_owned());
+        active.state = Set(OrderState::Provisioning);
         active.reason = Set(None);
         active.updated_at = Set(now);
         active.update(&txn).await?;
@@ -550,14 +541,27 @@ pub async fn retry(
     finish_on_order(txn, &found, details).await
 }
 
+/// A caller's move of an order from one state to another.
+struct Transition {
+    from: OrderState,
+    to: OrderState,
+    /// The refusal's code when the order is not in `from`.
+    code: &'static str,
+    rule: &'static str,
+}
+
 /// Opens a change to an order the actor may place: the order (if
-/// reached) and its reseller, whose pool is locked.
+/// reached) and its reseller, whose pool is locked; then moves the order
+/// as `step` says. The move is conditional: the worker moving the order
+/// at the same time wins or loses as a whole.
+#[allow(clippy::too_many_arguments)]
 async fn begin_on_order<'a>(
     db: &DatabaseConnection,
     actor: &'a Actor,
     grant: &'a Grant,
     operation: &'static str,
     id: Uuid,
+    step: Transition,
     now: DateTime<Utc>,
 ) -> Result<(Mutation<'a>, order::Model, reseller::Model)> {
     let txn = Mutation::begin(db, actor, grant, operation, now).await?;
@@ -569,6 +573,13 @@ async fn begin_on_order<'a>(
     let reseller = resellers::lock(&txn, found.reseller_id)
         .await?
         .ok_or_else(|| Error::not_found("orderId", "reseller"))?;
+    if !move_order(&txn, id, step.from, step.to, now).await? {
+        return Err(Error::Conflict {
+            field: "orderId",
+            code: step.code,
+            message: format!("the order is {}; {}", found.state, step.rule),
+        });
+    }
     Ok((txn, found, reseller))
 }
 

@@ -90,14 +90,11 @@ pub async fn create(
         _ => return Err(Error::not_found("resellerId", "reseller")),
     };
     let mut txn = Mutation::begin(db, actor, &grant, "createCustomer", now).await?;
-    let replay = txn.claim(key, &input).await?;
-    if let Some(id) = replay {
-        let found = customer::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .filter(|c| grant.reach.reseller(c.reseller_id));
-        txn.unchanged().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "customer"));
+    if let Some(id) = txn.claim(key, &input).await? {
+        let reached = |c: &customer::Model| grant.reach.reseller(c.reseller_id);
+        return txn
+            .replay::<customer::Entity>(id, reached, "customer")
+            .await;
     }
     if let Some(r) = reseller_id
         && reseller::Entity::find_by_id(r).one(&txn).await?.is_none()

@@ -66,11 +66,8 @@ pub async fn create(
         ));
     }
     let mut txn = Mutation::begin(db, actor, &grant, "createMember", now).await?;
-    let replay = txn.claim(key, &input).await?;
-    if let Some(id) = replay {
-        let found = member::Entity::find_by_id(id).one(&txn).await?;
-        txn.unchanged().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "member"));
+    if let Some(id) = txn.claim(key, &input).await? {
+        return txn.replay::<member::Entity>(id, |_| true, "member").await;
     }
     let model = member::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -47,11 +47,10 @@ pub async fn create(
         .transpose()?;
     let allotment = parse_quota("allotment", input.allotment)?;
     let mut txn = Mutation::begin(db, actor, &grant, "createReseller", now).await?;
-    let replay = txn.claim(key, &input).await?;
-    if let Some(id) = replay {
-        let found = reseller::Entity::find_by_id(id).one(&txn).await?;
-        txn.unchanged().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "reseller"));
+    if let Some(id) = txn.claim(key, &input).await? {
+        return txn
+            .replay::<reseller::Entity>(id, |_| true, "reseller")
+            .await;
     }
     let member = member::Entity::find_by_id(input.member_id)
         .one(&txn)

@@ -12,7 +12,6 @@ use super::jobs::SyncTenant;
 use super::{Clusters, QuotaInput, TenantSlug, TenantState, parse_quota, resellers};
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
-use crate::db::stmt;
 use crate::entity::{customer, tenant};
 use crate::error::{Error, Result};
 use crate::page::{self, Page, PageRequest};
@@ -59,14 +58,9 @@ pub async fn create(
     let cluster = clusters.resolve(input.cluster.as_deref())?;
     let quota = parse_quota("quota", input.quota)?;
     let mut txn = Mutation::begin(db, actor, &grant, "createTenant", now).await?;
-    let replay = txn.claim(key, &input).await?;
-    if let Some(id) = replay {
-        let found = tenant::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .filter(|t| grant.reach.tenant(t.id, t.reseller_id));
-        txn.unchanged().await?;
-        return found.ok_or_else(|| Error::not_found("idempotencyKey", "tenant"));
+    if let Some(id) = txn.claim(key, &input).await? {
+        let reached = |t: &tenant::Model| grant.reach.tenant(t.id, t.reseller_id);
+        return txn.replay::<tenant::Entity>(id, reached, "tenant").await;
     }
     let customer = customer::Entity::find_by_id(input.customer_id)
         .one(&txn)
@@ -358,11 +352,15 @@ pub async fn record_plan(
     plan_id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    db.execute_raw(stmt(
-        db,
-        "INSERT INTO tenant_plans (id, tenant_id, reseller_id, plan_id, starts_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)",
-        vec![Uuid::now_v7().into(), tenant_id.into(), reseller_id.into(), plan_id.into(), at.into()],
-    ))
+    crate::entity::tenant_plan::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        reseller_id: Set(reseller_id),
+        plan_id: Set(plan_id),
+        starts_at: Set(at),
+        created_at: Set(at),
+    }
+    .insert(db)
     .await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::tenancy::TenantOrderFields;
 
 /// An install's lifecycle.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(rename_items = "snake_case")]
+#[graphql(rename_items = "snake_case", remote = "installs::InstallState")]
 pub enum AppInstallState {
     /// Ordered; not started.
     Pending,
@@ -71,14 +71,7 @@ impl AppInstall {
     }
     /// Lifecycle state.
     async fn state(&self) -> AppInstallState {
-        match installs::InstallState::parse(&self.0.state) {
-            Some(installs::InstallState::Pending) | None => AppInstallState::Pending,
-            Some(installs::InstallState::Installing) => AppInstallState::Installing,
-            Some(installs::InstallState::Ready) => AppInstallState::Ready,
-            Some(installs::InstallState::Failed) => AppInstallState::Failed,
-            Some(installs::InstallState::Uninstalling) => AppInstallState::Uninstalling,
-            Some(installs::InstallState::Uninstalled) => AppInstallState::Uninstalled,
-        }
+        self.0.state.into()
     }
     /// What the cluster last said.
     async fn status_message(&self) -> Option<&str> {

@@ -11,7 +11,7 @@ use crate::error::to_gql;
 
 /// An order's (or a line's) progress.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(rename_items = "snake_case")]
+#[graphql(rename_items = "snake_case", remote = "orders::OrderState")]
 pub enum OrderState {
     /// Placed; the worker has not started it.
     Pending,
@@ -26,26 +26,6 @@ pub enum OrderState {
 }
 
 impl OrderState {
-    pub(super) fn parse(s: &str) -> Self {
-        match orders::OrderState::parse(s) {
-            Some(orders::OrderState::Pending) | None => Self::Pending,
-            Some(orders::OrderState::Provisioning) => Self::Provisioning,
-            Some(orders::OrderState::Fulfilled) => Self::Fulfilled,
-            Some(orders::OrderState::Failed) => Self::Failed,
-            Some(orders::OrderState::Cancelled) => Self::Cancelled,
-        }
-    }
-
-    pub(super) fn to_domain(self) -> orders::OrderState {
-        match self {
-            Self::Pending => orders::OrderState::Pending,
-            Self::Provisioning => orders::OrderState::Provisioning,
-            Self::Fulfilled => orders::OrderState::Fulfilled,
-            Self::Failed => orders::OrderState::Failed,
-            Self::Cancelled => orders::OrderState::Cancelled,
-        }
-    }
-
     pub(super) fn is_settled(self) -> bool {
         matches!(self, Self::Fulfilled | Self::Failed | Self::Cancelled)
     }
@@ -53,7 +33,7 @@ impl OrderState {
 
 /// What a line does.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(rename_items = "snake_case")]
+#[graphql(rename_items = "snake_case", remote = "orders::LineKind")]
 pub enum OrderLineKind {
     /// A new tenant on a plan.
     NewTenant,
@@ -86,7 +66,7 @@ impl Order {
     }
     /// Progress.
     async fn state(&self) -> OrderState {
-        OrderState::parse(&self.0.state)
+        self.0.state.into()
     }
     /// Why it failed.
     async fn failure_reason(&self) -> Option<&str> {
@@ -127,17 +107,11 @@ impl OrderLine {
     }
     /// What it does.
     async fn kind(&self) -> OrderLineKind {
-        match orders::LineKind::parse(&self.0.kind) {
-            Some(orders::LineKind::NewTenant) | None => OrderLineKind::NewTenant,
-            Some(orders::LineKind::PlanChange) => OrderLineKind::PlanChange,
-            Some(orders::LineKind::AppInstall) => OrderLineKind::AppInstall,
-            Some(orders::LineKind::AppUpgrade) => OrderLineKind::AppUpgrade,
-            Some(orders::LineKind::AppUninstall) => OrderLineKind::AppUninstall,
-        }
+        self.0.kind.into()
     }
     /// Progress.
     async fn state(&self) -> OrderState {
-        OrderState::parse(&self.0.state)
+        self.0.state.into()
     }
     /// Why it failed.
     async fn reason(&self) -> Option<&str> {

@@ -35,7 +35,7 @@ impl OrdersQuery {
             None => None,
         };
         let filter = orders::OrderFilter {
-            state: state.map(OrderState::to_domain),
+            state: state.map(Into::into),
             customer_id,
             updated_since,
         };

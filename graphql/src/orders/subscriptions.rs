@@ -40,7 +40,7 @@ impl OrdersSubscription {
             }
             Some(Look {
                 fingerprint: fingerprint(&o, &lines),
-                last: OrderState::parse(&o.state).is_settled(),
+                last: OrderState::from(o.state).is_settled(),
                 item: Order(o),
             })
         })

@@ -256,17 +256,18 @@ pub(super) async fn plan_history(
     db: &impl ConnectionTrait,
 ) -> Result<HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>>> {
     let mut out: HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>> = HashMap::new();
-    for r in db
-        .query_all_raw(stmt(
-            db,
-            "SELECT tenant_id, plan_id, starts_at FROM tenant_plans ORDER BY tenant_id, starts_at, id",
-            vec![],
-        ))
+    use crate::entity::tenant_plan;
+    use sea_orm::QueryOrder;
+    for r in tenant_plan::Entity::find()
+        .order_by_asc(tenant_plan::Column::TenantId)
+        .order_by_asc(tenant_plan::Column::StartsAt)
+        .order_by_asc(tenant_plan::Column::Id)
+        .all(db)
         .await?
     {
-        out.entry(r.try_get("", "tenant_id")?)
+        out.entry(r.tenant_id)
             .or_default()
-            .push((r.try_get("", "starts_at")?, r.try_get("", "plan_id")?));
+            .push((r.starts_at, r.plan_id));
     }
     Ok(out)
 }

@@ -36,24 +36,20 @@ pub(super) async fn credit_entry(
 ) -> Result<()> {
     let (kind, id) = inv.account();
     let f = to_fixed(amount)?;
-    txn.execute_raw(stmt(
-        txn,
-        "INSERT INTO account_credits (id, account_kind, account_id, reseller_id, currency, amount_units, amount_nanos, payment_id, invoice_id, reason, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        vec![
-            Uuid::now_v7().into(),
-            kind.into(),
-            id.into(),
-            inv.reseller_id.into(),
-            inv.currency.clone().into(),
-            f.units().into(),
-            f.nanos().into(),
-            payment_id.into(),
-            inv.id.into(),
-            reason.into(),
-            now.into(),
-        ],
-    ))
+    crate::entity::account_credit::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_kind: Set(kind.to_owned()),
+        account_id: Set(id),
+        reseller_id: Set(inv.reseller_id),
+        currency: Set(inv.currency.clone()),
+        amount_units: Set(f.units()),
+        amount_nanos: Set(f.nanos()),
+        payment_id: Set(payment_id),
+        invoice_id: Set(Some(inv.id)),
+        reason: Set(reason.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(txn)
     .await?;
     Ok(())
 }

@@ -150,15 +150,12 @@ pub async fn next_number(txn: &impl ConnectionTrait, series: &str, year: i32) ->
                 continue; // created concurrently: bump it.
             }
         }
-        let row = txn
-            .query_one_raw(stmt(
-                txn,
-                "SELECT last_number FROM invoice_number_sequences WHERE issuer = $1 AND year = $2",
-                vec![series.into(), year.into()],
-            ))
-            .await?
-            .ok_or_else(|| Error::Db(sea_orm::DbErr::RecordNotFound(series.into())))?;
-        return Ok(row.try_get("", "last_number")?);
+        let row =
+            crate::entity::invoice_number_sequence::Entity::find_by_id((series.to_owned(), year))
+                .one(txn)
+                .await?
+                .ok_or_else(|| Error::Db(sea_orm::DbErr::RecordNotFound(series.into())))?;
+        return Ok(row.last_number);
     }
     Err(Error::Db(sea_orm::DbErr::Custom(format!(
         "could not take a number in {series}"

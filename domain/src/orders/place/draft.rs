@@ -402,7 +402,7 @@ impl Draft<'_> {
         let i = self
             .existing_tenant(txn, customer, install.tenant_id, "installId")
             .await?;
-        if !installs::is_live(&install.state) {
+        if !install.state.is_live() {
             return Err(Error::invalid(
                 "installId",
                 "NOT_INSTALLED",

@@ -53,14 +53,9 @@ pub async fn place(
         .into());
     }
     let mut txn = Mutation::begin(db, actor, &grant, "placeOrder", now).await?;
-    let replay = txn.claim(Some(&key), &input).await?;
-    if let Some(id) = replay {
-        let found = order::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .filter(|o| grant.reach.reseller(Some(o.reseller_id)));
-        txn.unchanged().await?;
-        return Ok(found.ok_or_else(|| Error::not_found("idempotencyKey", "order"))?);
+    if let Some(id) = txn.claim(Some(&key), &input).await? {
+        let reached = |o: &order::Model| grant.reach.reseller(Some(o.reseller_id));
+        return Ok(txn.replay::<order::Entity>(id, reached, "order").await?);
     }
     let customer = customer::Entity::find_by_id(input.customer_id)
         .one(&txn)
@@ -99,7 +94,7 @@ pub async fn place(
         id: Set(Uuid::now_v7()),
         reseller_id: Set(reseller_id),
         customer_id: Set(customer.id),
-        state: Set(OrderState::Pending.as_str().to_owned()),
+        state: Set(OrderState::Pending),
         idempotency_key: Set(Some(key.clone())),
         request_hash: Set(hash),
         placed_by: Set(actor.principal.subject.clone()),

@@ -33,13 +33,13 @@ pub(super) async fn write_line(
         order_id: Set(order.id),
         reseller_id: Set(order.reseller_id),
         position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-        kind: Set(planned.kind().as_str().to_owned()),
+        kind: Set(planned.kind()),
         tenant_id: Set(Some(t.id)),
         plan_id: Set(None),
         app_version_id: Set(None),
         app_install_id: Set(None),
         request: Set(String::new()),
-        state: Set(OrderState::Pending.as_str().to_owned()),
+        state: Set(OrderState::Pending),
         reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -85,7 +85,7 @@ pub(super) async fn write_line(
                 app_version_id: Set(*version_id),
                 previous_version_id: Set(None),
                 values_json: Set(serde_json::to_string(values).unwrap_or_else(|_| "{}".into())),
-                state: Set(installs::PENDING.to_owned()),
+                state: Set(installs::InstallState::Pending),
                 status_message: Set(None),
                 delete_data: Set(false),
                 ingress_host: Set(host.clone()),
@@ -104,7 +104,7 @@ pub(super) async fn write_line(
             let mut active = before.clone().into_active_model();
             active.previous_version_id = Set(Some(before.app_version_id));
             active.app_version_id = Set(*version_id);
-            active.state = Set(installs::PENDING.to_owned());
+            active.state = Set(installs::InstallState::Pending);
             active.updated_at = Set(now);
             active.update(txn).await?;
             row.app_install_id = Set(Some(before.id));

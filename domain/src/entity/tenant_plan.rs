@@ -1,0 +1,25 @@
+//! `tenant_plans`: which plan a tenant holds from when. The close bills
+//! each span at its plan's price; rows are only ever added.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenant_plans")]
+#[allow(missing_docs)]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Whose world the tenant is in.
+    pub reseller_id: Option<Uuid>,
+    pub plan_id: Uuid,
+    /// Held from this instant until the tenant's next row.
+    pub starts_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
