@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::table::Table;
 use crate::tenancy::fixture::{count, mutate, quota};
 use crate::{TestApp, test_both_dbs};
 
@@ -148,26 +149,36 @@ test_both_dbs!(
             ],
             "{body}"
         );
-        for (version, recipe, code) in [
-            ("1.0", wiki(), "INVALID_VERSION"),
+        let mut table = Table::new("publishAppVersion refusals");
+        for (name, version, recipe, code) in [
             (
+                "a version that is not semver",
+                "1.0",
+                wiki(),
+                "INVALID_VERSION",
+            ),
+            (
+                "a recipe with replicas",
                 "1.0.0+2.3.4",
                 json!({ "image": "nginx", "tag": "1", "replicas": 3 }),
                 "INVALID_RECIPE",
             ),
         ] {
-            let body = app
-                .graphql_vars(
-                    PUBLISH,
-                    json!({ "input": { "appId": app_id, "version": version, "recipe": recipe } }),
-                    Some(&steward),
-                )
+            table
+                .row(name, json!(code), async {
+                    let body = app
+                        .graphql_vars(
+                            PUBLISH,
+                            json!({ "input": { "appId": app_id, "version": version, "recipe": recipe } }),
+                            Some(&steward),
+                        )
+                        .await;
+                    let got = body["data"]["publishAppVersion"]["userErrors"][0]["code"].clone();
+                    (got, body)
+                })
                 .await;
-            assert_eq!(
-                body["data"]["publishAppVersion"]["userErrors"][0]["code"], code,
-                "{body}"
-            );
         }
+        table.finish();
         assert_eq!(count(&app, "app_versions").await, 0);
     }
 );
@@ -177,6 +188,7 @@ test_both_dbs!(bad_plans_get_user_errors_and_change_nothing, |app| {
     let before = count(&app, "plans").await;
     let m = "mutation($input: CreatePlanInput!) { createPlan(input: $input) { plan { id } userErrors { field code } } }";
     let base = json!({ "code": "p", "name": "P", "currency": "EUR", "baseFee": "10", "interval": "month", "includedQuota": quota(1, 1, 1, 1, 1) });
+    let mut table = Table::new("createPlan refusals");
     for (key, value, code) in [
         ("currency", json!("EURO"), "INVALID_CURRENCY"),
         ("baseFee", json!("9.999"), "INVALID_AMOUNT"),
@@ -187,15 +199,20 @@ test_both_dbs!(bad_plans_get_user_errors_and_change_nothing, |app| {
         ("code", json!("Bad Code"), "INVALID_CODE"),
     ] {
         let mut input = base.clone();
-        input[key] = value;
-        let body = app
-            .graphql_vars(m, json!({ "input": input }), Some(&steward))
+        input[key] = value.clone();
+        table
+            .row(format!("{key}: {value}"), json!(code), async {
+                let body = app
+                    .graphql_vars(m, json!({ "input": input }), Some(&steward))
+                    .await;
+                (
+                    body["data"]["createPlan"]["userErrors"][0]["code"].clone(),
+                    body,
+                )
+            })
             .await;
-        assert_eq!(
-            body["data"]["createPlan"]["userErrors"][0]["code"], code,
-            "{key}: {body}"
-        );
     }
+    table.finish();
     assert_eq!(count(&app, "plans").await, before);
 });
 
@@ -271,33 +288,47 @@ test_both_dbs!(a_reseller_sells_at_its_own_prices_under_its_brand, |app| {
     assert_eq!(peek["data"]["storefront"], Value::Null);
 
     // Bad prices change nothing.
-    for (input, code) in [
-        (json!({ "markup": "-0.1" }), "INVALID_MARKUP"),
+    let mut table = Table::new("setPriceList refusals");
+    for (name, input, code) in [
         (
+            "a negative markup",
+            json!({ "markup": "-0.1" }),
+            "INVALID_MARKUP",
+        ),
+        (
+            "a price in tenths of a cent",
             json!({ "prices": [{ "planId": pro, "price": "1.234" }] }),
             "INVALID_AMOUNT",
         ),
         (
+            "one plan priced twice",
             json!({ "prices": [{ "planId": pro, "price": "1" }, { "planId": pro, "price": "2" }] }),
             "DUPLICATE_PLAN",
         ),
         (
+            "a plan id that is not one",
             json!({ "prices": [{ "planId": "nope", "price": "1" }] }),
             "NOT_FOUND",
         ),
         (
+            "another reseller's price list",
             json!({ "resellerId": fx.b.reseller_id, "markup": "0.1" }),
             "NOT_FOUND",
         ),
     ] {
-        let body = app
-            .graphql_vars(set, json!({ "input": input }), Some(&fx.a.reseller_token))
+        table
+            .row(name, json!(code), async {
+                let body = app
+                    .graphql_vars(set, json!({ "input": input }), Some(&fx.a.reseller_token))
+                    .await;
+                (
+                    body["data"]["setPriceList"]["userErrors"][0]["code"].clone(),
+                    body,
+                )
+            })
             .await;
-        assert_eq!(
-            body["data"]["setPriceList"]["userErrors"][0]["code"], code,
-            "{body}"
-        );
     }
+    table.finish();
     let again = app
         .graphql_vars(q, json!({ "id": Value::Null }), Some(&fx.a.reseller_token))
         .await;

@@ -4,6 +4,7 @@
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
+use crate::table::Table;
 use crate::tenancy::fixture::{Fixture, count, mutate, quota};
 use crate::{Backend, TestApp, spawn_app_with, test_both_dbs};
 
@@ -56,21 +57,46 @@ async fn post_raw(app: &TestApp, body: Vec<u8>, token: Option<&str>) -> reqwest:
 test_both_dbs!(
     fragment_bombs_aliases_and_deep_nesting_are_refused_before_validation,
     |app| {
-        let bomb = coplane_tests::attacks::fragment_bomb(30);
-        let started = std::time::Instant::now();
-        let body = app.graphql(&bomb, None).await;
-        assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
-        // 2^30 expansions would take minutes; the refusal is one pass.
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
-
-        let body = app
-            .graphql(&coplane_tests::attacks::aliases(2_000), None)
-            .await;
-        assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
-
-        let deep = format!("{}{}", "{ a ".repeat(5_000), "}".repeat(5_000));
-        let body = app.graphql(&deep, None).await;
-        assert_eq!(code(&body), Some("QUERY_TOO_LARGE"), "{body}");
+        // Each refused in one pass: 2^30 expansions of the bomb would take
+        // minutes.
+        let mut table = Table::new("documents refused before validation");
+        for (name, query, within) in [
+            (
+                "a fragment bomb of 30 levels",
+                coplane_tests::attacks::fragment_bomb(30),
+                Some(std::time::Duration::from_secs(5)),
+            ),
+            (
+                "2,000 aliases",
+                coplane_tests::attacks::aliases(2_000),
+                None,
+            ),
+            (
+                "5,000 levels of nesting",
+                format!("{}{}", "{ a ".repeat(5_000), "}".repeat(5_000)),
+                None,
+            ),
+        ] {
+            table
+                .row(
+                    name,
+                    (Some("QUERY_TOO_LARGE".to_owned()), "in time"),
+                    async {
+                        let started = std::time::Instant::now();
+                        let body = app.graphql(&query, None).await;
+                        let elapsed = started.elapsed();
+                        let in_time = if within.is_none_or(|limit| elapsed < limit) {
+                            "in time"
+                        } else {
+                            "too slow"
+                        };
+                        let got = (code(&body).map(str::to_owned), in_time);
+                        (got, format!("{body} after {elapsed:?}"))
+                    },
+                )
+                .await;
+        }
+        table.finish();
 
         // Directives are bounded per field.
         let directives = format!("{{ __typename{} }}", " @include(if: true)".repeat(50));
@@ -108,36 +134,72 @@ test_both_dbs!(
 test_both_dbs!(
     large_bodies_are_refused_with_413_and_only_after_the_credential,
     |app| {
-        // 10 MB, declared: refused from Content-Length, anonymous or not.
-        let big = vec![b' '; 10 << 20];
-        let res = post_raw(&app, big.clone(), None).await;
-        assert_eq!(res.status(), 413);
-        // A bad credential is refused first, without reading the body.
-        let res = post_raw(&app, big, Some("not-a-token")).await;
-        assert_eq!(res.status(), 401);
-        // A body that is not JSON is a 400 with the reason; a wrong type 415.
-        let res = post_raw(&app, b"{".to_vec(), None).await;
-        assert_eq!(res.status(), 400);
-        let res = app
-            .client
-            .post(format!("{}/graphql", app.address))
-            .header("content-type", "multipart/form-data; boundary=x")
-            .body("--x--")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 415);
-        // Usage ingestion has its own limit.
-        let token = app.token(&["steward"], "alice");
-        let res = app
-            .client
-            .post(format!("{}/v1/usage", app.address))
-            .bearer_auth(&token)
-            .body(vec![b' '; 20 << 20])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 413);
+        let steward = app.token(&["steward"], "alice");
+        let as_json = Some("application/json");
+        let rows = [
+            // Refused from Content-Length, anonymous or not.
+            (
+                "10 MB, declared, anonymous",
+                "/graphql",
+                None,
+                as_json,
+                vec![b' '; 10 << 20],
+                413,
+            ),
+            // A bad credential is refused first, without reading the body.
+            (
+                "10 MB with a bad credential",
+                "/graphql",
+                Some("not-a-token"),
+                as_json,
+                vec![b' '; 10 << 20],
+                401,
+            ),
+            // A body that is not JSON is a 400 with the reason; a wrong type 415.
+            (
+                "a body that is not JSON",
+                "/graphql",
+                None,
+                as_json,
+                b"{".to_vec(),
+                400,
+            ),
+            (
+                "a multipart body",
+                "/graphql",
+                None,
+                Some("multipart/form-data; boundary=x"),
+                b"--x--".to_vec(),
+                415,
+            ),
+            // Usage ingestion has its own limit.
+            (
+                "20 MB of usage",
+                "/v1/usage",
+                Some(steward.as_str()),
+                None,
+                vec![b' '; 20 << 20],
+                413,
+            ),
+        ];
+        let mut table = Table::new("bodies refused");
+        for (name, path, token, content_type, body, status) in rows {
+            table
+                .row(name, status, async {
+                    let mut req = app.client.post(format!("{}{path}", app.address)).body(body);
+                    if let Some(t) = content_type {
+                        req = req.header("content-type", t);
+                    }
+                    if let Some(t) = token {
+                        req = req.bearer_auth(t);
+                    }
+                    let res = req.send().await.expect("the server answers");
+                    let status = res.status().as_u16();
+                    (status, res.text().await.unwrap_or_default())
+                })
+                .await;
+        }
+        table.finish();
     }
 );
 
@@ -205,31 +267,30 @@ test_both_dbs!(a_slug_is_the_platforms_and_clusters_are_the_coops, |app| {
                 "quota": quota(100, 1 << 20, 1 << 20, 1, 1) })
     };
     let q = "mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id } userErrors { field code } } }";
-    // B cannot take A's slug on another cluster: every name derived from a
-    // slug is the platform's.
-    let body = app
-        .graphql_vars(
-            q,
-            json!({ "input": create("default", &slug) }),
-            Some(&f.b.reseller_token),
-        )
-        .await;
-    assert_eq!(
-        body["data"]["createTenant"]["userErrors"][0]["code"], "SLUG_TAKEN",
-        "{body}"
-    );
-    // A cluster the co-op does not operate is refused.
-    let body = app
-        .graphql_vars(
-            q,
-            json!({ "input": create("eu1", "fresh-shop") }),
-            Some(&f.b.reseller_token),
-        )
-        .await;
-    assert_eq!(
-        body["data"]["createTenant"]["userErrors"][0]["code"], "UNKNOWN_CLUSTER",
-        "{body}"
-    );
+    let mut table = Table::new("createTenant refusals across clusters");
+    for (name, input, code) in [
+        // B cannot take A's slug on another cluster: every name derived from
+        // a slug is the platform's.
+        ("B takes A's slug", create("default", &slug), "SLUG_TAKEN"),
+        (
+            "a cluster the co-op does not operate",
+            create("eu1", "fresh-shop"),
+            "UNKNOWN_CLUSTER",
+        ),
+    ] {
+        table
+            .row(name, json!(code), async {
+                let body = app
+                    .graphql_vars(q, json!({ "input": input }), Some(&f.b.reseller_token))
+                    .await;
+                (
+                    body["data"]["createTenant"]["userErrors"][0]["code"].clone(),
+                    body,
+                )
+            })
+            .await;
+    }
+    table.finish();
     assert_eq!(count(&app, "tenants").await, tenants);
     app.run_pending_jobs().await;
 });

@@ -1,10 +1,13 @@
 //! Ingress hosts: no install takes a host another live install serves,
 //! whether either host was typed by a customer or derived from the recipe.
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::orders::{catalog, place};
+use crate::table::Table;
 use crate::tenancy::fixture::{Fixture, global_id};
 use crate::{TestApp, test_both_dbs};
 
@@ -95,49 +98,59 @@ test_both_dbs!(
             .map(|(id, _, _)| global_id("AppInstall", id.parse().unwrap()))
             .unwrap();
 
-        // A cannot name B's derived host, nor any name under the co-op's domain.
-        refused(
-            &set(&app, &f.a.reseller_token, &a_install, &b_default).await,
-            "HOST_RESERVED",
-        );
-        refused(
-            &set(
-                &app,
-                &f.a.reseller_token,
-                &a_install,
-                "anything.apps.localhost",
-            )
-            .await,
-            "HOST_RESERVED",
-        );
-        // B cannot take A's own domain.
-        refused(
-            &set(&app, &f.b.reseller_token, &b_install, "www.alpha.example").await,
-            "HOST_TAKEN",
-        );
-        // Neither through a new order, nor twice in one order.
-        refused(
-            &place(
-                &app,
-                &f.b.reseller_token,
-                &f.b.customer_id,
-                "b2",
-                json!([{ "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1,
-                                     "values": { "host": "www.alpha.example" } } }]),
-            )
-            .await,
-            "HOST_TAKEN",
-        );
-        refused(
-        &place(&app, &f.b.reseller_token, &f.b.customer_id, "b3",
+        let (a, b) = (&f.a.reseller_token, &f.b.reseller_token);
+        let rows: [(&str, BoxFuture<'_, Value>, &str); 5] = [
+            // A cannot name B's derived host, nor any name under the co-op's domain.
+            (
+                "A names B's derived host",
+                set(&app, a, &a_install, &b_default).boxed(),
+                "HOST_RESERVED",
+            ),
+            (
+                "A names a host under the co-op's domain",
+                set(&app, a, &a_install, "anything.apps.localhost").boxed(),
+                "HOST_RESERVED",
+            ),
+            // B cannot take A's own domain.
+            (
+                "B takes A's domain",
+                set(&app, b, &b_install, "www.alpha.example").boxed(),
+                "HOST_TAKEN",
+            ),
+            // Neither through a new order, nor twice in one order.
+            (
+                "B orders an install on A's domain",
+                place(&app, b, &f.b.customer_id, "b2",
+                    json!([{ "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1,
+                                             "values": { "host": "www.alpha.example" } } }]),
+                )
+                .boxed(),
+                "HOST_TAKEN",
+            ),
             // Two tenants of one order cannot share a host either.
-            json!([
-                { "newTenant": { "slug": "beta-two", "planId": c.plan } },
-                { "appInstall": { "newTenantSlug": "beta-two", "appVersionId": c.site_v1, "values": { "host": "beta.example" } } },
-                { "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1, "values": { "host": "beta.example" } } },
-            ])).await,
-        "HOST_TAKEN",
-    );
+            (
+                "one order gives two tenants one host",
+                place(&app, b, &f.b.customer_id, "b3",
+                    json!([
+                        { "newTenant": { "slug": "beta-two", "planId": c.plan } },
+                        { "appInstall": { "newTenantSlug": "beta-two", "appVersionId": c.site_v1, "values": { "host": "beta.example" } } },
+                        { "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1, "values": { "host": "beta.example" } } },
+                    ]),
+                )
+                .boxed(),
+                "HOST_TAKEN",
+            ),
+        ];
+        let mut table = Table::new("hosts refused");
+        for (name, payload, code) in rows {
+            table
+                .row(name, json!(code), async {
+                    let payload = payload.await;
+                    (payload["userErrors"][0]["code"].clone(), payload)
+                })
+                .await;
+        }
+        table.finish();
         assert_eq!(hosts(&app).await, before, "nothing changed");
         // Its own host again, or a free one, is fine.
         accepted(&set(&app, &f.a.reseller_token, &a_install, "shop.alpha.example").await);

@@ -6,7 +6,7 @@ use coplane_api::{Application, Components, Settings};
 use coplane_domain::SystemClock;
 use sea_orm::ConnectionTrait;
 
-use crate::{Backend, FreshDatabase, TempDir, postgres_available, test_env};
+use crate::{Backend, FreshDatabase, TempDir, test_env};
 
 async fn build_error(env: Vec<(String, String)>, components: Components) -> String {
     let settings = Settings::from_sources(None, env).expect("valid settings");
@@ -30,6 +30,12 @@ async fn an_unreachable_database_fails_start_naming_it() {
     );
     assert!(!e.contains("hunter2"), "the password leaked: {e}");
 }
+
+// Not a TestApp: builds of the application on a fresh database, which start-up refuses.
+crate::test_both_backends!(
+    a_schema_behind_or_ahead_of_the_binary_fails_start,
+    schema_checks
+);
 
 async fn schema_checks(backend: Backend) {
     let db = FreshDatabase::create(backend).await;
@@ -61,16 +67,4 @@ async fn schema_checks(backend: Backend) {
         );
     }
     db.drop().await;
-}
-
-#[tokio::test]
-async fn a_schema_behind_or_ahead_of_the_binary_fails_start_sqlite() {
-    schema_checks(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_schema_behind_or_ahead_of_the_binary_fails_start_postgres() {
-    if postgres_available() {
-        schema_checks(Backend::Postgres).await;
-    }
 }

@@ -41,10 +41,7 @@ fn ended_unauthenticated(msgs: &[Value]) {
     );
 }
 
-crate::test_both_backends!(a_revoked_api_token_ends_its_subscriptions, revoked_on);
-
-async fn revoked_on(backend: Backend) {
-    let app = spawn_app(backend).await;
+crate::test_both_dbs!(a_revoked_api_token_ends_its_subscriptions, |app| {
     let f = Fixture::new(&app).await;
     app.run_pending_jobs().await;
     let mut ws = watch_tenant(&app, &f.a.integration_token, &f.a.tenant_id).await;
@@ -63,13 +60,9 @@ async fn revoked_on(backend: Backend) {
     )
     .await;
     ended_unauthenticated(&rest(&mut ws).await);
-    app.finish().await;
-}
+});
 
-crate::test_both_backends!(a_jwt_past_its_exp_ends_its_subscriptions, expired_on);
-
-async fn expired_on(backend: Backend) {
-    let app = spawn_app(backend).await;
+crate::test_both_dbs!(a_jwt_past_its_exp_ends_its_subscriptions, |app| {
     let f = Fixture::new(&app).await;
     app.run_pending_jobs().await;
     let mut ws = watch_tenant(&app, &f.a.reseller_token, &f.a.tenant_id).await;
@@ -81,8 +74,7 @@ async fn expired_on(backend: Backend) {
     // The fixture's tokens live an hour.
     app.clock.advance(chrono::Duration::hours(2));
     ended_unauthenticated(&rest(&mut ws).await);
-    app.finish().await;
-}
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_holds_a_bounded_number_of_subscriptions() {
@@ -127,10 +119,7 @@ async fn a_connection_holds_a_bounded_number_of_subscriptions() {
     app.finish().await;
 }
 
-crate::test_both_backends!(the_socket_carries_subscriptions_only, subscriptions_only_on);
-
-async fn subscriptions_only_on(backend: Backend) {
-    let app = spawn_app(backend).await;
+crate::test_both_dbs!(the_socket_carries_subscriptions_only, |app| {
     let f = Fixture::new(&app).await;
     app.run_pending_jobs().await;
     // A mutation over the socket would skip the per-request checks of
@@ -150,5 +139,4 @@ async fn subscriptions_only_on(backend: Backend) {
         crate::tenancy::fixture::count(&app, "customers").await,
         before
     );
-    app.finish().await;
-}
+});

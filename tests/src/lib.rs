@@ -4,7 +4,10 @@
 //! helpers. Jobs never run in the background here: tests drive them with
 //! [`TestApp::run_pending_jobs`] and a [`ManualClock`], and
 //! [`TestApp::finish`] fails the test if jobs are left failed or unprocessed.
-//! [`test_both_dbs!`] writes a test once and runs it on both backends.
+//! [`test_both_dbs!`] writes a test once and runs it on both backends, on
+//! [`spawn_app`] or on an app builder of the test's own;
+//! [`test_both_backends!`] runs a function that starts its own app(s).
+//! [`table::Table`] runs table-driven checks, reporting every failing row.
 //!
 //! Logs are quiet unless `TEST_LOG` is set.
 
@@ -27,6 +30,7 @@ pub mod fake_kube;
 pub mod http;
 pub mod smtp;
 pub mod stripe;
+pub mod table;
 
 /// The environment variable naming a PostgreSQL server for tests
 /// (`postgres://postgres@127.0.0.1:5432/postgres`).
@@ -41,17 +45,30 @@ pub enum Backend {
     Postgres,
 }
 
-/// Writes a test once and runs it on SQLite and on PostgreSQL.
+/// Writes a test once and runs it on SQLite and on PostgreSQL: two tests,
+/// `NAME::sqlite` and `NAME::postgres` (which passes without running when
+/// `COPLANE_TEST_DATABASE_URL` is not set). The app comes from
+/// [`spawn_app`], or from `app = BUILD`, any `BUILD(Backend)` that is a
+/// future of a [`TestApp`]; after the body (whose locals are dropped by
+/// then), [`TestApp::finish`] ends the test.
 ///
 /// ```ignore
 /// test_both_dbs!(viewer_is_anonymous_without_a_token, |app| {
 ///     let body = app.graphql("{ viewer { roles } }", None).await;
 ///     assert_eq!(body["data"]["viewer"]["roles"], serde_json::json!([]));
 /// });
+///
+/// // An app of the test's own: `async fn app_with_mail(Backend) -> TestApp`.
+/// test_both_dbs!(a_reminder_is_mailed, app = app_with_mail, |app| {
+///     // ...
+/// });
 /// ```
 #[macro_export]
 macro_rules! test_both_dbs {
     ($name:ident, |$app:ident| $body:block) => {
+        $crate::test_both_dbs!($name, app = $crate::spawn_app, |$app| $body);
+    };
+    ($name:ident, app = $build:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -59,7 +76,7 @@ macro_rules! test_both_dbs {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 #[allow(unused_mut)]
-                let mut $app = $crate::spawn_app($crate::Backend::Sqlite).await;
+                let mut $app = ($build)($crate::Backend::Sqlite).await;
                 $body
                 $app.finish().await;
             }
@@ -70,7 +87,7 @@ macro_rules! test_both_dbs {
                     return;
                 }
                 #[allow(unused_mut)]
-                let mut $app = $crate::spawn_app($crate::Backend::Postgres).await;
+                let mut $app = ($build)($crate::Backend::Postgres).await;
                 $body
                 $app.finish().await;
             }
@@ -78,8 +95,10 @@ macro_rules! test_both_dbs {
     };
 }
 
-/// Two tests, one per backend, around an `async fn RUN(backend)` that
-/// starts its own app(s): for tests that configure the app themselves.
+/// Two tests, one per backend (`NAME::sqlite`, `NAME::postgres`), around an
+/// `async fn RUN(backend)` that starts and ends its own app(s) — or none:
+/// for tests with more than one app, or with something that must outlive
+/// the app (a fake API server stopped after [`TestApp::finish`]).
 #[macro_export]
 macro_rules! test_both_backends {
     ($name:ident, $run:ident) => {

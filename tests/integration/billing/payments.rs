@@ -6,6 +6,7 @@ use coplane_domain::billing::close::{self, CloseOptions};
 use serde_json::json;
 
 use super::*;
+use crate::table::Table;
 use crate::tenancy::fixture::{count, mutate, uuid_of};
 use crate::test_both_dbs;
 
@@ -41,27 +42,39 @@ test_both_dbs!(
         );
         assert_eq!(count(&app, "payments").await, 1);
         // Another reseller cannot touch it; the co-op's direct invoice is not the reseller's to record.
-        let foreign = app
-            .graphql_vars(PAY, pay("1.00", "x-1"), Some(&s.other_reseller_token))
-            .await;
-        assert_eq!(
-            foreign["data"]["recordPayment"]["userErrors"][0]["code"], "NOT_FOUND",
-            "{foreign}"
-        );
-        let bad = app
-            .graphql_vars(PAY, pay("-5", "bad-1"), Some(&s.reseller_token))
-            .await;
-        assert_eq!(
-            bad["data"]["recordPayment"]["userErrors"][0]["code"],
-            "INVALID_AMOUNT"
-        );
-        let cents = app
-            .graphql_vars(PAY, pay("1.001", "bad-2"), Some(&s.reseller_token))
-            .await;
-        assert_eq!(
-            cents["data"]["recordPayment"]["userErrors"][0]["code"],
-            "INVALID_AMOUNT"
-        );
+        let mut table = Table::new("recordPayment refusals");
+        for (name, token, amount, key, code) in [
+            (
+                "another reseller's invoice",
+                &s.other_reseller_token,
+                "1.00",
+                "x-1",
+                "NOT_FOUND",
+            ),
+            (
+                "a negative amount",
+                &s.reseller_token,
+                "-5",
+                "bad-1",
+                "INVALID_AMOUNT",
+            ),
+            (
+                "a tenth of a cent",
+                &s.reseller_token,
+                "1.001",
+                "bad-2",
+                "INVALID_AMOUNT",
+            ),
+        ] {
+            table
+                .row(name, json!(code), async {
+                    let body = app.graphql_vars(PAY, pay(amount, key), Some(token)).await;
+                    let got = body["data"]["recordPayment"]["userErrors"][0]["code"].clone();
+                    (got, body)
+                })
+                .await;
+        }
+        table.finish();
         // Overpaying: 10.00 against 3.57 due; 6.43 is kept as credit.
         let p2 = app
             .graphql_vars(PAY, pay("10.00", "bank-2"), Some(&s.reseller_token))
@@ -173,30 +186,53 @@ test_both_dbs!(
             count(&app, "payments").await,
             count(&app, "account_credits").await,
         );
-        // The two amounts that halted the close and were stored as zero.
-        for (amount, key) in [
-            ("9000000000000000000", "huge-1"),
-            ("9223372036854775808", "huge-2"),
-        ] {
-            let input = json!({ "input": { "invoiceId": r1["id"], "amount": amount, "method": "bank_transfer",
-                                       "externalRef": key, "idempotencyKey": key } });
-            let body = app.graphql_vars(PAY, input, Some(&s.reseller_token)).await;
-            let p = &body["data"]["recordPayment"];
-            assert_eq!(p["userErrors"][0]["code"], "AMOUNT_TOO_LARGE", "{body}");
-            assert!(p["payment"].is_null(), "{body}");
+        let pay = |amount: &str, key: &str| {
+            json!({ "invoiceId": r1["id"], "amount": amount, "method": "bank_transfer",
+                    "externalRef": key, "idempotencyKey": key })
+        };
+        let note = "mutation($input: IssueCreditNoteInput!) { issueCreditNote(input: $input) { creditNote { id } userErrors { code } } }";
+        let rows = [
+            // The two amounts that halted the close and were stored as zero.
+            (
+                "a payment of 9000000000000000000",
+                PAY,
+                "recordPayment",
+                "payment",
+                pay("9000000000000000000", "huge-1"),
+            ),
+            (
+                "a payment of 2^63",
+                PAY,
+                "recordPayment",
+                "payment",
+                pay("9223372036854775808", "huge-2"),
+            ),
+            (
+                "a credit note of 9000000000000000000",
+                note,
+                "issueCreditNote",
+                "creditNote",
+                json!({ "invoiceId": r1["id"], "amount": "9000000000000000000", "reason": "x" }),
+            ),
+        ];
+        let mut table = Table::new("amounts too large");
+        for (name, query, mutation, object, input) in rows {
+            // The refusal, and nothing made.
+            table
+                .row(name, (json!("AMOUNT_TOO_LARGE"), Value::Null), async {
+                    let body = app
+                        .graphql_vars(query, json!({ "input": input }), Some(&s.reseller_token))
+                        .await;
+                    let payload = &body["data"][mutation];
+                    let got = (
+                        payload["userErrors"][0]["code"].clone(),
+                        payload[object].clone(),
+                    );
+                    (got, body)
+                })
+                .await;
         }
-        let note = "mutation($input: IssueCreditNoteInput!) { issueCreditNote(input: $input) { userErrors { code } } }";
-        let body = app
-        .graphql_vars(
-            note,
-            json!({ "input": { "invoiceId": r1["id"], "amount": "9000000000000000000", "reason": "x" } }),
-            Some(&s.reseller_token),
-        )
-        .await;
-        assert_eq!(
-            body["data"]["issueCreditNote"]["userErrors"][0]["code"], "AMOUNT_TOO_LARGE",
-            "{body}"
-        );
+        table.finish();
         assert_eq!(
             (
                 count(&app, "payments").await,

@@ -4,6 +4,7 @@ use coplane_domain::Clock;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::table::Table;
 use crate::tenancy::fixture::{Fixture, count};
 use crate::test_both_dbs;
 
@@ -102,7 +103,7 @@ test_both_dbs!(usage_counts_each_key_once_and_reports_bad_rows, |app| {
         json!([{ "metric": "api_calls", "quantity": "4.500000001" }]),
         "{usage}"
     );
-    // The other reseller sees none of it; a member may not ingest.
+    // The other reseller sees none of it.
     let theirs = app
         .graphql_vars(
             "query($from: DateTime!, $to: DateTime!) { usage(from: $from, to: $to) { quantity } }",
@@ -111,32 +112,45 @@ test_both_dbs!(usage_counts_each_key_once_and_reports_bad_rows, |app| {
         )
         .await;
     assert_eq!(theirs["data"]["usage"], json!([]));
-    let member = app
-        .client
-        .post(format!("{}/v1/usage", app.address))
-        .bearer_auth(&f.a.member_token)
-        .json(&json!([ev(&t, "api_calls", "1", now, "m1")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(member.status(), 403);
-    let anon = app
-        .client
-        .post(format!("{}/v1/usage", app.address))
-        .json(&json!([]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anon.status(), 401);
-    let garbage = app
-        .client
-        .post(format!("{}/v1/usage", app.address))
-        .bearer_auth(&f.a.reseller_token)
-        .body("[not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(garbage.status(), 400);
+    let as_json = Some("application/json");
+    let rows = [
+        (
+            "a member ingests",
+            Some(&f.a.member_token),
+            as_json,
+            json!([ev(&t, "api_calls", "1", now, "m1")]).to_string(),
+            403,
+        ),
+        ("anonymous", None, as_json, "[]".to_owned(), 401),
+        (
+            "a body that is not JSON",
+            Some(&f.a.reseller_token),
+            None,
+            "[not json".to_owned(),
+            400,
+        ),
+    ];
+    let mut table = Table::new("POST /v1/usage refusals");
+    for (name, token, content_type, body, status) in rows {
+        table
+            .row(name, status, async {
+                let mut req = app
+                    .client
+                    .post(format!("{}/v1/usage", app.address))
+                    .body(body);
+                if let Some(t) = content_type {
+                    req = req.header("content-type", t);
+                }
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                (status, res.text().await.unwrap_or_default())
+            })
+            .await;
+    }
+    table.finish();
     app.run_pending_jobs().await;
 });
 

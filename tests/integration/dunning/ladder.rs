@@ -16,6 +16,12 @@ use super::{
 use crate::Backend;
 use crate::kube::{Operator, eventually};
 
+// The fake API server stops after the app has finished: a function of its own.
+crate::test_both_backends!(
+    an_invoice_walks_the_ladder_to_suspension_and_a_payment_restores_every_replica,
+    ladder_end_to_end
+);
+
 async fn ladder_end_to_end(backend: Backend) {
     let sink = mail_sink().await;
     let mut app = app_with_mail(backend).await;
@@ -168,63 +174,48 @@ async fn ladder_end_to_end(backend: Backend) {
     fake.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invoice_walks_the_ladder_to_suspension_and_a_payment_restores_every_replica_sqlite() {
-    ladder_end_to_end(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invoice_walks_the_ladder_to_suspension_and_a_payment_restores_every_replica_postgres() {
-    if crate::postgres_available() {
-        ladder_end_to_end(Backend::Postgres).await;
+crate::test_both_dbs!(
+    the_last_step_terminates_and_keeps_the_invoices,
+    app = app_with_mail,
+    |app| {
+        let sink = mail_sink().await;
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let steps = json!([
+            { "name": "suspend", "trigger": { "daysPastDue": 3 }, "actions": [{ "kind": "suspend" }] },
+            { "name": "warn", "trigger": { "daysPastDue": 5 }, "actions": [{ "kind": "warn_termination" }] },
+            { "name": "end", "trigger": { "daysPastDue": 6 }, "actions": [{ "kind": "terminate" }] },
+        ]);
+        let w = world(&app, &tag, steps).await;
+        day(&app, &w, 5).await;
+        let mails = sink.wait_for(&w.customer_email, 2).await;
+        let mut got = subjects(&mails);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "Final notice before termination: 35.70 EUR overdue",
+                "Service suspended: 35.70 EUR overdue"
+            ]
+        );
+        assert_eq!(tenant(&app, &w).await["state"], "suspended");
+        day(&app, &w, 6).await;
+        assert_eq!(tenant(&app, &w).await["state"], "terminated");
+        assert_eq!(standing(&app, &w).await["standing"], "terminated");
+        // The ledger stays: the invoice is still there and still owed.
+        let inv = app
+            .graphql_vars(
+                "query($id: ID!) { invoice(id: $id) { status amountDue { amount } } }",
+                json!({ "id": w.invoice_id }),
+                Some(&w.steward),
+            )
+            .await;
+        assert_eq!(
+            inv["data"]["invoice"],
+            json!({ "status": "open", "amountDue": { "amount": "35.70" } })
+        );
+        // A late payment does not bring a terminated tenant back.
+        pay(&app, &w, &w.invoice_id, "35.70", &format!("late-{tag}")).await;
+        app.run_pending_jobs().await;
+        assert_eq!(tenant(&app, &w).await["state"], "terminated");
     }
-}
-
-async fn termination(backend: Backend) {
-    let sink = mail_sink().await;
-    let app = app_with_mail(backend).await;
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let steps = json!([
-        { "name": "suspend", "trigger": { "daysPastDue": 3 }, "actions": [{ "kind": "suspend" }] },
-        { "name": "warn", "trigger": { "daysPastDue": 5 }, "actions": [{ "kind": "warn_termination" }] },
-        { "name": "end", "trigger": { "daysPastDue": 6 }, "actions": [{ "kind": "terminate" }] },
-    ]);
-    let w = world(&app, &tag, steps).await;
-    day(&app, &w, 5).await;
-    let mails = sink.wait_for(&w.customer_email, 2).await;
-    let mut got = subjects(&mails);
-    got.sort();
-    assert_eq!(
-        got,
-        [
-            "Final notice before termination: 35.70 EUR overdue",
-            "Service suspended: 35.70 EUR overdue"
-        ]
-    );
-    assert_eq!(tenant(&app, &w).await["state"], "suspended");
-    day(&app, &w, 6).await;
-    assert_eq!(tenant(&app, &w).await["state"], "terminated");
-    assert_eq!(standing(&app, &w).await["standing"], "terminated");
-    // The ledger stays: the invoice is still there and still owed.
-    let inv = app
-        .graphql_vars(
-            "query($id: ID!) { invoice(id: $id) { status amountDue { amount } } }",
-            json!({ "id": w.invoice_id }),
-            Some(&w.steward),
-        )
-        .await;
-    assert_eq!(
-        inv["data"]["invoice"],
-        json!({ "status": "open", "amountDue": { "amount": "35.70" } })
-    );
-    // A late payment does not bring a terminated tenant back.
-    pay(&app, &w, &w.invoice_id, "35.70", &format!("late-{tag}")).await;
-    app.run_pending_jobs().await;
-    assert_eq!(tenant(&app, &w).await["state"], "terminated");
-    app.finish().await;
-}
-
-crate::test_both_dbs!(the_last_step_terminates_and_keeps_the_invoices, |app| {
-    let backend = app.backend;
-    termination(backend).await;
-});
+);

@@ -16,102 +16,102 @@ use crate::Backend;
 use crate::kube::{Operator, eventually};
 use crate::tenancy::fixture::count;
 
-async fn restarts(backend: Backend) {
-    let sink = mail_sink().await;
-    let app = app_with_mail(backend).await;
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let w = world(&app, &tag, ladder()).await;
-    let account = crate::tenancy::fixture::uuid_of(&w.customer_id);
-    // A worker that was down for two weeks takes every step that fell due, in order.
-    app.clock.set(w.due + Duration::days(15));
-    // Evaluations racing and repeating (as after a restart mid-job) take each step once.
-    for _ in 0..3 {
-        coplane_domain::dunning::evaluate(&app.db, "customer", account, app.now())
-            .await
-            .unwrap();
-    }
-    // A worker died holding the suspension notice's mail job (claimed, not done).
-    let step: uuid::Uuid = {
-        use sea_orm::{ConnectionTrait, Statement};
-        app.db
-            .query_one_raw(Statement::from_string(
-                app.db.get_database_backend(),
-                "SELECT id FROM dunning_steps WHERE action = 'suspend'",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get("", "id")
-            .unwrap()
-    };
-    let held = app
+crate::test_both_dbs!(
+    restarting_the_worker_sends_no_mail_twice_and_skips_no_step,
+    app = app_with_mail,
+    |app| {
+        let sink = mail_sink().await;
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let w = world(&app, &tag, ladder()).await;
+        let account = crate::tenancy::fixture::uuid_of(&w.customer_id);
+        // A worker that was down for two weeks takes every step that fell due, in order.
+        app.clock.set(w.due + Duration::days(15));
+        // Evaluations racing and repeating (as after a restart mid-job) take each step once.
+        for _ in 0..3 {
+            coplane_domain::dunning::evaluate(&app.db, "customer", account, app.now())
+                .await
+                .unwrap();
+        }
+        // A worker died holding the suspension notice's mail job (claimed, not done).
+        let step: uuid::Uuid = {
+            use sea_orm::{ConnectionTrait, Statement};
+            app.db
+                .query_one_raw(Statement::from_string(
+                    app.db.get_database_backend(),
+                    "SELECT id FROM dunning_steps WHERE action = 'suspend'",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get("", "id")
+                .unwrap()
+        };
+        let held = app
         .execute(
             "UPDATE jobs SET state = 'running', locked_by = 'crashed-worker', locked_until = $1, attempts = attempts + 1 \
              WHERE name = 'dunning.send_mail' AND payload LIKE $2",
             vec![(app.now() + Duration::seconds(30)).into(), format!("%{step}%").into()],
         )
         .await;
-    assert_eq!(
-        held, 1,
-        "the suspension mail's job is held by the dead worker"
-    );
-    // A fresh runner (a restarted worker) does the rest; the held job waits for its lease.
-    let fresh =
-        coplane_api::startup::build_runner(&app.settings, app.db.clone(), app.clock.clone())
+        assert_eq!(
+            held, 1,
+            "the suspension mail's job is held by the dead worker"
+        );
+        // A fresh runner (a restarted worker) does the rest; the held job waits for its lease.
+        let fresh =
+            coplane_api::startup::build_runner(&app.settings, app.db.clone(), app.clock.clone())
+                .await
+                .unwrap();
+        fresh.run_pending().await.unwrap();
+        let before = sink.wait_for(&w.customer_email, 2).await;
+        assert!(
+            subjects(&before)
+                .iter()
+                .all(|s| s.starts_with("Payment reminder")),
+            "{:?}",
+            subjects(&before)
+        );
+        // The lease runs out: the next worker sends the held mail, once.
+        app.clock
+            .set(w.due + Duration::days(15) + Duration::minutes(5));
+        fresh.run_pending().await.unwrap();
+        app.run_pending_jobs().await;
+        let mails = sink.wait_for(&w.customer_email, 3).await;
+        let mut got = subjects(&mails);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "Payment reminder: 35.70 EUR overdue",
+                "Payment reminder: 35.70 EUR overdue",
+                "Service suspended: 35.70 EUR overdue",
+            ]
+        );
+        assert_eq!(sink.to(&w.reseller_email).len(), 1);
+        // Restart again and evaluate again: nothing more is sent.
+        let again =
+            coplane_api::startup::build_runner(&app.settings, app.db.clone(), app.clock.clone())
+                .await
+                .unwrap();
+        coplane_domain::dunning::evaluate(&app.db, "customer", account, app.now())
             .await
             .unwrap();
-    fresh.run_pending().await.unwrap();
-    let before = sink.wait_for(&w.customer_email, 2).await;
-    assert!(
-        subjects(&before)
-            .iter()
-            .all(|s| s.starts_with("Payment reminder")),
-        "{:?}",
-        subjects(&before)
-    );
-    // The lease runs out: the next worker sends the held mail, once.
-    app.clock
-        .set(w.due + Duration::days(15) + Duration::minutes(5));
-    fresh.run_pending().await.unwrap();
-    app.run_pending_jobs().await;
-    let mails = sink.wait_for(&w.customer_email, 3).await;
-    let mut got = subjects(&mails);
-    got.sort();
-    assert_eq!(
-        got,
-        [
-            "Payment reminder: 35.70 EUR overdue",
-            "Payment reminder: 35.70 EUR overdue",
-            "Service suspended: 35.70 EUR overdue",
-        ]
-    );
-    assert_eq!(sink.to(&w.reseller_email).len(), 1);
-    // Restart again and evaluate again: nothing more is sent.
-    let again =
-        coplane_api::startup::build_runner(&app.settings, app.db.clone(), app.clock.clone())
-            .await
-            .unwrap();
-    coplane_domain::dunning::evaluate(&app.db, "customer", account, app.now())
-        .await
-        .unwrap();
-    again.run_pending().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(sink.to(&w.customer_email).len(), 3);
-    assert_eq!(
-        count(&app, "dunning_steps").await,
-        5,
-        "two reminders, a fee, a notice, a suspension"
-    );
-    app.run_pending_jobs().await;
-    app.finish().await;
-}
-
-crate::test_both_dbs!(
-    restarting_the_worker_sends_no_mail_twice_and_skips_no_step,
-    |app| {
-        let backend = app.backend;
-        restarts(backend).await;
+        again.run_pending().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(sink.to(&w.customer_email).len(), 3);
+        assert_eq!(
+            count(&app, "dunning_steps").await,
+            5,
+            "two reminders, a fee, a notice, a suspension"
+        );
+        app.run_pending_jobs().await;
     }
+);
+
+// The fake API server stops after the app has finished: a function of its own.
+crate::test_both_backends!(
+    flipping_between_paid_and_unpaid_ten_times_ends_consistent,
+    flips
 );
 
 async fn flips(backend: Backend) {
@@ -212,16 +212,4 @@ async fn flips(backend: Backend) {
     op.stop().await;
     app.finish().await;
     fake.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flipping_between_paid_and_unpaid_ten_times_ends_consistent() {
-    flips(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flipping_between_paid_and_unpaid_ten_times_ends_consistent_postgres() {
-    if crate::postgres_available() {
-        flips(Backend::Postgres).await;
-    }
 }

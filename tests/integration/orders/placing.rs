@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{PLACE, catalog, footprint, order, place, place_ok};
+use crate::table::Table;
 use crate::tenancy::fixture::{Fixture, count, quota, tenant, uuid_of};
 use crate::test_both_dbs;
 
@@ -237,110 +238,151 @@ test_both_dbs!(
         )
         .await;
         let before = footprint(&app).await;
-        let refused = |payload: &Value, code: &str, field: Value| {
-            assert!(payload["order"].is_null(), "{payload}");
-            assert_eq!(payload["userErrors"][0]["code"], code, "{payload}");
-            assert_eq!(payload["userErrors"][0]["field"], field, "{payload}");
-        };
         let r = &f.a.reseller_token;
-        // The reseller's allotment (10 CPUs, one in use): a new tenant of 9.5 does not fit.
-        let p = place(&app, r, &f.a.customer_id, "k1", json!([
-        { "newTenant": { "slug": "alpha-big", "planId": c.plan, "quota": quota(9500, 1 << 30, 0, 1, 1) } },
-    ])).await;
-        refused(&p, "QUOTA_EXCEEDED", json!(["input", "lines"]));
-        assert!(
-            p["userErrors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("cpuMillis: 1000 in use + 9500 requested > 10000 allotted"),
-            "{p}"
-        );
-        // A tenant (2 installs) gets three: the whole order is refused, the first two lines too.
         let site =
             json!({ "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": c.site_v1 } });
-        let p = place(&app, r, &f.a.customer_id, "k2", json!([site, site, site])).await;
-        refused(&p, "QUOTA_EXCEEDED", json!(["input", "lines", "2"]));
-        assert!(
-            p["userErrors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("appInstalls: 3 needed > 2 quota"),
-            "{p}"
-        );
-        // Another reseller's customer, or its tenant: not found.
-        let p = place(&app, r, &f.b.customer_id, "k3", json!([site])).await;
-        refused(&p, "NOT_FOUND", json!(["input", "customerId"]));
-        let p = place(
-            &app,
-            r,
-            &f.a.customer_id,
-            "k4",
-            json!([{ "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1 } }]),
-        )
-        .await;
-        refused(&p, "NOT_FOUND", json!(["input", "lines", "0", "tenantId"]));
-        // Bad lines, each with its place.
-        let p = place(&app, r, &f.a.customer_id, "k5", json!([site, { "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": c.site_v1, "values": { "env": { "SECRET": "x" } } } }])).await;
-        refused(
-            &p,
-            "UNKNOWN_SETTING",
-            json!(["input", "lines", "1", "values"]),
-        );
-        let p = place(&app, r, &f.a.customer_id, "k6", json!([{ "newTenant": { "slug": "alpha-x", "planId": c.site_only_plan } }, { "appInstall": { "newTenantSlug": "alpha-x", "appVersionId": c.notes_v1 } }])).await;
-        refused(
-            &p,
-            "APP_NOT_IN_PLAN",
-            json!(["input", "lines", "1", "appVersionId"]),
-        );
-        let p = place(
-            &app,
-            r,
-            &f.a.customer_id,
-            "k7",
-            json!([{ "newTenant": { "slug": "alpha-y", "planId": c.usd_plan } }]),
-        )
-        .await;
-        refused(
-            &p,
-            "CURRENCY_MISMATCH",
-            json!(["input", "lines", "0", "planId"]),
-        );
-        let p = place(
-            &app,
-            r,
-            &f.a.customer_id,
-            "k8",
-            json!([{ "appInstall": { "newTenantSlug": "nowhere", "appVersionId": c.site_v1 } }]),
-        )
-        .await;
-        refused(
-            &p,
-            "UNKNOWN_TENANT",
-            json!(["input", "lines", "0", "newTenantSlug"]),
-        );
-        let p = place(
-            &app,
-            r,
-            &f.a.customer_id,
-            "k9",
-            json!([{ "newTenant": { "slug": "Not A Slug", "planId": c.plan } }]),
-        )
-        .await;
-        refused(&p, "INVALID_SLUG", json!(["input", "lines", "0", "slug"]));
-        // A host another reseller's install serves cannot be taken.
-        let p = place(&app, r, &f.a.customer_id, "k9b", json!([{ "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": c.site_v1, "values": { "host": "shop.example.org" } } }])).await;
-        refused(&p, "HOST_TAKEN", json!(["input", "lines", "0", "values"]));
-        let p = place(&app, r, &f.a.customer_id, "k10", json!([])).await;
-        refused(&p, "INVALID_ORDER", json!(["input", "lines"]));
-        let p = place(
-            &app,
-            r,
-            &f.a.customer_id,
-            "k11",
-            json!([{ "appUpgrade": { "installId": "nonsense", "appVersionId": c.site_v2 } }]),
-        )
-        .await;
-        refused(&p, "NOT_FOUND", json!(["input", "lines", "0", "installId"]));
+        let (a, b) = (&f.a.customer_id, &f.b.customer_id);
+        // (row, customer, idempotency key, lines, code, field, what the message says)
+        let rows = [
+            // The reseller's allotment (10 CPUs, one in use): a new tenant of 9.5 does not fit.
+            (
+                "a new tenant past the reseller's allotment",
+                a,
+                "k1",
+                json!([{ "newTenant": { "slug": "alpha-big", "planId": c.plan, "quota": quota(9500, 1 << 30, 0, 1, 1) } }]),
+                "QUOTA_EXCEEDED",
+                json!(["input", "lines"]),
+                Some("cpuMillis: 1000 in use + 9500 requested > 10000 allotted"),
+            ),
+            // A tenant (2 installs) gets three: the whole order is refused, the first two lines too.
+            (
+                "three installs on a tenant of two",
+                a,
+                "k2",
+                json!([site, site, site]),
+                "QUOTA_EXCEEDED",
+                json!(["input", "lines", "2"]),
+                Some("appInstalls: 3 needed > 2 quota"),
+            ),
+            // Another reseller's customer, or its tenant: not found.
+            (
+                "another reseller's customer",
+                b,
+                "k3",
+                json!([site]),
+                "NOT_FOUND",
+                json!(["input", "customerId"]),
+                None,
+            ),
+            (
+                "another reseller's tenant",
+                a,
+                "k4",
+                json!([{ "appInstall": { "tenantId": f.b.tenant_id, "appVersionId": c.site_v1 } }]),
+                "NOT_FOUND",
+                json!(["input", "lines", "0", "tenantId"]),
+                None,
+            ),
+            // Bad lines, each with its place.
+            (
+                "a setting the recipe does not have",
+                a,
+                "k5",
+                json!([site, { "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": c.site_v1, "values": { "env": { "SECRET": "x" } } } }]),
+                "UNKNOWN_SETTING",
+                json!(["input", "lines", "1", "values"]),
+                None,
+            ),
+            (
+                "an app outside the new tenant's plan",
+                a,
+                "k6",
+                json!([{ "newTenant": { "slug": "alpha-x", "planId": c.site_only_plan } }, { "appInstall": { "newTenantSlug": "alpha-x", "appVersionId": c.notes_v1 } }]),
+                "APP_NOT_IN_PLAN",
+                json!(["input", "lines", "1", "appVersionId"]),
+                None,
+            ),
+            (
+                "a plan in another currency",
+                a,
+                "k7",
+                json!([{ "newTenant": { "slug": "alpha-y", "planId": c.usd_plan } }]),
+                "CURRENCY_MISMATCH",
+                json!(["input", "lines", "0", "planId"]),
+                None,
+            ),
+            (
+                "an install on a new tenant the order does not make",
+                a,
+                "k8",
+                json!([{ "appInstall": { "newTenantSlug": "nowhere", "appVersionId": c.site_v1 } }]),
+                "UNKNOWN_TENANT",
+                json!(["input", "lines", "0", "newTenantSlug"]),
+                None,
+            ),
+            (
+                "a slug that is not one",
+                a,
+                "k9",
+                json!([{ "newTenant": { "slug": "Not A Slug", "planId": c.plan } }]),
+                "INVALID_SLUG",
+                json!(["input", "lines", "0", "slug"]),
+                None,
+            ),
+            // A host another reseller's install serves cannot be taken.
+            (
+                "a host another reseller's install serves",
+                a,
+                "k9b",
+                json!([{ "appInstall": { "tenantId": f.a.tenant_id, "appVersionId": c.site_v1, "values": { "host": "shop.example.org" } } }]),
+                "HOST_TAKEN",
+                json!(["input", "lines", "0", "values"]),
+                None,
+            ),
+            (
+                "no lines",
+                a,
+                "k10",
+                json!([]),
+                "INVALID_ORDER",
+                json!(["input", "lines"]),
+                None,
+            ),
+            (
+                "an upgrade of an install id that is not one",
+                a,
+                "k11",
+                json!([{ "appUpgrade": { "installId": "nonsense", "appVersionId": c.site_v2 } }]),
+                "NOT_FOUND",
+                json!(["input", "lines", "0", "installId"]),
+                None,
+            ),
+        ];
+        let mut table = Table::new("orders refused");
+        for (name, customer, key, lines, code, field, says) in rows {
+            // No order; the first user error's code, field and message.
+            let expected = (Value::Null, json!(code), field, says.map(str::to_owned));
+            table
+                .row(name, expected, async {
+                    let p = place(&app, r, customer, key, lines).await;
+                    let e = &p["userErrors"][0];
+                    let message = e["message"].as_str().unwrap_or_default();
+                    // What the row expects the message to say, or all it says.
+                    let said = says.map(|s| {
+                        let said = if message.contains(s) { s } else { message };
+                        said.to_owned()
+                    });
+                    let got = (
+                        p["order"].clone(),
+                        e["code"].clone(),
+                        e["field"].clone(),
+                        said,
+                    );
+                    (got, p)
+                })
+                .await;
+        }
+        table.finish();
         // A line with two choices is not a line.
         let body = app
         .graphql_vars(PLACE, json!({ "input": { "customerId": f.a.customer_id, "idempotencyKey": "k12", "lines": [
@@ -352,15 +394,21 @@ test_both_dbs!(
             "{body}"
         );
         // Members and tenant admins place no orders.
-        for token in [&f.a.member_token, &f.a.tenant_admin_token] {
-            let body = app
-            .graphql_vars(PLACE, json!({ "input": { "customerId": f.a.customer_id, "idempotencyKey": "k13", "lines": [site] } }), Some(token))
-            .await;
-            assert_eq!(
-                body["errors"][0]["extensions"]["code"], "FORBIDDEN",
-                "{body}"
-            );
+        let mut table = Table::new("callers who place no orders");
+        for (name, token) in [
+            ("a member", &f.a.member_token),
+            ("a tenant admin", &f.a.tenant_admin_token),
+        ] {
+            table
+                .row(name, json!("FORBIDDEN"), async {
+                    let body = app
+                    .graphql_vars(PLACE, json!({ "input": { "customerId": f.a.customer_id, "idempotencyKey": "k13", "lines": [site] } }), Some(token))
+                    .await;
+                    (body["errors"][0]["extensions"]["code"].clone(), body)
+                })
+                .await;
         }
+        table.finish();
         assert_eq!(footprint(&app).await, before, "nothing was written");
         app.run_pending_jobs().await;
     }

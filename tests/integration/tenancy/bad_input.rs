@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::fixture::{Fixture, count, global_id, quota};
+use crate::table::Table;
 use crate::{TestApp, test_both_dbs};
 
 async fn snapshot(app: &TestApp) -> Vec<i64> {
@@ -21,20 +22,16 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
     counts
 }
 
-fn user_error(body: &Value, field: &str) -> (String, Vec<String>) {
-    let e = &body["data"][field]["userErrors"][0];
-    (
-        e["code"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no user error: {body}"))
-            .to_owned(),
-        e["field"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f.as_str().unwrap().to_owned())
-            .collect(),
-    )
+/// The first user error of `mutation`'s payload, as the rows expect it:
+/// `[code, field]` (`null` where absent).
+fn user_error(body: &Value, mutation: &str) -> Value {
+    let e = &body["data"][mutation]["userErrors"][0];
+    json!([e["code"], e["field"]])
+}
+
+/// A refusal row's expectation: `code` on `input.FIELD`.
+fn refused(code: &str, field: &str) -> Value {
+    json!([code, ["input", field]])
 }
 
 test_both_dbs!(
@@ -44,74 +41,79 @@ test_both_dbs!(
         let before = snapshot(&app).await;
         let m = "mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id } userErrors { field message code } } }";
         let unknown_customer = global_id("Customer", uuid::Uuid::now_v7());
-        let cases = [
+        let a_customer = &fx.a.customer_id;
+        let one = quota(1, 1, 1, 1, 0);
+        let rows = [
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "Bad_Slug", "quota": quota(1, 1, 1, 1, 0) }),
-                "INVALID_SLUG",
-                "slug",
+                "a slug with capitals and an underscore",
+                json!({ "customerId": a_customer, "slug": "Bad_Slug", "quota": one }),
+                refused("INVALID_SLUG", "slug"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "kube-system", "quota": quota(1, 1, 1, 1, 0) }),
-                "INVALID_SLUG",
-                "slug",
+                "a reserved slug",
+                json!({ "customerId": a_customer, "slug": "kube-system", "quota": one }),
+                refused("INVALID_SLUG", "slug"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "x".repeat(60), "quota": quota(1, 1, 1, 1, 0) }),
-                "INVALID_SLUG",
-                "slug",
+                "a slug of 60 characters",
+                json!({ "customerId": a_customer, "slug": "x".repeat(60), "quota": one }),
+                refused("INVALID_SLUG", "slug"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "alpha-shop", "quota": quota(1, 1, 1, 1, 0) }),
-                "SLUG_TAKEN",
-                "slug",
+                "a slug already taken",
+                json!({ "customerId": a_customer, "slug": "alpha-shop", "quota": one }),
+                refused("SLUG_TAKEN", "slug"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "ok", "cluster": "Not A Cluster", "quota": quota(1, 1, 1, 1, 0) }),
-                "INVALID_CLUSTER",
-                "cluster",
+                "a cluster name that is not a name",
+                json!({ "customerId": a_customer, "slug": "ok", "cluster": "Not A Cluster", "quota": one }),
+                refused("INVALID_CLUSTER", "cluster"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "ok", "quota": quota(-1, 1, 1, 1, 0) }),
-                "INVALID_QUOTA",
-                "quota",
+                "a negative quota",
+                json!({ "customerId": a_customer, "slug": "ok", "quota": quota(-1, 1, 1, 1, 0) }),
+                refused("INVALID_QUOTA", "quota"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "ok", "quota": { "cpuMillis": "1", "memoryBytes": "9223372036854775808", "storageBytes": "1", "pods": "1", "appInstalls": "0" } }),
-                "INVALID_QUOTA",
-                "quota",
+                "a quota past 64 bits",
+                json!({ "customerId": a_customer, "slug": "ok", "quota": { "cpuMillis": "1", "memoryBytes": "9223372036854775808", "storageBytes": "1", "pods": "1", "appInstalls": "0" } }),
+                refused("INVALID_QUOTA", "quota"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "ok", "quota": { "cpuMillis": "0.5", "memoryBytes": "1", "storageBytes": "1", "pods": "1", "appInstalls": "0" } }),
-                "INVALID_QUOTA",
-                "quota",
+                "a fractional quota",
+                json!({ "customerId": a_customer, "slug": "ok", "quota": { "cpuMillis": "0.5", "memoryBytes": "1", "storageBytes": "1", "pods": "1", "appInstalls": "0" } }),
+                refused("INVALID_QUOTA", "quota"),
             ),
             (
-                json!({ "customerId": unknown_customer, "slug": "ok", "quota": quota(1, 1, 1, 1, 0) }),
-                "NOT_FOUND",
-                "customerId",
+                "an unknown customer",
+                json!({ "customerId": unknown_customer, "slug": "ok", "quota": one }),
+                refused("NOT_FOUND", "customerId"),
             ),
             (
-                json!({ "customerId": "garbage", "slug": "ok", "quota": quota(1, 1, 1, 1, 0) }),
-                "NOT_FOUND",
-                "customerId",
+                "a customer id that is not an id",
+                json!({ "customerId": "garbage", "slug": "ok", "quota": one }),
+                refused("NOT_FOUND", "customerId"),
             ),
             (
-                json!({ "customerId": fx.a.customer_id, "slug": "ok", "planId": global_id("Plan", uuid::Uuid::now_v7()), "quota": quota(1, 1, 1, 1, 0) }),
-                "NOT_FOUND",
-                "planId",
+                "an unknown plan",
+                json!({ "customerId": a_customer, "slug": "ok", "planId": global_id("Plan", uuid::Uuid::now_v7()), "quota": one }),
+                refused("NOT_FOUND", "planId"),
             ),
         ];
-        for (input, code, field) in cases {
-            let body = app
-                .graphql_vars(m, json!({ "input": input }), Some(&fx.a.reseller_token))
+        let mut table = Table::new("createTenant refusals");
+        for (name, input, expected) in rows {
+            // The refusal, and no tenant.
+            table
+                .row(name, (expected, Value::Null), async {
+                    let body = app
+                        .graphql_vars(m, json!({ "input": input }), Some(&fx.a.reseller_token))
+                        .await;
+                    let tenant = body["data"]["createTenant"]["tenant"].clone();
+                    ((user_error(&body, "createTenant"), tenant), body)
+                })
                 .await;
-            assert_eq!(
-                user_error(&body, "createTenant"),
-                (code.to_owned(), vec!["input".to_owned(), field.to_owned()]),
-                "{input}: {body}"
-            );
-            assert!(body["data"]["createTenant"]["tenant"].is_null());
         }
+        table.finish();
         // A quantity that is not a number is a GraphQL error (the Decimal scalar), not a 500.
         let body = app
         .graphql_vars(
@@ -145,66 +147,102 @@ test_both_dbs!(
             i[k] = v;
             i
         };
-        let cases = [
+        let rows = [
             (
+                "a currency of four letters",
                 with("currency", json!("EURO")),
-                "INVALID_CURRENCY",
-                "currency",
+                refused("INVALID_CURRENCY", "currency"),
             ),
             (
+                "a currency that is not one",
                 with("currency", json!("XXX")),
-                "INVALID_CURRENCY",
-                "currency",
+                refused("INVALID_CURRENCY", "currency"),
             ),
-            (with("country", json!("UK")), "INVALID_COUNTRY", "country"),
             (
+                "a country that is not one",
+                with("country", json!("UK")),
+                refused("INVALID_COUNTRY", "country"),
+            ),
+            (
+                "a billing email that is not one",
                 with("billingEmail", json!("not an email")),
-                "INVALID_EMAIL",
-                "billingEmail",
+                refused("INVALID_EMAIL", "billingEmail"),
             ),
-            (with("taxRate", json!("1.5")), "INVALID_TAX_RATE", "taxRate"),
             (
+                "a tax rate above 1",
+                with("taxRate", json!("1.5")),
+                refused("INVALID_TAX_RATE", "taxRate"),
+            ),
+            (
+                "a negative tax rate",
                 with("taxRate", json!("-0.1")),
-                "INVALID_TAX_RATE",
-                "taxRate",
+                refused("INVALID_TAX_RATE", "taxRate"),
             ),
-            (with("name", json!("   ")), "INVALID_TEXT", "name"),
             (
+                "a blank name",
+                with("name", json!("   ")),
+                refused("INVALID_TEXT", "name"),
+            ),
+            (
+                "an unknown reseller",
                 with(
                     "resellerId",
                     json!(global_id("Reseller", uuid::Uuid::now_v7())),
                 ),
-                "NOT_FOUND",
-                "resellerId",
+                refused("NOT_FOUND", "resellerId"),
             ),
         ];
-        for (input, code, field) in cases {
-            let body = app
-                .graphql_vars(m, json!({ "input": input }), Some(&fx.steward))
+        let mut table = Table::new("createCustomer refusals");
+        for (name, input, expected) in rows {
+            table
+                .row(name, expected, async {
+                    let body = app
+                        .graphql_vars(m, json!({ "input": input }), Some(&fx.steward))
+                        .await;
+                    (user_error(&body, "createCustomer"), body)
+                })
                 .await;
-            assert_eq!(
-                user_error(&body, "createCustomer"),
-                (code.to_owned(), vec!["input".to_owned(), field.to_owned()]),
-                "{input}: {body}"
-            );
         }
-        let m = "mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } userErrors { field code } } }";
-        let body = app
-        .graphql_vars(m, json!({ "input": { "kind": "person", "class": "user", "displayName": "x", "sharesHeld": "-3", "joinedOn": "2026-01-01" } }), Some(&fx.steward))
-        .await;
-        assert_eq!(user_error(&body, "createMember").0, "INVALID_SHARES");
-        let m = "mutation($input: CreateResellerInput!) { createReseller(input: $input) { reseller { id } userErrors { field code } } }";
-        let body = app
-        .graphql_vars(m, json!({ "input": { "memberId": fx.a.person_id, "brandName": "x", "allotment": quota(1, 1, 1, 1, 1) } }), Some(&fx.steward))
-        .await;
-        assert_eq!(
-            user_error(&body, "createReseller").0,
-            "NOT_A_RESELLER_MEMBER"
-        );
-        let body = app
-        .graphql_vars(m, json!({ "input": { "memberId": fx.a.member_id, "brandName": "x", "allotment": quota(1, 1, 1, 1, 1) } }), Some(&fx.steward))
-        .await;
-        assert_eq!(user_error(&body, "createReseller").0, "ALREADY_A_RESELLER");
+        table.finish();
+
+        // Members and resellers: the code only.
+        let member = "mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } userErrors { field code } } }";
+        let reseller = "mutation($input: CreateResellerInput!) { createReseller(input: $input) { reseller { id } userErrors { field code } } }";
+        let rows = [
+            (
+                "a member with negative shares",
+                member,
+                "createMember",
+                json!({ "kind": "person", "class": "user", "displayName": "x", "sharesHeld": "-3", "joinedOn": "2026-01-01" }),
+                "INVALID_SHARES",
+            ),
+            (
+                "a reseller on a person member",
+                reseller,
+                "createReseller",
+                json!({ "memberId": fx.a.person_id, "brandName": "x", "allotment": quota(1, 1, 1, 1, 1) }),
+                "NOT_A_RESELLER_MEMBER",
+            ),
+            (
+                "a second reseller on one member",
+                reseller,
+                "createReseller",
+                json!({ "memberId": fx.a.member_id, "brandName": "x", "allotment": quota(1, 1, 1, 1, 1) }),
+                "ALREADY_A_RESELLER",
+            ),
+        ];
+        let mut table = Table::new("createMember and createReseller refusals");
+        for (name, m, mutation, input, code) in rows {
+            table
+                .row(name, json!(code), async {
+                    let body = app
+                        .graphql_vars(m, json!({ "input": input }), Some(&fx.steward))
+                        .await;
+                    (user_error(&body, mutation)[0].clone(), body)
+                })
+                .await;
+        }
+        table.finish();
         assert_eq!(snapshot(&app).await, before, "nothing changed");
         // Tenant changes enqueue their sync; run it as a worker would.
         app.run_pending_jobs().await;
@@ -215,17 +253,23 @@ test_both_dbs!(
     oversized_pages_bad_cursors_and_expensive_queries_are_refused,
     |app| {
         let fx = Fixture::new(&app).await;
-        for q in [
-            "{ tenants(first: 101) { totalCount } }",
-            "{ tenants(first: -1) { totalCount } }",
-            "{ tenants(after: \"nope\") { totalCount } }",
+        let mut table = Table::new("page and cursor refusals");
+        for (name, q) in [
+            ("a page past 100", "{ tenants(first: 101) { totalCount } }"),
+            ("a negative page", "{ tenants(first: -1) { totalCount } }"),
+            (
+                "a cursor that is not one",
+                "{ tenants(after: \"nope\") { totalCount } }",
+            ),
         ] {
-            let body = app.graphql(q, Some(&fx.steward)).await;
-            assert_eq!(
-                body["errors"][0]["extensions"]["code"], "BAD_INPUT",
-                "{q}: {body}"
-            );
+            table
+                .row(name, json!("BAD_INPUT"), async {
+                    let body = app.graphql(q, Some(&fx.steward)).await;
+                    (body["errors"][0]["extensions"]["code"].clone(), body)
+                })
+                .await;
         }
+        table.finish();
         let many: String = (0..10)
             .map(|i| {
                 format!("a{i}: tenants(first: 100) {{ edges {{ node {{ id slug namespace }} }} }} ")
