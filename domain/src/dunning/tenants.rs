@@ -2,6 +2,7 @@
 //! termination, and the manual suspension, resumption and prepaid terms.
 
 use super::*;
+use crate::tenancy::lifecycle;
 use crate::usecase::Mutation;
 
 /// Suspends the account's active tenants for its arrears (a customer's
@@ -21,20 +22,9 @@ pub(super) async fn suspend_overdue(
         vec![account.id().into(), now.into()],
     )
     .await?;
+    let note = overdue_note(account);
     for t in &ids {
-        txn.execute_raw(stmt(
-            txn,
-            "UPDATE tenants SET state = $2, suspension_reason = $3, suspension_note = $4, suspended_at = $5, updated_at = $5 WHERE id = $1 AND state = 'active'",
-            vec![
-                (*t).into(),
-                TenantState::Suspended.as_str().into(),
-                SuspensionReason::Overdue.as_str().into(),
-                overdue_note(account).into(),
-                now.into(),
-            ],
-        ))
-        .await?;
-        crate::jobs::enqueue(txn, &SyncTenant { tenant_id: *t }, now).await?;
+        lifecycle::suspend(txn, *t, SuspensionReason::Overdue, &note, now).await?;
     }
     Ok(ids.len() as u64)
 }
@@ -76,25 +66,10 @@ pub(super) async fn resume_overdue(
                 .await?
                 .is_some()
         {
-            txn.execute_raw(stmt(
-                txn,
-                "UPDATE tenants SET suspension_note = $3, updated_at = $4 WHERE id = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
-                vec![t.into(), note.clone().into(), overdue_note(o).into(), now.into()],
-            ))
-            .await?;
+            lifecycle::hand_over(txn, t, &note, &overdue_note(o), now).await?;
             continue;
         }
-        let changed = txn
-            .execute_raw(stmt(
-                txn,
-                "UPDATE tenants SET state = 'active', suspension_reason = NULL, suspension_note = NULL, suspended_at = NULL, updated_at = $3 \
-                 WHERE id = $1 AND state = 'suspended' AND suspension_reason = 'overdue' AND suspension_note = $2",
-                vec![t.into(), note.clone().into(), now.into()],
-            ))
-            .await?
-            .rows_affected();
-        if changed == 1 {
-            crate::jobs::enqueue(txn, &SyncTenant { tenant_id: t }, now).await?;
+        if lifecycle::resume(txn, t, SuspensionReason::Overdue, Some(&note), now).await? {
             resumed += 1;
         }
     }
@@ -119,13 +94,7 @@ pub(super) async fn terminate_all(
     )
     .await?;
     for t in ids {
-        txn.execute_raw(stmt(
-            txn,
-            "UPDATE tenants SET state = 'terminated', terminated_at = $2, updated_at = $2 WHERE id = $1",
-            vec![t.into(), now.into()],
-        ))
-        .await?;
-        crate::jobs::enqueue(txn, &SyncTenant { tenant_id: t }, now).await?;
+        lifecycle::terminate(txn, t, now).await?;
     }
     Ok(())
 }
@@ -185,14 +154,14 @@ pub async fn suspend_tenant(
     let note = crate::input::non_empty("reason", note, 500)?;
     let txn = Mutation::begin(db, actor, &grant, "suspendTenant", now).await?;
     let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
-    if t.state == TenantState::Terminated.as_str() || t.state == TenantState::Pending.as_str() {
+    if t.state == TenantState::Terminated || t.state == TenantState::Pending {
         return Err(Error::Conflict {
             field: "tenantId",
             code: "NOT_ACTIVE",
             message: format!("the tenant is {}", t.state),
         });
     }
-    if t.suspension_reason.as_deref() == Some(SuspensionReason::Overdue.as_str()) {
+    if t.suspension_reason == Some(SuspensionReason::Overdue) {
         // Re-labelling it manual would let `resumeTenant` lift an arrears suspension.
         return Err(Error::Conflict {
             field: "tenantId",
@@ -200,13 +169,7 @@ pub async fn suspend_tenant(
             message: "the tenant is suspended for non-payment already".into(),
         });
     }
-    txn.execute_raw(stmt(
-        &txn,
-        "UPDATE tenants SET state = 'suspended', suspension_reason = 'manual', suspension_note = $2, suspended_at = $3, updated_at = $3 WHERE id = $1",
-        vec![t.id.into(), note.clone().into(), now.into()],
-    ))
-    .await?;
-    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: t.id }, now).await?;
+    lifecycle::suspend(&txn, t.id, SuspensionReason::Manual, &note, now).await?;
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit(crate::audit::Change {
         object_type: "Tenant",
@@ -231,14 +194,14 @@ pub async fn resume_tenant(
         .authorize(crate::auth::Permission::WriteTenants)?;
     let txn = Mutation::begin(db, actor, &grant, "resumeTenant", now).await?;
     let t = tenant_in_reach(&txn, &grant, tenant_id).await?;
-    if t.state != TenantState::Suspended.as_str() {
+    if t.state != TenantState::Suspended {
         return Err(Error::Conflict {
             field: "tenantId",
             code: "NOT_SUSPENDED",
             message: format!("the tenant is {}", t.state),
         });
     }
-    if t.suspension_reason.as_deref() == Some(SuspensionReason::Overdue.as_str()) {
+    if t.suspension_reason == Some(SuspensionReason::Overdue) {
         return Err(Error::Conflict {
             field: "tenantId",
             code: "ACCOUNT_OVERDUE",
@@ -247,13 +210,7 @@ pub async fn resume_tenant(
                     .into(),
         });
     }
-    txn.execute_raw(stmt(
-        &txn,
-        "UPDATE tenants SET state = 'active', suspension_reason = NULL, suspension_note = NULL, suspended_at = NULL, updated_at = $2 WHERE id = $1",
-        vec![t.id.into(), now.into()],
-    ))
-    .await?;
-    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: t.id }, now).await?;
+    lifecycle::resume(&txn, t.id, SuspensionReason::Manual, None, now).await?;
     // Its accounts decide again: one may be suspended for arrears.
     account_changed(&txn, t.customer_id, t.reseller_id, now).await?;
     let model = tenant_in_reach(&txn, &grant, t.id).await?;

@@ -9,10 +9,8 @@ pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// `person` | `organisation`.
-    pub kind: String,
-    /// `worker` | `reseller` | `user`.
-    pub class: String,
+    pub kind: MemberKind,
+    pub class: MemberClass,
     /// Name shown.
     pub display_name: String,
     /// Contact.

@@ -33,10 +33,9 @@ pub struct Model {
     pub quota_pods: i64,
     /// Quota: app installs.
     pub quota_app_installs: i64,
-    /// `pending` | `active` | `suspended` | `terminated`.
-    pub state: String,
-    /// `overdue` | `manual`, when suspended.
-    pub suspension_reason: Option<String>,
+    pub state: TenantState,
+    /// When suspended.
+    pub suspension_reason: Option<SuspensionReason>,
     /// Why, in words.
     pub suspension_note: Option<String>,
     /// When suspended.

@@ -132,10 +132,10 @@ async fn settle(
                 None => None,
             };
             match t {
-                Some(t) if t.state == TenantState::Pending.as_str() => {
+                Some(t) if t.state == TenantState::Pending => {
                     "the cluster has not reported the tenant's namespace ready".to_owned()
                 }
-                Some(t) if t.state == TenantState::Terminated.as_str() => {
+                Some(t) if t.state == TenantState::Terminated => {
                     return Ok(Some((
                         OrderState::Failed,
                         Some("the tenant was terminated".into()),
@@ -351,14 +351,8 @@ async fn undo(
     let was = before(line);
     match line.kind {
         LineKind::NewTenant => {
-            if let Some(t) = line.tenant_id
-                && let Some(t) = tenant::Entity::find_by_id(t).one(db).await?
-            {
-                let mut active = t.into_active_model();
-                active.state = Set(TenantState::Terminated.as_str().to_owned());
-                active.terminated_at = Set(Some(now));
-                active.updated_at = Set(now);
-                active.update(db).await?;
+            if let Some(t) = line.tenant_id {
+                crate::tenancy::lifecycle::terminate(db, t, now).await?;
             }
         }
         LineKind::PlanChange => {
@@ -465,7 +459,7 @@ pub async fn cancel(
     tenants.dedup();
     for t in tenants {
         if let Some(t) = tenant::Entity::find_by_id(t).one(&txn).await?
-            && t.state != TenantState::Terminated.as_str()
+            && t.state != TenantState::Terminated
         {
             let live = super::installs::live(&txn, t.id).await?;
             super::installs::check_fits(&t.slug, &t.quota(), &live)

@@ -71,8 +71,8 @@ pub async fn create(
     }
     let model = member::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.as_str().to_owned()),
-        class: Set(class.as_str().to_owned()),
+        kind: Set(kind),
+        class: Set(class),
         display_name: Set(display_name),
         email: Set(contact),
         shares_held: Set(input.shares_held),

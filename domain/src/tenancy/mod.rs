@@ -9,6 +9,7 @@
 mod clusters;
 pub mod customers;
 pub mod jobs;
+pub mod lifecycle;
 pub mod members;
 mod quota;
 pub mod resellers;

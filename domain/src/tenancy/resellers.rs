@@ -56,9 +56,7 @@ pub async fn create(
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("memberId", "member"))?;
-    if member.kind != MemberKind::Organisation.as_str()
-        || member.class != MemberClass::Reseller.as_str()
-    {
+    if member.kind != MemberKind::Organisation || member.class != MemberClass::Reseller {
         return Err(Error::invalid(
             "memberId",
             "NOT_A_RESELLER_MEMBER",

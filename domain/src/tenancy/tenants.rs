@@ -158,7 +158,7 @@ pub async fn update_quota(
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
-    if current.state == TenantState::Terminated.as_str() {
+    if current.state == TenantState::Terminated {
         return Err(Error::invalid(
             "tenantId",
             "TENANT_TERMINATED",
@@ -270,20 +270,11 @@ pub async fn terminate(
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
     let txn = SystemChange::begin(db).await?;
-    let current = tenant::Entity::find_by_id(id)
+    super::lifecycle::terminate(&txn, id, now).await?;
+    let model = tenant::Entity::find_by_id(id)
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("tenantId", "tenant"))?;
-    if current.state == TenantState::Terminated.as_str() {
-        txn.commit().await?;
-        return Ok(current);
-    }
-    let mut active = current.into_active_model();
-    active.state = Set(TenantState::Terminated.as_str().to_owned());
-    active.terminated_at = Set(Some(now));
-    active.updated_at = Set(now);
-    let model = active.update(&txn).await?;
-    crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -321,7 +312,7 @@ pub(crate) async fn insert(
         quota_storage_bytes: Set(quota.storage_bytes),
         quota_pods: Set(quota.pods),
         quota_app_installs: Set(quota.app_installs),
-        state: Set(TenantState::Pending.as_str().to_owned()),
+        state: Set(TenantState::Pending),
         suspension_reason: Set(None),
         suspension_note: Set(None),
         suspended_at: Set(None),

@@ -81,7 +81,7 @@ impl TenantsSubscription {
                     t.plan_id,
                     t.suspension_reason
                 ),
-                last: t.state == "terminated",
+                last: t.state == coplane_domain::tenancy::TenantState::Terminated,
                 item: Tenant(t),
             })
         })

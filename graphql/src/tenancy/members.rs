@@ -9,7 +9,10 @@ use crate::common::global_id;
 
 /// Person or organisation.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(rename_items = "snake_case")]
+#[graphql(
+    rename_items = "snake_case",
+    remote = "coplane_domain::tenancy::MemberKind"
+)]
 pub enum MemberKind {
     /// A natural person.
     Person,
@@ -19,7 +22,10 @@ pub enum MemberKind {
 
 /// The class of membership.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(rename_items = "snake_case")]
+#[graphql(
+    rename_items = "snake_case",
+    remote = "coplane_domain::tenancy::MemberClass"
+)]
 pub enum MemberClass {
     /// Works for the co-op.
     Worker,
@@ -40,19 +46,11 @@ impl Member {
     }
     /// `person` or `organisation`.
     async fn kind(&self) -> MemberKind {
-        if self.0.kind == "organisation" {
-            MemberKind::Organisation
-        } else {
-            MemberKind::Person
-        }
+        self.0.kind.into()
     }
     /// Membership class.
     async fn class(&self) -> MemberClass {
-        match self.0.class.as_str() {
-            "worker" => MemberClass::Worker,
-            "reseller" => MemberClass::Reseller,
-            _ => MemberClass::User,
-        }
+        self.0.class.into()
     }
     /// Name shown.
     async fn display_name(&self) -> &str {

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use coplane_domain::tenancy::{self, customers, members, resellers, tenants};
+use coplane_domain::tenancy::{customers, members, resellers, tenants};
 use uuid::Uuid;
 
 use super::{Customer, Member, MemberClass, Reseller, Tenant, TenantState};
@@ -27,11 +27,7 @@ impl TenancyQuery {
     ) -> async_graphql::Result<Conn<Member>> {
         let page = page_request(first, after.clone())?;
         let filter = members::MemberFilter {
-            class: class.map(|c| match c {
-                MemberClass::Worker => tenancy::MemberClass::Worker,
-                MemberClass::Reseller => tenancy::MemberClass::Reseller,
-                MemberClass::User => tenancy::MemberClass::User,
-            }),
+            class: class.map(Into::into),
             updated_since,
         };
         let found = members::list(db(ctx)?, actor(ctx)?, filter, page)
@@ -93,7 +89,7 @@ impl TenancyQuery {
     ) -> async_graphql::Result<Conn<Tenant>> {
         let page = page_request(first, after.clone())?;
         let filter = tenants::TenantFilter {
-            state: state.map(TenantState::domain),
+            state: state.map(Into::into),
             reseller_id: reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)),
             customer_id: customer_id.map(|c| decode_as(&c, "Customer").unwrap_or_else(Uuid::nil)),
             updated_since,

@@ -13,7 +13,7 @@ use crate::loaders::CustomerLoader;
 
 /// A tenant's lifecycle state.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(rename_items = "snake_case")]
+#[graphql(rename_items = "snake_case", remote = "tenancy::TenantState")]
 pub enum TenantState {
     /// Created; its namespace is not ready yet.
     Pending,
@@ -23,26 +23,6 @@ pub enum TenantState {
     Suspended,
     /// Gone.
     Terminated,
-}
-
-impl TenantState {
-    pub(super) fn domain(self) -> tenancy::TenantState {
-        match self {
-            Self::Pending => tenancy::TenantState::Pending,
-            Self::Active => tenancy::TenantState::Active,
-            Self::Suspended => tenancy::TenantState::Suspended,
-            Self::Terminated => tenancy::TenantState::Terminated,
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "active" => Self::Active,
-            "suspended" => Self::Suspended,
-            "terminated" => Self::Terminated,
-            _ => Self::Pending,
-        }
-    }
 }
 
 /// A Kubernetes namespace with a quota, for a customer.
@@ -89,15 +69,15 @@ impl Tenant {
     }
     /// State.
     async fn state(&self) -> TenantState {
-        TenantState::parse(&self.0.state)
+        self.0.state.into()
     }
     #[graphql(flatten)]
     async fn order_fields(&self) -> TenantOrderFields {
         TenantOrderFields { id: self.0.id }
     }
     /// `overdue` or `manual` while suspended.
-    async fn suspension_reason(&self) -> Option<&str> {
-        self.0.suspension_reason.as_deref()
+    async fn suspension_reason(&self) -> Option<&'static str> {
+        self.0.suspension_reason.map(|r| r.as_str())
     }
     /// Why, in words (a manual suspension's reason).
     async fn suspension_note(&self) -> Option<&str> {

@@ -120,7 +120,7 @@ impl Draft<'_> {
             .await?
             .filter(|t| t.customer_id == customer.id)
             .ok_or_else(|| Error::not_found(field, "tenant"))?;
-        if t.state == TenantState::Terminated.as_str() {
+        if t.state == TenantState::Terminated {
             return Err(Error::invalid(
                 field,
                 "TENANT_TERMINATED",

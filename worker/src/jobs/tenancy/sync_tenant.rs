@@ -32,7 +32,7 @@ pub fn tenant_resource(t: &tenant::Model, ingress_namespaces: &[String]) -> Tena
                 pods: t.quota_pods,
                 app_installs: t.quota_app_installs,
             },
-            suspended: t.state == TenantState::Suspended.as_str(),
+            suspended: t.state == TenantState::Suspended,
             network: NetworkSpec {
                 ingress_namespaces: ingress_namespaces.to_vec(),
             },
@@ -53,7 +53,7 @@ impl Handler<WorkerContext> for SyncTenant {
         else {
             return Ok(());
         };
-        let terminated = row.state == TenantState::Terminated.as_str();
+        let terminated = row.state == TenantState::Terminated;
         let resource = tenant_resource(&row, &ctx.ingress_namespaces);
         let now = ctx.clock.now();
         match ctx.targets.get(&row.cluster)? {
@@ -90,7 +90,7 @@ impl Handler<WorkerContext> for SyncTenant {
                         .is_some_and(|s| s.ready);
                     if ready {
                         started(ctx, row.id, now).await?;
-                    } else if row.state == TenantState::Pending.as_str() {
+                    } else if row.state == TenantState::Pending {
                         // Look again shortly rather than at the next full pass.
                         jobs::enqueue_at(&ctx.db, &self, now + chrono::Duration::seconds(10), now)
                             .await?;
