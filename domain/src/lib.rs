@@ -1,9 +1,14 @@
 //! coplane's business core: the model of a platform co-op that sells hosting
 //! through resellers, its rules, and the use cases that change it.
 //!
-//! The crate knows nothing of HTTP, GraphQL or Kubernetes. Use cases take a
-//! database connection (or transaction) and `now`; the jobs a change causes
-//! are enqueued in the same transaction ([`jobs::enqueue`]).
+//! The crate knows nothing of HTTP, GraphQL or Kubernetes. A kernel that
+//! depends on no feature (the use-case runner [`usecase`], `db`, `decimal`,
+//! `money`, `input`, `idempotency`, `audit`, `auth`, `jobs`, `entity`,
+//! [`account`] …) serves the features, which build on each other in one
+//! order: tenancy ← catalog ← orders ← billing ← dunning (`layering.rs`
+//! holds it). Use cases take a connection and `now`; each change is one
+//! [`usecase::Mutation`] or [`usecase::SystemChange`], with the jobs it
+//! causes enqueued in its transaction.
 
 pub mod account;
 pub mod audit;
@@ -25,6 +30,7 @@ mod layering;
 pub mod money;
 pub mod orders;
 pub mod page;
+pub mod quota;
 pub mod reference;
 pub mod tenancy;
 pub mod usecase;

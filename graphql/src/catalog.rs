@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::common::{
     Conn, Money, Payload, Quota, QuotaInput, connection, decode_as, exact_decimal, global_id,
-    input_id, page_cost, page_request,
+    input_id, optional_id, page_cost, page_request,
 };
 use crate::context::{actor, db, now};
 use crate::error::{UserError, to_gql};
@@ -436,11 +436,7 @@ impl StorefrontMutation {
     ) -> async_graphql::Result<SetPriceListPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let result = async {
-            let reseller = input
-                .reseller_id
-                .as_ref()
-                .map(|id| input_id(id, "Reseller", "resellerId"))
-                .transpose()?;
+            let reseller = optional_id(input.reseller_id.as_ref(), "Reseller", "resellerId")?;
             let mut prices = Vec::new();
             for p in &input.prices {
                 prices.push((input_id(&p.plan_id, "Plan", "prices")?, p.price));

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use coplane_domain::account::Account;
 use coplane_domain::dunning::{self, policy};
 
-use crate::common::{Payload, decode_as, global_id, input_id, not_found};
+use crate::common::{Payload, decode_as, global_id, input_id, not_found, optional_id};
 use crate::context::{actor, db, now};
 use crate::error::{UserError, payload, to_gql};
 use crate::scalars::{Json, JsonValue};
@@ -214,11 +214,7 @@ impl DunningMutation {
     ) -> async_graphql::Result<OverduePolicyPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let result = async {
-            let reseller = input
-                .reseller_id
-                .as_ref()
-                .map(|id| input_id(id, "Reseller", "resellerId"))
-                .transpose()?;
+            let reseller = optional_id(input.reseller_id.as_ref(), "Reseller", "resellerId")?;
             let steps: Vec<policy::Step> = serde_json::from_value(input.steps.0).map_err(|e| {
                 coplane_domain::Error::invalid("steps", "INVALID_POLICY", e.to_string())
             })?;

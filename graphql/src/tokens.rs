@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use coplane_domain::auth::tokens;
 use coplane_domain::entity::api_token;
 
-use crate::common::{Conn, Payload, connection, global_id, input_id, page_cost, page_request};
+use crate::common::{
+    Conn, Payload, connection, global_id, input_id, optional_id, page_cost, page_request,
+};
 use crate::context::{actor, db, now};
 use crate::error::{UserError, payload, to_gql};
 
@@ -136,11 +138,7 @@ impl TokensMutation {
     ) -> async_graphql::Result<CreateApiTokenPayload> {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let result = async {
-            let reseller_id = input
-                .reseller_id
-                .as_ref()
-                .map(|r| input_id(r, "Reseller", "resellerId"))
-                .transpose()?;
+            let reseller_id = optional_id(input.reseller_id.as_ref(), "Reseller", "resellerId")?;
             let new = tokens::NewApiToken {
                 name: input.name,
                 scopes: input.scopes,

@@ -47,13 +47,18 @@ impl PaymentRail for StripeRail {
         let mut req = CreateCustomer::new()
             .name(payer.name.clone())
             .metadata(HashMap::from([
-                ("coplane_kind".to_owned(), payer.kind.to_owned()),
-                ("coplane_id".to_owned(), payer.id.to_string()),
+                ("coplane_kind".to_owned(), payer.account.kind().to_owned()),
+                ("coplane_id".to_owned(), payer.account.id().to_string()),
             ]));
         if let Some(e) = &payer.email {
             req = req.email(e.clone());
         }
-        let v = send_raw(&self.client, &req, Some(format!("payer-{}", payer.id))).await?;
+        let v = send_raw(
+            &self.client,
+            &req,
+            Some(format!("payer-{}", payer.account.id())),
+        )
+        .await?;
         id_of(&v)
     }
 

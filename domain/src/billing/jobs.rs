@@ -5,6 +5,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::account::Account;
+use crate::error::Result;
 use crate::jobs::Job;
 
 /// Opens collection of a finalized invoice on the payment rail (a
@@ -22,12 +24,29 @@ impl Job for CollectInvoice {
 
 /// An account's invoices or payments changed: its standing is evaluated
 /// again and the dunning ladder walked ([`crate::dunning::evaluate`]).
+/// Stored as the account's kind and id ([`AccountChanged::account`]).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccountChanged {
     /// `reseller` | `customer`.
     pub account_kind: String,
     /// The reseller or customer.
     pub account_id: Uuid,
+}
+
+impl AccountChanged {
+    /// The account whose standing is evaluated.
+    pub fn account(&self) -> Result<Account> {
+        Account::parse(&self.account_kind, self.account_id)
+    }
+}
+
+impl From<Account> for AccountChanged {
+    fn from(account: Account) -> Self {
+        Self {
+            account_kind: account.kind().into(),
+            account_id: account.id(),
+        }
+    }
 }
 
 impl Job for AccountChanged {
@@ -51,4 +70,27 @@ pub struct PaymentReceived {
 
 impl Job for PaymentReceived {
     const NAME: &'static str = "billing.payment_received";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_changed_job_is_stored_as_a_kind_and_an_id() {
+        let id = Uuid::now_v7();
+        for account in [Account::Reseller(id), Account::Customer(id)] {
+            let job = AccountChanged::from(account);
+            assert_eq!(
+                serde_json::to_value(&job).unwrap(),
+                serde_json::json!({ "account_kind": account.kind(), "account_id": id }),
+            );
+            assert_eq!(job.account().unwrap(), account);
+        }
+        let odd = AccountChanged {
+            account_kind: "tenant".into(),
+            account_id: id,
+        };
+        assert!(odd.account().is_err());
+    }
 }

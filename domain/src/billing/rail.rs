@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
-use super::invoices::{InvoiceAmounts, status};
+use super::invoices::{InvoiceAmounts, InvoiceStatus};
+use crate::account::Account;
 use crate::db::stmt;
 use crate::entity::{customer, invoice, reseller};
 use crate::error::{Error, Result};
@@ -18,13 +19,9 @@ use crate::money::{minor_digits, to_cents};
 /// Who pays, as the rail needs to know them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payer {
-    /// `reseller` | `customer`.
-    pub kind: &'static str,
-    /// Its id.
-    pub id: Uuid,
-    /// Name.
+    /// The paying party.
+    pub account: Account,
     pub name: String,
-    /// Email.
     pub email: Option<String>,
     /// The rail's id for it, once made.
     pub rail_id: Option<String>,
@@ -90,7 +87,7 @@ pub async fn collect(
     let Some(inv) = invoice::Entity::find_by_id(invoice_id).one(db).await? else {
         return Ok(Collected::Nothing);
     };
-    if inv.status != status::OPEN
+    if inv.status != InvoiceStatus::Open
         || inv.stripe_payment_intent_id.is_some()
         || inv.outstanding().is_zero()
     {
@@ -104,15 +101,14 @@ pub async fn collect(
                 .ensure_payer(&payer)
                 .await
                 .map_err(|e| Error::Db(sea_orm::DbErr::Custom(format!("payment rail: {e}"))))?;
-            let table = if payer.kind == "reseller" {
-                "resellers"
-            } else {
-                "customers"
+            let table = match payer.account {
+                Account::Reseller(_) => "resellers",
+                Account::Customer(_) => "customers",
             };
             db.execute_raw(stmt(
                 db,
                 &format!("UPDATE {table} SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL"),
-                vec![payer.id.into(), id.clone().into()],
+                vec![payer.account.id().into(), id.clone().into()],
             ))
             .await?;
             id
@@ -144,8 +140,7 @@ async fn payer_of(db: &impl ConnectionTrait, inv: &invoice::Model) -> Result<Pay
             .await?
             .ok_or_else(|| Error::not_found("invoiceId", "reseller"))?;
         return Ok(Payer {
-            kind: "reseller",
-            id: r.id,
+            account: Account::Reseller(r.id),
             name: r.brand_name,
             email: inv.recipient_email.clone(),
             rail_id: r.stripe_customer_id,
@@ -156,8 +151,7 @@ async fn payer_of(db: &impl ConnectionTrait, inv: &invoice::Model) -> Result<Pay
         .await?
         .ok_or_else(|| Error::not_found("invoiceId", "customer"))?;
     Ok(Payer {
-        kind: "customer",
-        id: c.id,
+        account: Account::Customer(c.id),
         name: c.name,
         email: Some(c.billing_email),
         rail_id: c.stripe_customer_id,

@@ -15,7 +15,7 @@ use super::policy::{Overrides, Step};
 use super::tenants::{resume_overdue, suspend_overdue, terminate_all};
 use super::{Party, ladder, party, standing_row, steps_taken};
 use crate::account::Account;
-use crate::billing::invoices::{InvoiceAmounts, status};
+use crate::billing::invoices::{InvoiceAmounts, InvoiceStatus};
 use crate::db::stmt;
 use crate::entity::account_standing;
 use crate::entity::{dunning_step, invoice};
@@ -33,21 +33,10 @@ pub struct Evaluated {
     pub next: Option<(i32, DateTime<Utc>)>,
 }
 
-/// Evaluates an account now, as stored in the `billing.account_changed`
-/// job (`kind`: `reseller` | `customer`): see [`evaluate_account`].
-pub async fn evaluate(
-    db: &DatabaseConnection,
-    kind: &str,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Evaluated> {
-    evaluate_account(db, Account::parse(kind, id)?, now).await
-}
-
 /// Evaluates an account now: takes every step that is due and that this
 /// episode has not taken, performs its actions and stores the standing
 /// (see the module documentation of [`super`]).
-pub async fn evaluate_account(
+pub async fn evaluate(
     db: &DatabaseConnection,
     account: Account,
     now: DateTime<Utc>,
@@ -139,7 +128,7 @@ async fn open_invoices(
     };
     Ok(invoice::Entity::find()
         .filter(recipient)
-        .filter(invoice::Column::Status.eq(status::OPEN))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Open))
         .all(txn)
         .await?
         .into_iter()

@@ -94,8 +94,7 @@ pub async fn payment_received(
     };
     let inv = &inv;
     let (payment_id, amount) = (received.payment_id, received.amount);
-    let (kind, id) = inv.account();
-    let account = Account::parse(kind, id)?;
+    let account = inv.account();
     let p = party(&txn, account).await?;
     let Some(to) = p.email.clone() else {
         return Ok(());

@@ -26,9 +26,9 @@ use crate::account::Account;
 use crate::billing::jobs::AccountChanged;
 use crate::db::stmt;
 use crate::entity::account_standing::{self, Standing};
-use crate::entity::{dunning_step, invoice, tenant};
+use crate::entity::invoice::{self, InvoiceStatus};
+use crate::entity::{dunning_step, tenant};
 use crate::error::{Error, Result};
-use crate::tenancy::jobs::SyncTenant;
 use crate::tenancy::{SuspensionReason, TenantState};
 use crate::usecase::SystemChange;
 use policy::{Action, Step};
@@ -135,14 +135,6 @@ fn tenants_column(account: Account) -> &'static str {
     }
 }
 
-/// The job that evaluates `account` (its stored form).
-fn changed(account: Account) -> AccountChanged {
-    AccountChanged {
-        account_kind: account.kind().into(),
-        account_id: account.id(),
-    }
-}
-
 /// Enqueues the evaluation of a tenant's paying parties (its customer and
 /// its reseller), in `txn`.
 pub(crate) async fn account_changed(
@@ -154,24 +146,24 @@ pub(crate) async fn account_changed(
     let accounts =
         std::iter::once(Account::Customer(customer)).chain(reseller.map(Account::Reseller));
     for account in accounts {
-        crate::jobs::enqueue(txn, &changed(account), now).await?;
+        crate::jobs::enqueue(txn, &AccountChanged::from(account), now).await?;
     }
     Ok(())
 }
 
-/// Accounts to look at hourly, as stored (kind, id): those with an open
-/// invoice past due, or a standing in which the ladder may still move.
+/// Accounts to look at hourly: those with an open invoice past due, or a
+/// standing in which the ladder may still move.
 pub async fn accounts_to_evaluate(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
-) -> Result<Vec<(String, Uuid)>> {
+) -> Result<Vec<Account>> {
     let mut out: Vec<Account> = Vec::new();
     for r in db
         .query_all_raw(stmt(
             db,
             "SELECT DISTINCT CASE WHEN recipient_reseller_id IS NOT NULL THEN 'reseller' ELSE 'customer' END AS kind, \
-             COALESCE(recipient_reseller_id, recipient_customer_id) AS account FROM invoices WHERE status = 'open' AND due_at < $1",
-            vec![now.into()],
+             COALESCE(recipient_reseller_id, recipient_customer_id) AS account FROM invoices WHERE status = $1 AND due_at < $2",
+            vec![InvoiceStatus::Open.as_str().into(), now.into()],
         ))
         .await?
     {
@@ -188,10 +180,7 @@ pub async fn accounts_to_evaluate(
             out.push(account);
         }
     }
-    Ok(out
-        .into_iter()
-        .map(|a| (a.kind().to_owned(), a.id()))
-        .collect())
+    Ok(out)
 }
 
 /// The account's standing row (at most one).

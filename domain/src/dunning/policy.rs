@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::account::Account;
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
+use crate::billing::jobs::AccountChanged;
 use crate::db::stmt;
 use crate::error::{Error, Result};
 
@@ -302,7 +303,8 @@ pub async fn set_overrides(
         vec![Uuid::now_v7().into(), customer.into(), reseller.into(), json.into(), now.into()],
     ))
     .await?;
-    crate::jobs::enqueue(&txn, &super::changed(Account::Customer(customer)), now).await?;
+    let changed = AccountChanged::from(Account::Customer(customer));
+    crate::jobs::enqueue(&txn, &changed, now).await?;
     txn.commit(Change {
         object_type: "Customer",
         object_id: customer,

@@ -49,7 +49,7 @@ pub async fn read_standing(
     }
     Ok(Some((
         standing_of(db, account).await?,
-        history_of(db, account).await?,
+        history(db, account).await?,
     )))
 }
 
@@ -81,13 +81,9 @@ async fn standing_of(db: &impl ConnectionTrait, account: Account) -> Result<Stan
     })
 }
 
-/// The dunning history of an account as stored (`kind`: `reseller` |
-/// `customer`), oldest first; the caller has read the account.
-pub async fn history(db: &impl ConnectionTrait, kind: &str, id: Uuid) -> Result<Vec<TakenStep>> {
-    history_of(db, Account::parse(kind, id)?).await
-}
-
-async fn history_of(db: &impl ConnectionTrait, account: Account) -> Result<Vec<TakenStep>> {
+/// The dunning history of an account, oldest first; the caller has read the
+/// account.
+pub async fn history(db: &impl ConnectionTrait, account: Account) -> Result<Vec<TakenStep>> {
     Ok(steps_taken(account)
         .order_by_asc(dunning_step::Column::TakenAt)
         .order_by_asc(dunning_step::Column::Id)

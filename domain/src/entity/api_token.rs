@@ -31,9 +31,7 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     /// Last use (updated at most once a minute).
     pub last_used_at: Option<DateTimeUtc>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

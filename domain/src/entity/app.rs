@@ -15,9 +15,7 @@ pub struct Model {
     pub name: String,
     /// What it is.
     pub description: String,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

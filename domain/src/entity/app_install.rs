@@ -29,9 +29,7 @@ pub struct Model {
     /// The host it is reached at (explicit or derived), unique among live
     /// installs; `None` for an app not reachable from outside.
     pub ingress_host: Option<String>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

@@ -15,9 +15,7 @@ pub struct Model {
     pub version: String,
     /// The recipe, JSON.
     pub recipe: String,
-    /// Published.
     pub published_at: DateTimeUtc,
-    /// Created.
     pub created_at: DateTimeUtc,
 }
 

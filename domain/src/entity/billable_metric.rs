@@ -19,9 +19,7 @@ pub struct Model {
     pub field_name: Option<String>,
     /// Unit shown (`GiB-hour`).
     pub unit: String,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

@@ -17,9 +17,7 @@ pub struct Model {
     pub state: String,
     /// When closed.
     pub closed_at: Option<DateTimeUtc>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

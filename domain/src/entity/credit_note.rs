@@ -23,11 +23,8 @@ pub struct Model {
     pub amount_cents: i64,
     /// Why.
     pub reason: String,
-    /// Issued.
     pub issued_at: DateTimeUtc,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

@@ -41,9 +41,7 @@ pub struct Model {
     pub stripe_customer_id: Option<String>,
     /// The id an ERP knows it by.
     pub external_ref: Option<String>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

@@ -19,13 +19,11 @@ pub struct Model {
     pub recipient_reseller_id: Option<Uuid>,
     /// Recipient, when a customer.
     pub recipient_customer_id: Option<Uuid>,
-    /// `wholesale` | `retail` | `direct`.
-    pub layer: String,
+    /// Who bills whom.
+    pub layer: InvoiceLayer,
     /// Gapless per issuer and year, once finalized.
     pub number: Option<String>,
-    /// Period start.
     pub period_start: DateTimeUtc,
-    /// Period end.
     pub period_end: DateTimeUtc,
     /// ISO 4217.
     pub currency: String,
@@ -47,21 +45,16 @@ pub struct Model {
     pub amount_paid_units: i64,
     /// Paid so far, 10⁻⁹ part.
     pub amount_paid_nanos: i64,
-    /// `draft` | `open` | `paid` | `void` | `uncollectible`.
-    pub status: String,
-    /// Finalized.
+    /// Where it is in its life.
+    pub status: InvoiceStatus,
     pub finalized_at: Option<DateTimeUtc>,
-    /// Due.
     pub due_at: Option<DateTimeUtc>,
     /// Paid in full.
     pub paid_at: Option<DateTimeUtc>,
-    /// Voided.
     pub voided_at: Option<DateTimeUtc>,
     /// The PaymentIntent collecting it.
     pub stripe_payment_intent_id: Option<String>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
     /// Its place in a period's close.
     pub close_key: Option<String>,
@@ -92,3 +85,29 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+super::stored_enum!(
+    /// Who bills whom.
+    InvoiceLayer {
+        /// The co-op bills a reseller.
+        Wholesale = "wholesale",
+        /// A reseller bills its customer.
+        Retail = "retail",
+        /// The co-op bills a customer of its own.
+        Direct = "direct",
+    }
+);
+
+super::stored_enum!(
+    /// An invoice's status.
+    InvoiceStatus {
+        /// Made, not numbered; may still be changed by a rerun of the close.
+        Draft = "draft",
+        /// Finalized and owed.
+        Open = "open",
+        /// Paid (or credited) in full.
+        Paid = "paid",
+        /// Credited in full before any payment.
+        Void = "void",
+    }
+);

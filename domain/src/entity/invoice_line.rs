@@ -37,7 +37,6 @@ pub struct Model {
     pub amount_cents: i64,
     /// The price version used.
     pub price_version: String,
-    /// Created.
     pub created_at: DateTimeUtc,
 }
 

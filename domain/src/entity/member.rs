@@ -15,15 +15,12 @@ pub struct Model {
     pub display_name: String,
     /// Contact.
     pub email: Option<String>,
-    /// Shares held.
     pub shares_held: i64,
     /// Joined.
     pub joined_on: Date,
     /// Left, if so.
     pub left_on: Option<Date>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

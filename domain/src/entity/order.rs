@@ -24,7 +24,6 @@ pub struct Model {
     pub failure_reason: Option<String>,
     /// Placed.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

@@ -29,9 +29,7 @@ pub struct Model {
     pub recorded_by: String,
     /// When received.
     pub received_at: DateTimeUtc,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

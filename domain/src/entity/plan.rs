@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::tenancy::Quota;
+use crate::quota::Quota;
 
 /// A plan: a base fee per period and an included quota.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -25,21 +25,15 @@ pub struct Model {
     pub billing_interval: String,
     /// Included CPU millicores.
     pub included_cpu_millis: i64,
-    /// Included memory bytes.
     pub included_memory_bytes: i64,
-    /// Included storage bytes.
     pub included_storage_bytes: i64,
-    /// Included pods.
     pub included_pods: i64,
-    /// Included app installs.
     pub included_app_installs: i64,
     /// JSON array of app slugs; empty: every app.
     pub allowed_apps: String,
     /// Sold now.
     pub active: bool,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

@@ -23,9 +23,7 @@ pub struct Model {
     pub free_units_nanos: i64,
     /// The plan's price version that set it.
     pub price_version: i32,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

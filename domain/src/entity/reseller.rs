@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::tenancy::Quota;
+use crate::quota::Quota;
 
 /// A reseller row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -41,9 +41,7 @@ pub struct Model {
     pub billing_email: Option<String>,
     /// Stripe customer.
     pub stripe_customer_id: Option<String>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::tenancy::Quota;
+use crate::quota::Quota;
 
 /// A tenant row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -44,9 +44,7 @@ pub struct Model {
     pub terminated_at: Option<DateTimeUtc>,
     /// Paid up to (prepaid terms are exempt from dunning).
     pub prepaid_until: Option<DateTimeUtc>,
-    /// Created.
     pub created_at: DateTimeUtc,
-    /// Last changed.
     pub updated_at: DateTimeUtc,
 }
 

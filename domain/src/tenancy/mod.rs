@@ -11,14 +11,14 @@ pub mod customers;
 pub mod jobs;
 pub mod lifecycle;
 pub mod members;
-mod quota;
+
 pub mod resellers;
 mod slug;
 pub(crate) mod state;
 pub mod tenants;
 
+pub use crate::quota::{DIMENSIONS, Quota};
 pub use clusters::{Clusters, Platform};
-pub use quota::{DIMENSIONS, Quota};
 pub use slug::{MAX_SLUG_LEN, NAMESPACE_PREFIX, SlugError, TenantSlug, parse_cluster};
 pub use state::{MemberClass, MemberKind, SuspensionReason, TenantState};
 

@@ -33,11 +33,11 @@ impl Invoice {
     }
     /// `wholesale` (co-op → reseller), `retail` (reseller → customer) or `direct` (co-op → customer).
     async fn layer(&self) -> &str {
-        &self.0.layer
+        self.0.layer.as_str()
     }
     /// `draft`, `open`, `paid` or `void`.
     async fn status(&self) -> &str {
-        &self.0.status
+        self.0.status.as_str()
     }
     /// Who issues it.
     async fn issuer_name(&self) -> Option<&str> {

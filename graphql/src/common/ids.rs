@@ -31,6 +31,15 @@ pub fn input_id(id: &ID, kind: &str, field: &'static str) -> coplane_domain::Res
     })
 }
 
+/// An optional input id: absent stays absent, a wrong one is not found.
+pub fn optional_id(
+    id: Option<&ID>,
+    kind: &str,
+    field: &'static str,
+) -> coplane_domain::Result<Option<Uuid>> {
+    id.map(|id| input_id(id, kind, field)).transpose()
+}
+
 /// A kind as its not-found message names it.
 fn entity(kind: &str) -> &'static str {
     match kind {

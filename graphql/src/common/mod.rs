@@ -7,7 +7,7 @@ mod paging;
 mod payload;
 mod quota;
 
-pub use ids::{decode, decode_as, global_id, input_id, tenant_ref};
+pub use ids::{decode, decode_as, global_id, input_id, optional_id, tenant_ref};
 pub use money::{Money, decimal, exact_decimal};
 pub use paging::{Conn, connection, page_cost, page_request};
 pub(crate) use payload::payload;

@@ -10,7 +10,7 @@ use super::{
     CreateResellerInput, CreateTenantInput, Customer, Member, MemberClass, MemberKind, Reseller,
     ResellerPayload, SetResellerAllotmentInput, Tenant, TenantPayload, UpdateTenantQuotaInput,
 };
-use crate::common::{Payload, input_id};
+use crate::common::{Payload, input_id, optional_id};
 use crate::context::{actor, db, now, record_tenant};
 
 #[derive(Default)]
@@ -92,11 +92,7 @@ impl TenancyMutation {
         let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
         let result = async {
             let new = customers::NewCustomer {
-                reseller_id: input
-                    .reseller_id
-                    .as_ref()
-                    .map(|r| input_id(r, "Reseller", "resellerId"))
-                    .transpose()?,
+                reseller_id: optional_id(input.reseller_id.as_ref(), "Reseller", "resellerId")?,
                 name: input.name,
                 billing_email: input.billing_email,
                 address_line1: input.address_line1,
@@ -127,11 +123,7 @@ impl TenancyMutation {
                 customer_id: input_id(&input.customer_id, "Customer", "customerId")?,
                 slug: input.slug,
                 cluster: input.cluster,
-                plan_id: input
-                    .plan_id
-                    .as_ref()
-                    .map(|p| input_id(p, "Plan", "planId"))
-                    .transpose()?,
+                plan_id: optional_id(input.plan_id.as_ref(), "Plan", "planId")?,
                 quota: input.quota.values(),
             };
             let clusters = &ctx.data_unchecked::<Platform>().clusters;

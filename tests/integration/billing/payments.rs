@@ -2,6 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use coplane_domain::Clock;
+use coplane_domain::account::Account;
 use coplane_domain::billing::close::{self, CloseOptions};
 use serde_json::json;
 
@@ -158,8 +159,8 @@ test_both_dbs!(
         // Past the due date the unpaid ones turn overdue on their next evaluation.
         app.clock
             .set(Utc.with_ymd_and_hms(2026, 12, 20, 0, 0, 0).unwrap());
-        let account = uuid_of(&s.reseller_id);
-        let held = coplane_domain::dunning::evaluate(&app.db, "reseller", account, app.clock.now())
+        let account = Account::Reseller(uuid_of(&s.reseller_id));
+        let held = coplane_domain::dunning::evaluate(&app.db, account, app.clock.now())
             .await
             .unwrap()
             .standing;

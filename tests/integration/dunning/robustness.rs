@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use coplane_domain::account::Account;
 use coplane_domain::billing::close::{self, CloseOptions};
 use coplane_domain::clock::ManualClock;
 use coplane_tests::fake_kube::FakeKube;
@@ -28,7 +29,7 @@ crate::test_both_dbs!(
         app.clock.set(w.due + Duration::days(15));
         // Evaluations racing and repeating (as after a restart mid-job) take each step once.
         for _ in 0..3 {
-            coplane_domain::dunning::evaluate(&app.db, "customer", account, app.now())
+            coplane_domain::dunning::evaluate(&app.db, Account::Customer(account), app.now())
                 .await
                 .unwrap();
         }
@@ -93,7 +94,7 @@ crate::test_both_dbs!(
             coplane_api::startup::build_runner(&app.settings, app.db.clone(), app.clock.clone())
                 .await
                 .unwrap();
-        coplane_domain::dunning::evaluate(&app.db, "customer", account, app.now())
+        coplane_domain::dunning::evaluate(&app.db, Account::Customer(account), app.now())
             .await
             .unwrap();
         again.run_pending().await.unwrap();
@@ -199,8 +200,7 @@ async fn flips(backend: Backend) {
     assert_eq!(
         coplane_domain::dunning::history(
             &app.db,
-            "customer",
-            crate::tenancy::fixture::uuid_of(&w.customer_id)
+            Account::Customer(crate::tenancy::fixture::uuid_of(&w.customer_id))
         )
         .await
         .unwrap()

@@ -4,11 +4,12 @@
 use super::*;
 use crate::COOP_NAME;
 use crate::decimal::MAX_QUANTITY;
+use crate::entity::invoice::InvoiceLayer;
 
 /// An invoice to make.
 pub(super) struct Draft {
     pub(super) close_key: String,
-    pub(super) layer: &'static str,
+    pub(super) layer: InvoiceLayer,
     pub(super) world: Option<Uuid>,
     pub(super) issuer_reseller_id: Option<Uuid>,
     pub(super) recipient_reseller_id: Option<Uuid>,
@@ -146,7 +147,7 @@ pub(super) async fn drafts(
                 out.entry(key.clone())
                     .or_insert_with(|| Draft {
                         close_key: key,
-                        layer: "wholesale",
+                        layer: InvoiceLayer::Wholesale,
                         world: Some(r.id),
                         issuer_reseller_id: None,
                         recipient_reseller_id: Some(r.id),
@@ -175,7 +176,7 @@ pub(super) async fn drafts(
                 let retail = rating::rate(&t.slug, (start, end), &spans, &layer, minor);
                 let key = format!("{period_id}:retail:{}:{currency}", cust.id);
                 out.entry(key.clone())
-                    .or_insert_with(|| customer_draft(key, "retail", Some(r), cust))
+                    .or_insert_with(|| customer_draft(key, InvoiceLayer::Retail, Some(r), cust))
                     .lines
                     .extend(retail.into_iter().map(|l| (t.id, l)));
             }
@@ -183,7 +184,7 @@ pub(super) async fn drafts(
                 let lines = rating::rate(&t.slug, (start, end), &spans, &Layer::List, minor);
                 let key = format!("{period_id}:direct:{}:{currency}", cust.id);
                 out.entry(key.clone())
-                    .or_insert_with(|| customer_draft(key, "direct", None, cust))
+                    .or_insert_with(|| customer_draft(key, InvoiceLayer::Direct, None, cust))
                     .lines
                     .extend(lines.into_iter().map(|l| (t.id, l)));
             }
@@ -198,7 +199,7 @@ pub(super) async fn drafts(
 
 pub(super) fn customer_draft(
     key: String,
-    layer: &'static str,
+    layer: InvoiceLayer,
     issuer: Option<&reseller::Model>,
     c: &customer::Model,
 ) -> Draft {

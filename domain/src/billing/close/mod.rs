@@ -266,7 +266,7 @@ async fn persist(
         issuer_reseller_id: d.issuer_reseller_id,
         recipient_reseller_id: d.recipient_reseller_id,
         recipient_customer_id: d.recipient_customer_id,
-        layer: d.layer.into(),
+        layer: d.layer,
         currency: d.currency.clone(),
         issuer_name: Some(d.issuer_name.clone()),
         recipient_name: Some(d.recipient_name.clone()),

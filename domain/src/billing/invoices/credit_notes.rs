@@ -44,7 +44,7 @@ pub async fn issue_credit_note(
             .ok_or_else(|| Error::not_found("idempotencyKey", "credit note"));
     }
     let inv = load_for_change(&txn, &grant, input.invoice_id, "invoiceId").await?;
-    if inv.status == status::DRAFT || inv.number.is_none() {
+    if inv.status == InvoiceStatus::Draft || inv.number.is_none() {
         return Err(Error::Conflict {
             field: "invoiceId",
             code: "NOT_FINALIZED",
@@ -97,10 +97,10 @@ pub async fn issue_credit_note(
     am.amount_credited_nanos = Set(credited.nanos());
     am.updated_at = Set(now);
     if new_credited >= inv.total() && inv.paid().is_zero() {
-        am.status = Set(status::VOID.into());
+        am.status = Set(InvoiceStatus::Void);
         am.voided_at = Set(Some(now));
-    } else if inv.paid() + new_credited >= inv.total() && inv.status == status::OPEN {
-        am.status = Set(status::PAID.into());
+    } else if inv.paid() + new_credited >= inv.total() && inv.status == InvoiceStatus::Open {
+        am.status = Set(InvoiceStatus::Paid);
         am.paid_at = Set(Some(now));
     }
     let inv = am.update(&txn).await?;

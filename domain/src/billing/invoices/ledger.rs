@@ -6,8 +6,7 @@ use super::*;
 /// The account's credit balance in `currency`.
 pub async fn credit_balance(
     db: &impl ConnectionTrait,
-    kind: &str,
-    id: Uuid,
+    account: Account,
     currency: &str,
 ) -> Result<Decimal> {
     let row = db
@@ -17,7 +16,11 @@ pub async fn credit_balance(
                 "SELECT {} FROM account_credits WHERE account_kind = $1 AND account_id = $2 AND currency = $3",
                 crate::decimal::sum_select("amount")
             ),
-            vec![kind.into(), id.into(), currency.into()],
+            vec![
+                account.kind().into(),
+                account.id().into(),
+                currency.into(),
+            ],
         ))
         .await?;
     Ok(match row {
@@ -34,12 +37,12 @@ pub(super) async fn credit_entry(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (kind, id) = inv.account();
+    let account = inv.account();
     let f = to_fixed(amount)?;
     crate::entity::account_credit::ActiveModel {
         id: Set(Uuid::now_v7()),
-        account_kind: Set(kind.to_owned()),
-        account_id: Set(id),
+        account_kind: Set(account.kind().to_owned()),
+        account_id: Set(account.id()),
         reseller_id: Set(inv.reseller_id),
         currency: Set(inv.currency.clone()),
         amount_units: Set(f.units()),
@@ -61,8 +64,7 @@ pub(super) async fn apply_credit(
     now: DateTime<Utc>,
 ) -> Result<invoice::Model> {
     lock_account(txn, &inv).await?;
-    let (kind, id) = inv.account();
-    let balance = credit_balance(txn, kind, id, &inv.currency).await?;
+    let balance = credit_balance(txn, inv.account(), &inv.currency).await?;
     let used = balance.min(inv.outstanding());
     if used <= Decimal::ZERO {
         return Ok(inv);
@@ -132,8 +134,8 @@ pub(super) async fn add_payment(
     am.amount_paid_nanos = Set(paid.nanos());
     am.payment_error = Set(None);
     am.updated_at = Set(now);
-    if fully && inv.status == status::OPEN {
-        am.status = Set(status::PAID.into());
+    if fully && inv.status == InvoiceStatus::Open {
+        am.status = Set(InvoiceStatus::Paid);
         am.paid_at = Set(Some(p.received_at));
     }
     let inv = am.update(txn).await?;
@@ -141,15 +143,13 @@ pub(super) async fn add_payment(
         credit_entry(txn, &inv, excess, Some(pay.id), "overpayment", now).await?;
         // The excess pays the account's other open invoices, oldest first,
         // so a customer who paid its whole balance at once is current.
-        let (kind, account) = inv.account();
-        let col = if kind == "reseller" {
-            invoice::Column::RecipientResellerId
-        } else {
-            invoice::Column::RecipientCustomerId
+        let recipient = match inv.account() {
+            Account::Reseller(id) => invoice::Column::RecipientResellerId.eq(id),
+            Account::Customer(id) => invoice::Column::RecipientCustomerId.eq(id),
         };
         let others = invoice::Entity::find()
-            .filter(col.eq(account))
-            .filter(invoice::Column::Status.eq(status::OPEN))
+            .filter(recipient)
+            .filter(invoice::Column::Status.eq(InvoiceStatus::Open))
             .filter(invoice::Column::Currency.eq(inv.currency.clone()))
             .filter(invoice::Column::Id.ne(inv.id))
             .order_by_asc(invoice::Column::DueAt)

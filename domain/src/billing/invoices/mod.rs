@@ -17,6 +17,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::jobs::{AccountChanged, CollectInvoice};
+use crate::account::Account;
 use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
 use crate::db::stmt;
@@ -37,20 +38,10 @@ pub use ledger::*;
 pub use payments::*;
 pub use read::*;
 
+pub use crate::entity::invoice::{InvoiceLayer, InvoiceStatus};
+
 /// Days from finalizing to due.
 pub const PAYMENT_TERMS: Duration = Duration::days(14);
-
-/// Invoice statuses.
-pub mod status {
-    /// Made, not numbered; may still be changed by a rerun of the close.
-    pub const DRAFT: &str = "draft";
-    /// Finalized and owed.
-    pub const OPEN: &str = "open";
-    /// Paid (or credited) in full.
-    pub const PAID: &str = "paid";
-    /// Credited in full before any payment.
-    pub const VOID: &str = "void";
-}
 
 /// Money views of an invoice row.
 pub trait InvoiceAmounts {
@@ -68,8 +59,8 @@ pub trait InvoiceAmounts {
     fn outstanding(&self) -> Decimal;
     /// The tax rate applied.
     fn tax_rate(&self) -> Decimal;
-    /// The account that owes it: `("reseller" | "customer", id)`.
-    fn account(&self) -> (&'static str, Uuid);
+    /// The account that owes it.
+    fn account(&self) -> Account;
 }
 
 impl InvoiceAmounts for invoice::Model {
@@ -94,11 +85,11 @@ impl InvoiceAmounts for invoice::Model {
     fn tax_rate(&self) -> Decimal {
         fixed(self.tax_rate_units, self.tax_rate_nanos)
     }
-    fn account(&self) -> (&'static str, Uuid) {
+    fn account(&self) -> Account {
         match (self.recipient_reseller_id, self.recipient_customer_id) {
-            (Some(r), _) => ("reseller", r),
-            (None, Some(c)) => ("customer", c),
-            (None, None) => ("customer", Uuid::nil()),
+            (Some(r), _) => Account::Reseller(r),
+            (None, Some(c)) => Account::Customer(c),
+            (None, None) => Account::Customer(Uuid::nil()),
         }
     }
 }
@@ -184,15 +175,15 @@ pub(crate) async fn finalize_in(
     am.due_at = Set(Some(now + PAYMENT_TERMS));
     am.updated_at = Set(now);
     if total.is_zero() {
-        am.status = Set(status::PAID.into());
+        am.status = Set(InvoiceStatus::Paid);
         am.paid_at = Set(Some(now));
     } else {
-        am.status = Set(status::OPEN.into());
+        am.status = Set(InvoiceStatus::Open);
     }
     let mut inv = am.update(txn).await?;
     if !total.is_zero() {
         inv = apply_credit(txn, inv, now).await?;
-        if inv.status == status::OPEN {
+        if inv.status == InvoiceStatus::Open {
             crate::jobs::enqueue(txn, &CollectInvoice { invoice_id: inv.id }, now).await?;
         }
     }
@@ -205,16 +196,7 @@ async fn enqueue_account(
     inv: &invoice::Model,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (kind, id) = inv.account();
-    crate::jobs::enqueue(
-        txn,
-        &AccountChanged {
-            account_kind: kind.into(),
-            account_id: id,
-        },
-        now,
-    )
-    .await?;
+    crate::jobs::enqueue(txn, &AccountChanged::from(inv.account()), now).await?;
     Ok(())
 }
 
@@ -228,8 +210,8 @@ pub(crate) struct Parties {
     pub recipient_reseller_id: Option<Uuid>,
     /// The paying customer.
     pub recipient_customer_id: Option<Uuid>,
-    /// `wholesale` | `retail` | `direct`.
-    pub layer: String,
+    /// Who bills whom.
+    pub layer: InvoiceLayer,
     /// ISO 4217.
     pub currency: String,
     /// The issuer's name.
@@ -238,7 +220,6 @@ pub(crate) struct Parties {
     pub recipient_name: Option<String>,
     /// Where it goes.
     pub recipient_email: Option<String>,
-    /// Tax rate.
     pub tax_rate: Decimal,
     /// The recipient accounts for the tax.
     pub reverse_charge: bool,
@@ -252,7 +233,7 @@ impl Parties {
             issuer_reseller_id: inv.issuer_reseller_id,
             recipient_reseller_id: inv.recipient_reseller_id,
             recipient_customer_id: inv.recipient_customer_id,
-            layer: inv.layer.clone(),
+            layer: inv.layer,
             currency: inv.currency.clone(),
             issuer_name: inv.issuer_name.clone(),
             recipient_name: inv.recipient_name.clone(),
@@ -289,7 +270,7 @@ pub(crate) fn draft(
         issuer_reseller_id: Set(p.issuer_reseller_id),
         recipient_reseller_id: Set(p.recipient_reseller_id),
         recipient_customer_id: Set(p.recipient_customer_id),
-        layer: Set(p.layer.clone()),
+        layer: Set(p.layer),
         number: Set(None),
         period_start: Set(period.0),
         period_end: Set(period.1),
@@ -303,7 +284,7 @@ pub(crate) fn draft(
         total_cents: Set(to_cents(total, minor)?),
         amount_paid_units: Set(0),
         amount_paid_nanos: Set(0),
-        status: Set(status::DRAFT.into()),
+        status: Set(InvoiceStatus::Draft),
         finalized_at: Set(None),
         due_at: Set(None),
         paid_at: Set(None),
@@ -383,11 +364,9 @@ async fn lock_account(txn: &impl ConnectionTrait, inv: &invoice::Model) -> Resul
     if !crate::db::is_postgres(txn) {
         return Ok(());
     }
-    let (kind, id) = inv.account();
-    let table = if kind == "reseller" {
-        "resellers"
-    } else {
-        "customers"
+    let (table, id) = match inv.account() {
+        Account::Reseller(id) => ("resellers", id),
+        Account::Customer(id) => ("customers", id),
     };
     txn.query_one_raw(stmt(
         txn,
@@ -437,7 +416,7 @@ pub async fn finalize(
     let grant = actor.principal.authorize(Permission::WriteBilling)?;
     let txn = Mutation::begin(db, actor, &grant, "finalizeInvoice", now).await?;
     let inv = load_for_change(&txn, &grant, id, "invoiceId").await?;
-    if inv.status != status::DRAFT {
+    if inv.status != InvoiceStatus::Draft {
         return Err(Error::Conflict {
             field: "invoiceId",
             code: "NOT_A_DRAFT",

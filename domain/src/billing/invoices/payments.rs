@@ -53,7 +53,7 @@ pub async fn record_payment(
         return Ok((inv, pay));
     }
     let inv = load_for_change(&txn, &grant, input.invoice_id, "invoiceId").await?;
-    if inv.status != status::OPEN && inv.status != status::PAID {
+    if inv.status != InvoiceStatus::Open && inv.status != InvoiceStatus::Paid {
         return Err(Error::Conflict {
             field: "invoiceId",
             code: "INVOICE_NOT_OPEN",

@@ -7,7 +7,8 @@ use super::*;
 pub struct InvoiceFilter {
     /// Changed at or after.
     pub updated_since: Option<DateTime<Utc>>,
-    /// Only this status.
+    /// Only this status, by its name ([`InvoiceStatus`]); a name that is no
+    /// status matches no invoice.
     pub status: Option<String>,
     /// Only this period.
     pub billing_period_id: Option<Uuid>,
@@ -31,7 +32,9 @@ pub async fn list(
         q = q.filter(invoice::Column::UpdatedAt.gte(t));
     }
     if let Some(s) = filter.status {
-        q = q.filter(invoice::Column::Status.eq(s));
+        // Empty for a name that is no status: `IN ()` holds for no row.
+        let status: Vec<InvoiceStatus> = InvoiceStatus::parse(&s).into_iter().collect();
+        q = q.filter(invoice::Column::Status.is_in(status));
     }
     if let Some(p) = filter.billing_period_id {
         q = q.filter(invoice::Column::BillingPeriodId.eq(p));

@@ -26,9 +26,7 @@ impl Handler<WorkerContext> for CollectInvoice {
 impl Handler<WorkerContext> for AccountChanged {
     async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
         let now = ctx.clock.now();
-        let e =
-            coplane_domain::dunning::evaluate(&ctx.db, &self.account_kind, self.account_id, now)
-                .await?;
+        let e = coplane_domain::dunning::evaluate(&ctx.db, self.account()?, now).await?;
         tracing::info!(account = %self.account_id, kind = %self.account_kind, standing = %e.standing, taken = ?e.taken, "account evaluated");
         Ok(())
     }

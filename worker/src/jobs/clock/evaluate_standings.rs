@@ -22,16 +22,8 @@ impl Handler<WorkerContext> for EvaluateStandings {
     async fn run(self, ctx: &WorkerContext) -> anyhow::Result<()> {
         let now = ctx.clock.now();
         let accounts = coplane_domain::dunning::accounts_to_evaluate(&ctx.db, now).await?;
-        for (kind, id) in &accounts {
-            coplane_domain::jobs::enqueue(
-                &ctx.db,
-                &AccountChanged {
-                    account_kind: kind.clone(),
-                    account_id: *id,
-                },
-                now,
-            )
-            .await?;
+        for &account in &accounts {
+            coplane_domain::jobs::enqueue(&ctx.db, &AccountChanged::from(account), now).await?;
         }
         tracing::info!(accounts = accounts.len(), "standings queued for evaluation");
         Ok(())

@@ -15,9 +15,7 @@ pub struct Quota {
     pub memory_bytes: i64,
     /// Persistent storage in bytes.
     pub storage_bytes: i64,
-    /// Pods.
     pub pods: i64,
-    /// App installs.
     pub app_installs: i64,
 }
 
