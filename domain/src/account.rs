@@ -5,14 +5,15 @@
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::ids::{CustomerId, ResellerId};
 
 /// A paying party.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Account {
     /// A reseller, as the co-op's debtor.
-    Reseller(Uuid),
+    Reseller(ResellerId),
     /// A customer, as its reseller's (or the co-op's) debtor.
-    Customer(Uuid),
+    Customer(CustomerId),
 }
 
 impl Account {
@@ -27,15 +28,16 @@ impl Account {
     /// The reseller's or the customer's id.
     pub fn id(self) -> Uuid {
         match self {
-            Account::Reseller(id) | Account::Customer(id) => id,
+            Account::Reseller(id) => id.into(),
+            Account::Customer(id) => id.into(),
         }
     }
 
     /// An account from its stored kind and id.
     pub fn parse(kind: &str, id: Uuid) -> Result<Self> {
         match kind {
-            "reseller" => Ok(Account::Reseller(id)),
-            "customer" => Ok(Account::Customer(id)),
+            "reseller" => Ok(Account::Reseller(id.into())),
+            "customer" => Ok(Account::Customer(id.into())),
             _ => Err(Error::invalid(
                 "accountKind",
                 "INVALID_ACCOUNT_KIND",
@@ -52,7 +54,7 @@ mod tests {
     #[test]
     fn an_account_parses_from_what_it_stores() {
         let id = Uuid::now_v7();
-        for a in [Account::Reseller(id), Account::Customer(id)] {
+        for a in [Account::Reseller(id.into()), Account::Customer(id.into())] {
             assert_eq!(Account::parse(a.kind(), a.id()).unwrap(), a);
         }
         assert!(Account::parse("Customer", id).is_err());

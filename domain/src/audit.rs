@@ -17,7 +17,7 @@ pub struct Change {
     /// The object.
     pub object_id: Uuid,
     /// Whose world it is in.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<crate::ids::ResellerId>,
     /// Anything worth keeping (never secrets).
     pub details: serde_json::Value,
 }
@@ -33,7 +33,7 @@ pub(crate) async fn record(
     now: DateTime<Utc>,
 ) -> Result<()> {
     audit_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         occurred_at: Set(now),
         actor: Set(actor.principal.subject.clone()),
         actor_role: Set(grant.role_names()),

@@ -80,6 +80,11 @@ impl AuditQuery {
         let found = audit::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, AuditEvent))
+        Ok(connection(
+            found,
+            after.is_some(),
+            |m| m.id.into(),
+            AuditEvent,
+        ))
     }
 }

@@ -94,7 +94,9 @@ impl Plan {
     }
     #[graphql(flatten)]
     async fn billing_fields(&self) -> PlanBillingFields {
-        PlanBillingFields { id: self.0.id }
+        PlanBillingFields {
+            id: self.0.id.into(),
+        }
     }
     /// `month` or `year`.
     async fn interval(&self) -> &str {
@@ -134,7 +136,7 @@ impl CatalogQuery {
         let found = apps::list(db(ctx)?, actor(ctx)?, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, App))
+        Ok(connection(found, after.is_some(), |m| m.id.into(), App))
     }
 
     /// Plans on sale, at the co-op's prices.
@@ -149,7 +151,7 @@ impl CatalogQuery {
         let found = plans::list(db(ctx)?, actor(ctx)?, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Plan))
+        Ok(connection(found, after.is_some(), |m| m.id.into(), Plan))
     }
 }
 
@@ -385,7 +387,7 @@ impl StorefrontQuery {
             },
             None => None,
         };
-        let found = storefront::get(db(ctx)?, actor(ctx)?, reseller)
+        let found = storefront::get(db(ctx)?, actor(ctx)?, reseller.map(Into::into))
             .await
             .map_err(to_gql)?;
         Ok(found.map(Storefront))

@@ -47,7 +47,7 @@ impl CustomerDunningFields {
     /// Its standing, and the dunning steps taken; null unless the caller
     /// may read billing in the customer's world.
     async fn standing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountStanding>> {
-        standing(ctx, Account::Customer(self.id), self.reseller_id).await
+        standing(ctx, Account::Customer(self.id.into()), self.reseller_id).await
     }
 }
 
@@ -56,7 +56,7 @@ impl ResellerDunningFields {
     /// Its standing as the co-op's debtor, and the dunning steps taken;
     /// null unless the caller may read billing in the reseller's world.
     async fn standing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountStanding>> {
-        standing(ctx, Account::Reseller(self.id), Some(self.id)).await
+        standing(ctx, Account::Reseller(self.id.into()), Some(self.id)).await
     }
 }
 
@@ -67,7 +67,7 @@ async fn standing(
     account: Account,
     world: Option<uuid::Uuid>,
 ) -> async_graphql::Result<Option<AccountStanding>> {
-    let read = dunning::read_standing(db(ctx)?, actor(ctx)?, account, world)
+    let read = dunning::read_standing(db(ctx)?, actor(ctx)?, account, world.map(Into::into))
         .await
         .map_err(to_gql)?;
     Ok(read.map(|(s, history)| AccountStanding {
@@ -126,10 +126,12 @@ impl DunningQuery {
             },
             None => None,
         };
-        Ok(policy::read(db(ctx)?, actor(ctx)?, reseller)
-            .await
-            .map_err(to_gql)?
-            .map(policy_out))
+        Ok(
+            policy::read(db(ctx)?, actor(ctx)?, reseller.map(Into::into))
+                .await
+                .map_err(to_gql)?
+                .map(policy_out),
+        )
     }
 }
 
@@ -241,7 +243,7 @@ impl DunningMutation {
             never_suspend: input.never_suspend,
             extra_grace_days: input.extra_grace_days,
         };
-        let (o, user_errors) = payload(policy::set_overrides(db, actor, id, o, now).await)?;
+        let (o, user_errors) = payload(policy::set_overrides(db, actor, id.into(), o, now).await)?;
         Ok(OverridesPayload {
             never_suspend: o.as_ref().map(|o| o.never_suspend),
             extra_grace_days: o.map(|o| o.extra_grace_days),

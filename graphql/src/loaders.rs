@@ -2,6 +2,7 @@
 //! customers and resellers costs one query per kind, not N. They load
 //! through the domain, so the caller's reach applies to what they return.
 
+use coplane_domain::ids::{CustomerId, ResellerId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -10,7 +11,6 @@ use coplane_domain::auth::Actor;
 use coplane_domain::entity::{customer, reseller};
 use coplane_domain::tenancy::{customers, resellers};
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 
 const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -37,21 +37,27 @@ fn allowed<T>(r: coplane_domain::Result<Vec<T>>) -> Result<Vec<T>, Arc<coplane_d
     }
 }
 
-impl Loader<Uuid> for CustomerLoader {
+impl Loader<CustomerId> for CustomerLoader {
     type Value = customer::Model;
     type Error = Arc<coplane_domain::Error>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, Self::Value>, Self::Error> {
         let found = allowed(customers::load_many(&self.db, &self.actor, keys).await)?;
         Ok(found.into_iter().map(|m| (m.id, m)).collect())
     }
 }
 
-impl Loader<Uuid> for ResellerLoader {
+impl Loader<ResellerId> for ResellerLoader {
     type Value = reseller::Model;
     type Error = Arc<coplane_domain::Error>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[ResellerId],
+    ) -> Result<HashMap<ResellerId, Self::Value>, Self::Error> {
         let found = allowed(resellers::load_many(&self.db, &self.actor, keys).await)?;
         Ok(found.into_iter().map(|m| (m.id, m)).collect())
     }

@@ -38,25 +38,25 @@ impl NodeQuery {
         };
         let (db, actor) = (db(ctx)?, actor(ctx)?);
         let found = match kind.as_str() {
-            "Member" => members::get(db, actor, uuid)
+            "Member" => members::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Member(Member(m)))),
-            "Reseller" => resellers::get(db, actor, uuid)
+            "Reseller" => resellers::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Reseller(Reseller(m)))),
-            "Customer" => customers::get(db, actor, uuid)
+            "Customer" => customers::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Customer(Customer(m)))),
-            "Tenant" => tenants::get(db, actor, uuid)
+            "Tenant" => tenants::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Tenant(Tenant(m)))),
-            "Order" => orders::get(db, actor, uuid)
+            "Order" => orders::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Order(Order(m)))),
-            "AppInstall" => installs::get(db, actor, uuid)
+            "AppInstall" => installs::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::AppInstall(AppInstall(m)))),
-            "Invoice" => invoices::get(db, actor, uuid)
+            "Invoice" => invoices::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Invoice(Invoice(m)))),
             _ => Ok(None),

@@ -121,7 +121,12 @@ impl TokensQuery {
         let found = tokens::list(db(ctx)?, actor(ctx)?, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, ApiToken))
+        Ok(connection(
+            found,
+            after.is_some(),
+            |m| m.id.into(),
+            ApiToken,
+        ))
     }
 }
 

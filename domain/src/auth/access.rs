@@ -148,18 +148,18 @@ impl Reach {
     }
 
     /// Whether an object in `reseller`'s world (`None`: the co-op's own) is reached.
-    pub fn reseller(&self, reseller: Option<Uuid>) -> bool {
-        self.all || reseller.is_some_and(|r| self.resellers.contains(&ResellerId(r)))
+    pub fn reseller(&self, reseller: Option<ResellerId>) -> bool {
+        self.all || reseller.is_some_and(|r| self.resellers.contains(&r))
     }
 
     /// Whether a tenant (by id and reseller) is reached.
-    pub fn tenant(&self, id: Uuid, reseller: Option<Uuid>) -> bool {
-        self.reseller(reseller) || self.tenants.contains(&TenantId(id))
+    pub fn tenant(&self, id: TenantId, reseller: Option<ResellerId>) -> bool {
+        self.reseller(reseller) || self.tenants.contains(&id)
     }
 
     /// Whether a member is reached.
-    pub fn member(&self, id: Uuid) -> bool {
-        self.all || self.members.contains(&MemberId(id))
+    pub fn member(&self, id: MemberId) -> bool {
+        self.all || self.members.contains(&id)
     }
 
     /// A SQL condition selecting what is reached, given the columns that
@@ -343,8 +343,8 @@ mod tests {
         };
         let reach = p.authorize(Permission::WriteTenants).unwrap().reach;
         assert!(
-            reach.reseller(Some(r.0))
-                && !reach.reseller(Some(Uuid::now_v7()))
+            reach.reseller(Some(r))
+                && !reach.reseller(Some(ResellerId::new()))
                 && !reach.reseller(None)
         );
         assert!(matches!(
@@ -391,6 +391,6 @@ mod tests {
         };
         let grant = p.authorize(Permission::ReadTenants).unwrap();
         assert_eq!(grant.roles, [Role::TenantAdmin, Role::Reseller]);
-        assert!(grant.reach.tenant(t.0, None) && grant.reach.tenant(Uuid::now_v7(), Some(r.0)));
+        assert!(grant.reach.tenant(t, None) && grant.reach.tenant(TenantId::new(), Some(r)));
     }
 }

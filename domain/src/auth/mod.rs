@@ -38,7 +38,7 @@ pub struct Principal {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The API token behind this principal, re-checked by long-lived streams
     /// so a revocation ends them.
-    pub api_token_id: Option<uuid::Uuid>,
+    pub api_token_id: Option<crate::ids::ApiTokenId>,
 }
 
 impl Principal {

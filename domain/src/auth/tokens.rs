@@ -18,7 +18,7 @@ use super::{Actor, Permission, Principal, Role, SCOPES};
 use crate::audit::Change;
 use crate::entity::api_token;
 use crate::error::{Error, Result};
-use crate::ids::ResellerId;
+use crate::ids::{ApiTokenId, ResellerId};
 use crate::page::{self, Page, PageRequest};
 use crate::usecase::Mutation;
 
@@ -61,7 +61,7 @@ pub struct NewApiToken {
     /// Expiry.
     pub expires_at: Option<DateTime<Utc>>,
     /// The reseller it acts for (stewards only; a reseller's tokens are its own).
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Co-op-wide reach, asked for explicitly (stewards only, without a
     /// reseller).
     pub coop_wide: bool,
@@ -137,7 +137,7 @@ pub async fn create(
                 "API tokens are made by stewards or by one reseller for itself".into(),
             ));
         }
-        (false, None) => grant.reach.resellers.first().map(|r| r.0),
+        (false, None) => grant.reach.resellers.first().copied(),
         (false, Some(r)) if grant.reach.reseller(Some(r)) => Some(r),
         (false, Some(_)) => return Err(Error::not_found("resellerId", "reseller")),
     };
@@ -159,7 +159,7 @@ pub async fn create(
     scopes.sort();
     scopes.dedup();
     let model = api_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         name: Set(name.to_owned()),
         token_hash: Set(hash(&secret)),
         roles: Set(serde_json::json!([Role::Integration.as_str()]).to_string()),
@@ -178,7 +178,7 @@ pub async fn create(
     .await?;
     let change = Change {
         object_type: "ApiToken",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id,
         details: serde_json::json!({ "name": name, "scopes": scopes }),
     };
@@ -190,7 +190,7 @@ pub async fn create(
 pub async fn revoke(
     db: &DatabaseConnection,
     actor: &Actor,
-    id: Uuid,
+    id: ApiTokenId,
     now: DateTime<Utc>,
 ) -> Result<api_token::Model> {
     let grant = actor.principal.authorize(Permission::ManageTokens)?;
@@ -210,7 +210,7 @@ pub async fn revoke(
     let token = active.update(&txn).await?;
     let change = Change {
         object_type: "ApiToken",
-        object_id: token.id,
+        object_id: token.id.into(),
         reseller_id: token.reseller_id,
         details: serde_json::json!({}),
     };
@@ -263,7 +263,7 @@ pub async fn authenticate(
     Ok(Principal {
         subject: format!("api-token:{}", token.id),
         roles: roles.iter().filter_map(|r| r.parse().ok()).collect(),
-        reseller_id: token.reseller_id.map(ResellerId),
+        reseller_id: token.reseller_id,
         scopes: serde_json::from_str(&token.scopes).unwrap_or_default(),
         coop_wide: token.coop_wide,
         expires_at: token.expires_at,

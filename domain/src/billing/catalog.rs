@@ -15,6 +15,7 @@ use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{billable_metric, plan, plan_charge, reseller};
 use crate::error::{Error, Result};
+use crate::ids::{PlanId, ResellerId};
 use crate::usecase::Mutation;
 
 /// Replaces a plan's metered charges; the plan's price version goes up by
@@ -22,7 +23,7 @@ use crate::usecase::Mutation;
 pub async fn set_plan_charges(
     db: &DatabaseConnection,
     actor: &Actor,
-    plan_id: Uuid,
+    plan_id: PlanId,
     charges: Vec<(String, Charge)>,
     now: DateTime<Utc>,
 ) -> Result<Vec<plan_charge::Model>> {
@@ -76,7 +77,7 @@ pub async fn set_plan_charges(
         let free = Fixed::from_decimal(c.free_units)
             .map_err(|e| Error::invalid("charges", "INVALID_CHARGE", e.to_string()))?;
         let model = plan_charge::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(Uuid::now_v7().into()),
             plan_id: Set(plan.id),
             metric_id: Set(metric_id),
             charge_model: Set(model_name(&c).into()),
@@ -93,7 +94,7 @@ pub async fn set_plan_charges(
     }
     txn.commit(Change {
         object_type: "Plan",
-        object_id: plan.id,
+        object_id: plan.id.into(),
         reseller_id: None,
         details: serde_json::json!({ "charges": out.len(), "priceVersion": version }),
     })
@@ -115,7 +116,7 @@ fn model_name(c: &Charge) -> &'static str {
 /// A plan's charges with their metric codes (readers of the catalog).
 pub async fn charges_of(
     db: &impl ConnectionTrait,
-    plan_id: Uuid,
+    plan_id: PlanId,
 ) -> Result<Vec<(String, plan_charge::Model)>> {
     let metrics = billable_metric::Entity::find().all(db).await?;
     Ok(plan_charge::Entity::find()
@@ -163,7 +164,7 @@ fn fraction(field: &'static str, d: Decimal) -> Result<Fixed> {
 pub async fn set_reseller_terms(
     db: &DatabaseConnection,
     actor: &Actor,
-    reseller_id: Uuid,
+    reseller_id: ResellerId,
     terms: ResellerTerms,
     now: DateTime<Utc>,
 ) -> Result<reseller::Model> {
@@ -203,7 +204,7 @@ pub async fn set_reseller_terms(
     let r = am.update(&txn).await?;
     txn.commit(Change {
         object_type: "Reseller",
-        object_id: r.id,
+        object_id: r.id.into(),
         reseller_id: Some(r.id),
         details: serde_json::json!({
             "wholesaleDiscount": terms.wholesale_discount.map(|d| d.to_string()),

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::account::Account;
 use crate::error::Result;
+use crate::ids::{InvoiceId, PaymentId};
 use crate::jobs::Job;
 
 /// Opens collection of a finalized invoice on the payment rail (a
@@ -14,7 +15,7 @@ use crate::jobs::Job;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CollectInvoice {
     /// The invoice.
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
 }
 
 impl Job for CollectInvoice {
@@ -59,9 +60,9 @@ impl Job for AccountChanged {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PaymentReceived {
     /// The invoice paid.
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
     /// The payment.
-    pub payment_id: Uuid,
+    pub payment_id: PaymentId,
     /// What the payment brought to this invoice.
     pub amount: Decimal,
     /// What the invoice still owed after it.
@@ -79,7 +80,7 @@ mod tests {
     #[test]
     fn an_account_changed_job_is_stored_as_a_kind_and_an_id() {
         let id = Uuid::now_v7();
-        for account in [Account::Reseller(id), Account::Customer(id)] {
+        for account in [Account::Reseller(id.into()), Account::Customer(id.into())] {
             let job = AccountChanged::from(account);
             assert_eq!(
                 serde_json::to_value(&job).unwrap(),

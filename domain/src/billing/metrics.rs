@@ -143,7 +143,7 @@ pub async fn ensure_builtin(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Re
             .is_some();
         if !exists {
             let inserted = billable_metric::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(Uuid::now_v7().into()),
                 code: Set(code.into()),
                 name: Set(name.into()),
                 aggregation: Set("sum".into()),
@@ -237,7 +237,7 @@ pub async fn create(
             .await;
     }
     let model = billable_metric::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         code: Set(input.code.clone()),
         name: Set(name),
         aggregation: Set(aggregation.as_str().into()),
@@ -255,7 +255,7 @@ pub async fn create(
     ))?;
     let change = Change {
         object_type: "BillableMetric",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id: None,
         details: serde_json::json!({ "code": model.code, "aggregation": model.aggregation }),
     };

@@ -14,6 +14,7 @@ use crate::account::Account;
 use crate::db::stmt;
 use crate::entity::{customer, invoice, reseller};
 use crate::error::{Error, Result};
+use crate::ids::{CustomerId, InvoiceId};
 use crate::money::{minor_digits, to_cents};
 
 /// Who pays, as the rail needs to know them.
@@ -31,7 +32,7 @@ pub struct Payer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Collection {
     /// The invoice (carried as metadata, and as the idempotency key).
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
     /// Its number.
     pub number: String,
     /// Outstanding, in minor units.
@@ -81,7 +82,7 @@ pub enum Collected {
 pub async fn collect(
     db: &DatabaseConnection,
     rail: &dyn PaymentRail,
-    invoice_id: Uuid,
+    invoice_id: InvoiceId,
     now: DateTime<Utc>,
 ) -> Result<Collected> {
     let Some(inv) = invoice::Entity::find_by_id(invoice_id).one(db).await? else {
@@ -146,10 +147,13 @@ async fn payer_of(db: &impl ConnectionTrait, inv: &invoice::Model) -> Result<Pay
             rail_id: r.stripe_customer_id,
         });
     }
-    let c = customer::Entity::find_by_id(inv.recipient_customer_id.unwrap_or_default())
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::not_found("invoiceId", "customer"))?;
+    let c = customer::Entity::find_by_id(
+        inv.recipient_customer_id
+            .unwrap_or_else(|| CustomerId::from(Uuid::nil())),
+    )
+    .one(db)
+    .await?
+    .ok_or_else(|| Error::not_found("invoiceId", "customer"))?;
     Ok(Payer {
         account: Account::Customer(c.id),
         name: c.name,

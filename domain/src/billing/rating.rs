@@ -13,12 +13,13 @@ use rust_decimal::Decimal;
 
 use super::charges::Charge;
 use crate::catalog::pricing::{retail_price, wholesale_price};
+use crate::ids::PlanId;
 
 /// A plan's terms as rated.
 #[derive(Clone, Debug)]
 pub struct PlanTerms {
     /// Its id.
-    pub id: uuid::Uuid,
+    pub id: PlanId,
     /// Its code.
     pub code: String,
     /// Name shown.
@@ -77,7 +78,7 @@ pub enum Layer {
         /// The reseller's markup over its wholesale price (a fraction).
         markup: Option<Decimal>,
         /// Explicit base fees per plan id.
-        explicit: std::collections::HashMap<uuid::Uuid, Decimal>,
+        explicit: std::collections::HashMap<PlanId, Decimal>,
         /// The reseller's price list version.
         version: i32,
     },
@@ -285,7 +286,7 @@ mod tests {
 
     fn plan() -> PlanTerms {
         PlanTerms {
-            id: uuid::Uuid::nil(),
+            id: PlanId::from(uuid::Uuid::nil()),
             code: "pro".into(),
             name: "Pro".into(),
             currency: "EUR".into(),

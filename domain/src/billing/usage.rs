@@ -20,6 +20,7 @@ use crate::auth::{Actor, Permission};
 use crate::db::stmt;
 use crate::decimal::Fixed;
 use crate::error::{Error, Result};
+use crate::ids::{ResellerId, TenantId};
 
 /// How far ahead of the server's clock an event may be stamped.
 pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -73,8 +74,8 @@ pub struct IngestReport {
 }
 
 pub(crate) struct Valid {
-    pub(crate) tenant_id: Uuid,
-    pub(crate) reseller_id: Option<Uuid>,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) reseller_id: Option<ResellerId>,
     pub(crate) metric: String,
     pub(crate) quantity: Fixed,
     pub(crate) at: DateTime<Utc>,
@@ -95,10 +96,10 @@ pub async fn ingest(
     let mut report = IngestReport::default();
 
     // What the rows name, in three queries.
-    let mut ids: Vec<Uuid> = Vec::new();
+    let mut ids: Vec<TenantId> = Vec::new();
     let mut slugs: Vec<String> = Vec::new();
     for r in &rows {
-        match Uuid::parse_str(r.tenant.trim()) {
+        match r.tenant.trim().parse::<TenantId>() {
             Ok(id) => ids.push(id),
             Err(_) => slugs.push(r.tenant.trim().to_owned()),
         }
@@ -284,9 +285,9 @@ pub(crate) async fn insert(
 /// Tenants by id and slug: name → (id, reseller).
 async fn tenants_named(
     db: &impl ConnectionTrait,
-    ids: &[Uuid],
+    ids: &[TenantId],
     slugs: &[String],
-) -> Result<HashMap<String, (Uuid, Option<Uuid>)>> {
+) -> Result<HashMap<String, (TenantId, Option<ResellerId>)>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -302,7 +303,7 @@ async fn tenants_named(
             ))
             .await?
         {
-            let id: Uuid = r.try_get("", "id")?;
+            let id: TenantId = r.try_get("", "id")?;
             out.insert(id.to_string(), (id, r.try_get("", "reseller_id")?));
         }
     }
@@ -382,10 +383,10 @@ pub async fn metric_defs(db: &impl ConnectionTrait) -> Result<BTreeMap<String, M
 pub async fn quantities(
     db: &impl ConnectionTrait,
     metrics: &BTreeMap<String, MetricDef>,
-    tenant: Option<Uuid>,
+    tenant: Option<TenantId>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<HashMap<(Uuid, String), Decimal>> {
+) -> Result<HashMap<(TenantId, String), Decimal>> {
     let mut out = HashMap::new();
     let tenant_filter = if tenant.is_some() {
         " AND tenant_id = $3"
@@ -427,7 +428,7 @@ pub async fn quantities(
              WHERE occurred_at >= $1 AND occurred_at < $2{tenant_filter} AND metric_code = ${code_arg} \
              ORDER BY tenant_id, occurred_at, id"
         );
-        let mut by_tenant: BTreeMap<Uuid, Vec<Event>> = BTreeMap::new();
+        let mut by_tenant: BTreeMap<TenantId, Vec<Event>> = BTreeMap::new();
         for r in db.query_all_raw(stmt(db, &sql, a.clone())).await? {
             let value = def.field_name.as_ref().and_then(|f| {
                 let props: Option<String> = r.try_get("", "properties").ok()?;
@@ -451,7 +452,7 @@ pub async fn quantities(
                     value,
                 });
         }
-        let mut before: HashMap<Uuid, Decimal> = HashMap::new();
+        let mut before: HashMap<TenantId, Decimal> = HashMap::new();
         if def.aggregation == Aggregation::WeightedSum {
             let t2 = if tenant.is_some() {
                 " AND e.tenant_id = $3"
@@ -495,7 +496,7 @@ pub async fn quantities(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageAggregate {
     /// The tenant.
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// The metric.
     pub metric: String,
     /// The window.
@@ -511,7 +512,7 @@ pub struct UsageAggregate {
 pub async fn aggregates(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    tenant: Option<Uuid>,
+    tenant: Option<TenantId>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<UsageAggregate>> {
@@ -525,7 +526,7 @@ pub async fn aggregates(
     }
     let metrics = metric_defs(db).await?;
     let q = quantities(db, &metrics, tenant, start, end).await?;
-    let mut tenants: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+    let mut tenants: HashMap<TenantId, Option<ResellerId>> = HashMap::new();
     for r in db
         .query_all_raw(stmt(db, "SELECT id, reseller_id FROM tenants", vec![]))
         .await?

@@ -13,6 +13,7 @@ use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::{app, app_version};
 use crate::error::{Error, Result};
+use crate::ids::AppId;
 use crate::input::non_empty;
 use crate::page::{self, Page, PageRequest};
 use crate::usecase::Mutation;
@@ -50,7 +51,7 @@ pub async fn create(
         return txn.replay::<app::Entity>(id, |_| true, "app").await;
     }
     let model = app::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         slug: Set(input.slug.clone()),
         name: Set(name),
         description: Set(input.description.trim().to_owned()),
@@ -66,7 +67,7 @@ pub async fn create(
     ))?;
     let change = Change {
         object_type: "App",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id: None,
         details: serde_json::json!({ "slug": model.slug }),
     };
@@ -115,7 +116,7 @@ pub async fn max_plan_storage(db: &impl ConnectionTrait) -> Result<Option<i64>> 
 pub async fn publish_version(
     db: &DatabaseConnection,
     actor: &Actor,
-    app_id: Uuid,
+    app_id: AppId,
     version: &str,
     recipe: &serde_json::Value,
     now: DateTime<Utc>,
@@ -135,7 +136,7 @@ pub async fn publish_version(
         .map_err(|e| Error::invalid("recipe", "INVALID_RECIPE", e.to_string()))?;
     let txn = Mutation::begin(db, actor, &grant, "publishAppVersion", now).await?;
     let model = app_version::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         app_id: Set(app.id),
         version: Set(version.to_owned()),
         recipe: Set(canonical),
@@ -154,7 +155,7 @@ pub async fn publish_version(
     ))?;
     let change = Change {
         object_type: "AppVersion",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id: None,
         details: serde_json::json!({ "app": app.slug, "version": version }),
     };
@@ -176,7 +177,7 @@ pub async fn list(
 pub async fn versions(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    app_id: Uuid,
+    app_id: AppId,
 ) -> Result<Vec<app_version::Model>> {
     actor.principal.authorize(Permission::ReadCatalog)?;
     Ok(app_version::Entity::find()

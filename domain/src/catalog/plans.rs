@@ -101,7 +101,7 @@ pub async fn create(
         ));
     }
     let model = plan::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         code: Set(input.code.clone()),
         name: Set(name),
         currency: Set(currency.code().to_owned()),
@@ -127,7 +127,7 @@ pub async fn create(
     ))?;
     let change = Change {
         object_type: "Plan",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id: None,
         details: serde_json::json!({ "code": model.code }),
     };

@@ -14,6 +14,7 @@ use crate::db::stmt;
 use crate::decimal::Fixed;
 use crate::entity::{app, plan, reseller};
 use crate::error::{Error, Result};
+use crate::ids::{PlanId, ResellerId};
 use crate::reference::Currency;
 use crate::usecase::Mutation;
 
@@ -42,7 +43,7 @@ pub struct Storefront {
 }
 
 /// Which reseller a call is about: a reseller's own, or the one a steward names.
-fn target(grant: &Grant, reseller_id: Option<Uuid>) -> Result<Uuid> {
+fn target(grant: &Grant, reseller_id: Option<ResellerId>) -> Result<ResellerId> {
     match (grant.reach.all, reseller_id) {
         (true, Some(r)) => Ok(r),
         (true, None) => Err(Error::invalid(
@@ -51,7 +52,7 @@ fn target(grant: &Grant, reseller_id: Option<Uuid>) -> Result<Uuid> {
             "name the reseller",
         )),
         (false, Some(r)) if grant.reach.reseller(Some(r)) => Ok(r),
-        (false, None) if grant.reach.resellers.len() == 1 => Ok(grant.reach.resellers[0].0),
+        (false, None) if grant.reach.resellers.len() == 1 => Ok(grant.reach.resellers[0]),
         _ => Err(Error::not_found("resellerId", "reseller")),
     }
 }
@@ -60,7 +61,7 @@ fn target(grant: &Grant, reseller_id: Option<Uuid>) -> Result<Uuid> {
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    reseller_id: Option<Uuid>,
+    reseller_id: Option<ResellerId>,
 ) -> Result<Option<Storefront>> {
     let grant = actor.principal.authorize(Permission::ReadStorefront)?;
     let id = match target(&grant, reseller_id) {
@@ -156,9 +157,9 @@ pub async fn get(
 pub async fn set_prices(
     db: &DatabaseConnection,
     actor: &Actor,
-    reseller_id: Option<Uuid>,
+    reseller_id: Option<ResellerId>,
     markup: Option<Decimal>,
-    prices: Vec<(Uuid, Decimal)>,
+    prices: Vec<(PlanId, Decimal)>,
     now: DateTime<Utc>,
 ) -> Result<Storefront> {
     let grant = actor.principal.authorize(Permission::WritePrices)?;
@@ -260,7 +261,7 @@ pub async fn set_prices(
     }
     let change = Change {
         object_type: "Reseller",
-        object_id: id,
+        object_id: id.into(),
         reseller_id: Some(id),
         details: serde_json::json!({ "version": version, "markup": markup, "prices": prices.len() }),
     };

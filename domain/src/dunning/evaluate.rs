@@ -20,6 +20,7 @@ use crate::db::stmt;
 use crate::entity::account_standing;
 use crate::entity::{dunning_step, invoice};
 use crate::error::{Error, Result};
+use crate::ids::ResellerId;
 use crate::usecase::SystemChange;
 
 /// What an evaluation found.
@@ -98,7 +99,7 @@ pub async fn evaluate(
 async fn lock_standing(
     txn: &impl ConnectionTrait,
     account: Account,
-    world: Option<Uuid>,
+    world: Option<ResellerId>,
     now: DateTime<Utc>,
 ) -> Result<account_standing::Model> {
     txn.execute_raw(stmt(

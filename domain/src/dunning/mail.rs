@@ -7,7 +7,7 @@ use crate::billing::invoices::InvoiceAmounts;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SendMail {
     /// The `dunning_steps` row holding it.
-    pub step_id: Uuid,
+    pub step_id: DunningStepId,
 }
 
 impl crate::jobs::Job for SendMail {
@@ -32,8 +32,8 @@ pub struct Mail {
 pub(super) struct Entry<'a> {
     pub account: Account,
     /// Whose world the account is in.
-    pub reseller: Option<Uuid>,
-    pub invoice: Option<Uuid>,
+    pub reseller: Option<ResellerId>,
+    pub invoice: Option<InvoiceId>,
     pub step_index: i32,
     pub action: &'a str,
     pub dedup_key: &'a str,
@@ -48,7 +48,7 @@ pub(super) async fn record(
     entry: &Entry<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let row_id = Uuid::now_v7();
+    let row_id = DunningStepId::new();
     let details = entry
         .mail
         .map(|m| serde_json::to_string(m).unwrap_or_default());

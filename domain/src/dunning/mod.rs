@@ -20,7 +20,6 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::account::Account;
 use crate::billing::jobs::AccountChanged;
@@ -29,6 +28,7 @@ use crate::entity::account_standing::{self, Standing};
 use crate::entity::invoice::{self, InvoiceStatus};
 use crate::entity::{dunning_step, tenant};
 use crate::error::{Error, Result};
+use crate::ids::{CustomerId, DunningStepId, InvoiceId, ResellerId, TenantId};
 use crate::tenancy::{SuspensionReason, TenantState};
 use crate::usecase::SystemChange;
 use policy::{Action, Step};
@@ -48,7 +48,7 @@ struct Party {
     name: String,
     email: Option<String>,
     /// Its reseller (a customer's), else `None`.
-    reseller: Option<Uuid>,
+    reseller: Option<ResellerId>,
     /// The brand that bills it and that brand's address.
     biller: String,
     biller_address: Option<String>,
@@ -57,7 +57,7 @@ struct Party {
 impl Party {
     /// The reseller whose world the account is in: a reseller's own, a
     /// customer's reseller (`None`: a direct customer, the co-op's).
-    fn world(&self, account: Account) -> Option<Uuid> {
+    fn world(&self, account: Account) -> Option<ResellerId> {
         match account {
             Account::Reseller(id) => Some(id),
             Account::Customer(_) => self.reseller,
@@ -114,7 +114,7 @@ async fn party(db: &impl ConnectionTrait, account: Account) -> Result<Party> {
 async fn ladder(
     db: &impl ConnectionTrait,
     account: Account,
-    reseller: Option<Uuid>,
+    reseller: Option<ResellerId>,
 ) -> Result<Vec<Step>> {
     let owner = match account {
         Account::Customer(_) => reseller,
@@ -139,8 +139,8 @@ fn tenants_column(account: Account) -> &'static str {
 /// its reseller), in `txn`.
 pub(crate) async fn account_changed(
     txn: &impl ConnectionTrait,
-    customer: Uuid,
-    reseller: Option<Uuid>,
+    customer: CustomerId,
+    reseller: Option<ResellerId>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let accounts =

@@ -15,17 +15,17 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use uuid::Uuid;
 
 use super::policy::{Action, Overrides, Step};
 use crate::account::Account;
 use crate::entity::account_standing::Standing;
 use crate::entity::dunning_step;
+use crate::ids::InvoiceId;
 
 /// An open invoice of the account, as the ladder sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenInvoice {
-    pub id: Uuid,
+    pub id: InvoiceId,
     /// `None`: it never falls due, so it is never overdue.
     pub due_at: Option<DateTime<Utc>>,
     /// Still owed: an invoice that owes nothing is not in arrears.
@@ -98,7 +98,7 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Episode {
     /// Its oldest unpaid invoice, which names it.
-    pub invoice: Uuid,
+    pub invoice: InvoiceId,
     /// What is past due (not what is merely open): triggers and mail speak of it.
     pub outstanding: Decimal,
     /// Days since the oldest invoice fell due, without grace (what mail says).

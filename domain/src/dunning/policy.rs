@@ -16,6 +16,7 @@ use crate::auth::{Actor, Permission};
 use crate::billing::jobs::AccountChanged;
 use crate::db::stmt;
 use crate::error::{Error, Result};
+use crate::ids::{CustomerId, ResellerId};
 
 /// When a step applies: every condition given must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,14 +126,17 @@ pub fn validate(steps: &[Step]) -> Result<()> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// `None`: the co-op's.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     pub steps: Vec<Step>,
     /// Raised on every change.
     pub version: i32,
 }
 
 /// The policy of `reseller` (`None`: the co-op's), if set.
-pub async fn get(db: &impl ConnectionTrait, reseller: Option<Uuid>) -> Result<Option<Policy>> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    reseller: Option<ResellerId>,
+) -> Result<Option<Policy>> {
     let row = match reseller {
         Some(r) => {
             db.query_one_raw(stmt(
@@ -167,7 +171,7 @@ pub async fn get(db: &impl ConnectionTrait, reseller: Option<Uuid>) -> Result<Op
 pub async fn read(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    reseller: Option<Uuid>,
+    reseller: Option<ResellerId>,
 ) -> Result<Option<Policy>> {
     let grant = actor.principal.authorize(Permission::ReadBilling)?;
     if !grant.reach.all && !grant.reach.reseller(reseller) {
@@ -181,7 +185,7 @@ pub async fn read(
 pub async fn set(
     db: &DatabaseConnection,
     actor: &Actor,
-    reseller: Option<Uuid>,
+    reseller: Option<ResellerId>,
     steps: Vec<Step>,
     now: DateTime<Utc>,
 ) -> Result<Policy> {
@@ -241,7 +245,7 @@ pub async fn set(
     }
     txn.commit(Change {
         object_type: "OverduePolicy",
-        object_id: reseller.unwrap_or(Uuid::nil()),
+        object_id: reseller.map_or(Uuid::nil(), Uuid::from),
         reseller_id: reseller,
         details: serde_json::json!({ "version": version, "steps": steps.len() }),
     })
@@ -269,7 +273,7 @@ pub struct Overrides {
 pub async fn set_overrides(
     db: &DatabaseConnection,
     actor: &Actor,
-    customer: Uuid,
+    customer: CustomerId,
     overrides: Overrides,
     now: DateTime<Utc>,
 ) -> Result<Overrides> {
@@ -290,7 +294,7 @@ pub async fn set_overrides(
         ))
         .await?
         .ok_or_else(|| Error::not_found("customerId", "customer"))?;
-    let reseller: Option<Uuid> = row.try_get("", "reseller_id")?;
+    let reseller: Option<ResellerId> = row.try_get("", "reseller_id")?;
     if !grant.reach.reseller(reseller) {
         return Err(Error::not_found("customerId", "customer"));
     }
@@ -307,7 +311,7 @@ pub async fn set_overrides(
     crate::jobs::enqueue(&txn, &changed, now).await?;
     txn.commit(Change {
         object_type: "Customer",
-        object_id: customer,
+        object_id: customer.into(),
         reseller_id: reseller,
         details: serde_json::to_value(&overrides).unwrap_or_default(),
     })

@@ -50,12 +50,12 @@ pub(super) async fn resume_overdue(
         .await?;
     let mut resumed = 0;
     for r in rows {
-        let t: Uuid = r.try_get("", "id")?;
+        let t: TenantId = r.try_get("", "id")?;
         // The other paying party of the tenant (its reseller, or its customer)
         // may be suspended too: the suspension is then that party's.
         let other = match account {
             Account::Customer(_) => r
-                .try_get::<Option<Uuid>>("", "reseller_id")?
+                .try_get::<Option<ResellerId>>("", "reseller_id")?
                 .map(Account::Reseller),
             Account::Reseller(_) => Some(Account::Customer(r.try_get("", "customer_id")?)),
         };
@@ -119,7 +119,7 @@ async fn tenant_ids(
     db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<sea_orm::Value>,
-) -> Result<Vec<Uuid>> {
+) -> Result<Vec<TenantId>> {
     db.query_all_raw(stmt(db, sql, values))
         .await?
         .iter()
@@ -131,7 +131,7 @@ async fn tenant_ids(
 pub(super) async fn tenant_in_reach(
     txn: &impl ConnectionTrait,
     grant: &crate::auth::Grant,
-    id: Uuid,
+    id: TenantId,
 ) -> Result<tenant::Model> {
     tenant::Entity::find_by_id(id)
         .one(txn)
@@ -144,7 +144,7 @@ pub(super) async fn tenant_in_reach(
 pub async fn suspend_tenant(
     db: &DatabaseConnection,
     actor: &crate::auth::Actor,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     note: &str,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
@@ -173,7 +173,7 @@ pub async fn suspend_tenant(
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit(crate::audit::Change {
         object_type: "Tenant",
-        object_id: t.id,
+        object_id: t.id.into(),
         reseller_id: t.reseller_id,
         details: serde_json::json!({ "reason": note }),
     })
@@ -186,7 +186,7 @@ pub async fn suspend_tenant(
 pub async fn resume_tenant(
     db: &DatabaseConnection,
     actor: &crate::auth::Actor,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
     let grant = actor
@@ -216,7 +216,7 @@ pub async fn resume_tenant(
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit(crate::audit::Change {
         object_type: "Tenant",
-        object_id: t.id,
+        object_id: t.id.into(),
         reseller_id: t.reseller_id,
         details: serde_json::json!({}),
     })
@@ -229,7 +229,7 @@ pub async fn resume_tenant(
 pub async fn set_prepaid_until(
     db: &DatabaseConnection,
     actor: &crate::auth::Actor,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
@@ -247,7 +247,7 @@ pub async fn set_prepaid_until(
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit(crate::audit::Change {
         object_type: "Tenant",
-        object_id: t.id,
+        object_id: t.id.into(),
         reseller_id: t.reseller_id,
         details: serde_json::json!({ "prepaidUntil": until }),
     })
@@ -260,7 +260,7 @@ pub async fn set_prepaid_until(
 /// suspended now rather than at the next hourly evaluation.
 pub async fn tenant_started(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     now: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(t) = tenant::Entity::find_by_id(tenant_id).one(db).await? {

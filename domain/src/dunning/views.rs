@@ -28,7 +28,7 @@ pub struct TakenStep {
     /// When its mail went out.
     pub sent_at: Option<DateTime<Utc>>,
     /// The invoice it was about.
-    pub invoice_id: Option<Uuid>,
+    pub invoice_id: Option<InvoiceId>,
 }
 
 /// An account's standing and its history, for a caller that has read the
@@ -39,7 +39,7 @@ pub async fn read_standing(
     db: &impl ConnectionTrait,
     actor: &Actor,
     account: Account,
-    world: Option<Uuid>,
+    world: Option<ResellerId>,
 ) -> Result<Option<(StandingView, Vec<TakenStep>)>> {
     let Ok(grant) = actor.principal.authorize(Permission::ReadBilling) else {
         return Ok(None);

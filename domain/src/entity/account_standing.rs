@@ -3,18 +3,20 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AccountStandingId, ResellerId};
+
 use crate::account::Account;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "account_standings")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: AccountStandingId,
     /// `reseller` | `customer` (see [`Model::account`]).
     pub account_kind: String,
     pub account_id: Uuid,
     /// Whose world the account is in: a reseller's own, a customer's reseller.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     pub standing: Standing,
     /// The last step of the ladder whose trigger held in this episode.
     pub last_step: Option<i32>,

@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{ApiTokenId, MemberId, ResellerId};
+
 /// An API token row. The secret itself is never stored.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_tokens")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: ApiTokenId,
     /// Label.
     pub name: String,
     /// SHA-256 of the secret, hex.
@@ -18,11 +20,11 @@ pub struct Model {
     /// JSON array of scopes.
     pub scopes: String,
     /// The reseller it acts for.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Whether it reaches every reseller's world (asked for explicitly).
     pub coop_wide: bool,
     /// The member it acts for.
-    pub member_id: Option<Uuid>,
+    pub member_id: Option<MemberId>,
     /// Who created it.
     pub created_by: String,
     /// Expiry.

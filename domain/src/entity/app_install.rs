@@ -2,23 +2,25 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AppId, AppInstallId, AppVersionId, ResellerId, TenantId};
+
 /// An app installed in a tenant.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "app_installs")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: AppInstallId,
     /// The tenant.
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// Whose world it is in.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// The app.
-    pub app_id: Uuid,
+    pub app_id: AppId,
     /// The installed version.
-    pub app_version_id: Uuid,
+    pub app_version_id: AppVersionId,
     /// The version before the last upgrade (for rollback).
-    pub previous_version_id: Option<Uuid>,
+    pub previous_version_id: Option<AppVersionId>,
     /// JSON values.
     pub values_json: String,
     pub state: InstallState,

@@ -2,15 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AppId, AppVersionId};
+
 /// A published, immutable version of an app's recipe.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "app_versions")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: AppVersionId,
     /// The app.
-    pub app_id: Uuid,
+    pub app_id: AppId,
     /// `recipeVersion+upstreamVersion`.
     pub version: String,
     /// The recipe, JSON.

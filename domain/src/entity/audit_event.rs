@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AuditEventId, ResellerId};
+
 /// One audited mutation.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: AuditEventId,
     /// When.
     pub occurred_at: DateTimeUtc,
     /// Who (the principal's subject).
@@ -22,7 +24,7 @@ pub struct Model {
     /// The object changed.
     pub object_id: Option<Uuid>,
     /// Whose world it is in.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// The request.
     pub request_id: Option<String>,
     /// JSON details.

@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::BillableMetricId;
+
 /// A billable metric: how usage events of one code are aggregated.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "billable_metrics")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: BillableMetricId,
     /// Unique code, as events name it.
     pub code: String,
     /// Name shown.

@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::BillingPeriodId;
+
 /// A billing period, half-open `[starts_at, ends_at)`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "billing_periods")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: BillingPeriodId,
     /// First instant.
     pub starts_at: DateTimeUtc,
     /// First instant after.

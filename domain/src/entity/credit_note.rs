@@ -2,17 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{CreditNoteId, InvoiceId, ResellerId};
+
 /// A correction of a finalized invoice.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credit_notes")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: CreditNoteId,
     /// The invoice corrected.
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
     /// Whose world.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Gapless per issuer and year.
     pub number: String,
     /// Amount credited, integer part.

@@ -4,20 +4,22 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{DunningStepId, InvoiceId, ResellerId};
+
 use crate::account::Account;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "dunning_steps")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: DunningStepId,
     /// `reseller` | `customer` (see [`Model::account`]).
     pub account_kind: String,
     pub account_id: Uuid,
     /// Whose world the account is in.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// The invoice it was about.
-    pub invoice_id: Option<Uuid>,
+    pub invoice_id: Option<InvoiceId>,
     /// Its step's place in the ladder; -1 for a payment's receipt.
     pub step_index: i32,
     /// The action's name (`reminder`, `suspend`, …, `payment_received`).

@@ -2,23 +2,25 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{BillingPeriodId, CustomerId, InvoiceId, ResellerId};
+
 /// An invoice: issuer → recipient for a period.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invoices")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: InvoiceId,
     /// The period closed into it.
-    pub billing_period_id: Option<Uuid>,
+    pub billing_period_id: Option<BillingPeriodId>,
     /// Whose world it is in.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Issuer; `None`: the co-op.
-    pub issuer_reseller_id: Option<Uuid>,
+    pub issuer_reseller_id: Option<ResellerId>,
     /// Recipient, when a reseller.
-    pub recipient_reseller_id: Option<Uuid>,
+    pub recipient_reseller_id: Option<ResellerId>,
     /// Recipient, when a customer.
-    pub recipient_customer_id: Option<Uuid>,
+    pub recipient_customer_id: Option<CustomerId>,
     /// Who bills whom.
     pub layer: InvoiceLayer,
     /// Gapless per issuer and year, once finalized.

@@ -2,21 +2,23 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{InvoiceId, InvoiceLineId, ResellerId, TenantId};
+
 /// A line of an invoice.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invoice_lines")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: InvoiceLineId,
     /// The invoice.
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
     /// Whose world.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Order on the invoice.
     pub position: i32,
     /// The tenant it is for.
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     /// What it is.
     pub description: String,
     /// The metric, for metered lines.

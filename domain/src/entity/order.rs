@@ -2,17 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{CustomerId, OrderId, ResellerId};
+
 /// A storefront order by a reseller for one of its customers.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: OrderId,
     /// The selling reseller.
-    pub reseller_id: Uuid,
+    pub reseller_id: ResellerId,
     /// The buying customer.
-    pub customer_id: Uuid,
+    pub customer_id: CustomerId,
     pub state: OrderState,
     /// The storefront's idempotency key.
     pub idempotency_key: Option<String>,

@@ -2,28 +2,30 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{AppInstallId, AppVersionId, OrderId, OrderLineId, PlanId, ResellerId, TenantId};
+
 /// One line of an order.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "order_lines")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: OrderLineId,
     /// The order.
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     /// The order's reseller.
-    pub reseller_id: Uuid,
+    pub reseller_id: ResellerId,
     /// 0-based place in the order.
     pub position: i32,
     pub kind: LineKind,
     /// The tenant it concerns.
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     /// The plan it sets.
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     /// The version it installs or upgrades to.
-    pub app_version_id: Option<Uuid>,
+    pub app_version_id: Option<AppVersionId>,
     /// The install it concerns.
-    pub app_install_id: Option<Uuid>,
+    pub app_install_id: Option<AppInstallId>,
     /// JSON: the line as ordered, and what it replaced (for cancelling).
     pub request: String,
     pub state: super::order::OrderState,

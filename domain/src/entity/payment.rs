@@ -2,17 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{InvoiceId, PaymentId, ResellerId};
+
 /// Money received against an invoice.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payments")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: PaymentId,
     /// The invoice.
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
     /// Whose world.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Amount, integer part.
     pub amount_units: i64,
     /// Amount, 10⁻⁹ part.

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::PlanId;
+
 use crate::quota::Quota;
 
 /// A plan: a base fee per period and an included quota.
@@ -10,7 +12,7 @@ use crate::quota::Quota;
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: PlanId,
     /// Unique code.
     pub code: String,
     /// Name shown.

@@ -2,17 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{BillableMetricId, PlanChargeId, PlanId};
+
 /// A metered charge on a plan.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "plan_charges")]
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: PlanChargeId,
     /// The plan.
-    pub plan_id: Uuid,
+    pub plan_id: PlanId,
     /// The metric.
-    pub metric_id: Uuid,
+    pub metric_id: BillableMetricId,
     /// `standard` | `graduated` | `volume` | `package` | `percentage`.
     pub charge_model: String,
     /// The charge as JSON (exact decimals as strings).

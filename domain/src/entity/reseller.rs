@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{MemberId, ResellerId};
+
 use crate::quota::Quota;
 
 /// A reseller row.
@@ -10,9 +12,9 @@ use crate::quota::Quota;
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: ResellerId,
     /// The member organisation.
-    pub member_id: Uuid,
+    pub member_id: MemberId,
     /// Brand it sells under.
     pub brand_name: String,
     /// Support contact shown to its customers.

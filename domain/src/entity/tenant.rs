@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{CustomerId, PlanId, ResellerId, TenantId};
+
 use crate::quota::Quota;
 
 /// A tenant row.
@@ -10,13 +12,13 @@ use crate::quota::Quota;
 pub struct Model {
     /// Id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: TenantId,
     /// Owner.
-    pub customer_id: Uuid,
+    pub customer_id: CustomerId,
     /// The customer's reseller (denormalized for scoping).
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Plan.
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     /// Immutable slug.
     pub slug: String,
     /// Cluster it runs in.

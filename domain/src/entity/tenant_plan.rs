@@ -3,16 +3,18 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{PlanId, ResellerId, TenantId, TenantPlanId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenant_plans")]
 #[allow(missing_docs)]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub id: TenantPlanId,
+    pub tenant_id: TenantId,
     /// Whose world the tenant is in.
-    pub reseller_id: Option<Uuid>,
-    pub plan_id: Uuid,
+    pub reseller_id: Option<ResellerId>,
+    pub plan_id: PlanId,
     /// Held from this instant until the tenant's next row.
     pub starts_at: DateTimeUtc,
     pub created_at: DateTimeUtc,

@@ -7,15 +7,15 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, Set, Statement,
 };
 use serde_json::json;
-use uuid::Uuid;
 
-use super::ensure_no_order_in_progress;
+use super::{Target, ensure_no_order_in_progress};
 use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
 use crate::catalog::{InstallValues, Recipe, RecipeError};
 pub use crate::entity::app_install::InstallState;
 use crate::entity::{app, app_install, app_version, tenant};
 use crate::error::{Error, Result};
+use crate::ids::{AppInstallId, AppVersionId, TenantId};
 use crate::tenancy::jobs::SyncAppInstall;
 use crate::tenancy::{DIMENSIONS, Platform, Quota, resellers};
 use crate::usecase::Mutation;
@@ -31,7 +31,7 @@ impl InstallState {
 #[derive(Clone, Debug)]
 pub struct LiveInstall {
     /// The install.
-    pub id: Uuid,
+    pub id: AppInstallId,
     /// Its app's slug.
     pub app_slug: String,
     /// What it takes from the quota.
@@ -47,7 +47,7 @@ fn recipe_of(version: &app_version::Model) -> Result<Recipe> {
 /// A version with its app and parsed recipe.
 pub async fn load_version(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AppVersionId,
 ) -> Result<Option<(app_version::Model, app::Model, Recipe)>> {
     let Some(version) = app_version::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
@@ -61,7 +61,7 @@ pub async fn load_version(
 }
 
 /// A tenant's live installs with their footprints.
-pub async fn live(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<LiveInstall>> {
+pub async fn live(db: &impl ConnectionTrait, tenant_id: TenantId) -> Result<Vec<LiveInstall>> {
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
@@ -103,7 +103,7 @@ pub async fn claim_host(
     recipe: &Recipe,
     values: &InstallValues,
     (app, tenant_slug): (&str, &str),
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<Option<String>> {
     if let Some(host) = &values.host {
         let domain = platform.app_domain.as_str();
@@ -193,7 +193,7 @@ pub async fn record_missing_hosts(db: &DatabaseConnection, platform: &Platform) 
         .await?;
     let mut recorded = 0;
     for r in rows {
-        let id: Uuid = r.try_get("", "id")?;
+        let id: AppInstallId = r.try_get("", "id")?;
         let recipe: Recipe = serde_json::from_str(&r.try_get::<String>("", "recipe")?)
             .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
         let values: InstallValues =
@@ -247,7 +247,7 @@ pub fn check_fits(slug: &str, quota: &Quota, installs: &[LiveInstall]) -> Result
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: AppInstallId,
 ) -> Result<Option<app_install::Model>> {
     let grant = actor.principal.authorize(Permission::ReadTenants)?;
     Ok(app_install::Entity::find_by_id(id)
@@ -260,7 +260,7 @@ pub async fn get(
 pub async fn of_tenant(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<Vec<app_install::Model>> {
     let grant = actor.principal.authorize(Permission::ReadTenants)?;
     Ok(app_install::Entity::find()
@@ -299,7 +299,7 @@ async fn begin_managed<'a>(
     actor: &'a Actor,
     grant: &'a Grant,
     operation: &'static str,
-    id: Uuid,
+    id: AppInstallId,
     now: DateTime<Utc>,
 ) -> Result<(Mutation<'a>, app_install::Model, tenant::Model)> {
     let txn = Mutation::begin(db, actor, grant, operation, now).await?;
@@ -331,14 +331,7 @@ async fn begin_managed<'a>(
             format!("the install is {}", install.state),
         ));
     }
-    ensure_no_order_in_progress(
-        &txn,
-        crate::entity::order_line::Column::AppInstallId,
-        id,
-        "this install",
-        "installId",
-    )
-    .await?;
+    ensure_no_order_in_progress(&txn, Target::Install(id), "this install", "installId").await?;
     Ok((txn, install, tenant))
 }
 
@@ -360,7 +353,7 @@ pub async fn rollback(
     db: &DatabaseConnection,
     actor: &Actor,
     platform: &Platform,
-    id: Uuid,
+    id: AppInstallId,
     now: DateTime<Utc>,
 ) -> Result<app_install::Model> {
     let grant = actor.principal.authorize(Permission::ManageInstalls)?;
@@ -413,7 +406,7 @@ pub async fn rollback(
     crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
     let change = Change {
         object_type: "AppInstall",
-        object_id: id,
+        object_id: id.into(),
         reseller_id: model.reseller_id,
         details: json!({ "from": from, "to": previous }),
     };
@@ -426,7 +419,7 @@ pub async fn set_values(
     db: &DatabaseConnection,
     actor: &Actor,
     platform: &Platform,
-    id: Uuid,
+    id: AppInstallId,
     values: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<app_install::Model> {
@@ -454,7 +447,7 @@ pub async fn set_values(
     crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
     let change = Change {
         object_type: "AppInstall",
-        object_id: id,
+        object_id: id.into(),
         reseller_id: model.reseller_id,
         // Values are the customer's settings, not secrets (secrets are generated).
         details: json!({ "values": values }),
@@ -481,7 +474,7 @@ pub enum Observed {
 #[derive(Clone, Debug)]
 pub struct Applied {
     /// The version applied.
-    pub version_id: Uuid,
+    pub version_id: AppVersionId,
     /// The values applied.
     pub values_json: String,
 }
@@ -490,7 +483,7 @@ pub struct Applied {
 /// whether its state changed (orders waiting on it are told).
 pub async fn observe(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: AppInstallId,
     applied: &Applied,
     observed: Observed,
     now: DateTime<Utc>,

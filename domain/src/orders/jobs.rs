@@ -1,8 +1,8 @@
 //! Jobs the orders cause.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
+use crate::ids::OrderId;
 use crate::jobs::Job;
 
 /// Moves an order along: starts its lines, marks each fulfilled or failed
@@ -10,7 +10,7 @@ use crate::jobs::Job;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfilOrder {
     /// The order.
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 impl Job for FulfilOrder {

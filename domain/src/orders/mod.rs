@@ -20,13 +20,13 @@ pub use progress::{LINE_DEADLINE, advance, cancel, install_changed, retry, tenan
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
-use uuid::Uuid;
 
 use crate::auth::{Actor, Permission};
 pub use crate::entity::order::OrderState;
 pub use crate::entity::order_line::LineKind;
 use crate::entity::{order, order_line};
 use crate::error::{Error, Result};
+use crate::ids::{AppInstallId, CustomerId, OrderId, TenantId};
 use crate::page::{self, Page, PageRequest};
 
 /// A refused order: the line at fault (0-based), if one is, and why.
@@ -64,7 +64,7 @@ pub struct OrderFilter {
     /// Only in this state.
     pub state: Option<OrderState>,
     /// Only this customer's.
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<CustomerId>,
     /// Changed at or after.
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -98,7 +98,7 @@ pub async fn list(
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: OrderId,
 ) -> Result<Option<order::Model>> {
     let grant = actor.principal.authorize(Permission::ReadOrders)?;
     Ok(order::Entity::find_by_id(id)
@@ -108,7 +108,7 @@ pub async fn get(
 }
 
 /// An order's lines, in order. The caller has read the order.
-pub async fn lines(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Vec<order_line::Model>> {
+pub async fn lines(db: &impl ConnectionTrait, order_id: OrderId) -> Result<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
         .order_by_asc(order_line::Column::Position)
@@ -122,7 +122,7 @@ pub async fn lines(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Vec<orde
 pub async fn update_tenant_quota(
     db: &sea_orm::DatabaseConnection,
     actor: &crate::auth::Actor,
-    id: Uuid,
+    id: TenantId,
     quota: crate::tenancy::QuotaInput,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<crate::entity::tenant::Model> {
@@ -133,50 +133,72 @@ pub async fn update_tenant_quota(
 pub struct PlanChanges;
 
 impl crate::tenancy::tenants::TenantGuard for PlanChanges {
-    async fn check(&self, db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
+    async fn check(&self, db: &impl ConnectionTrait, tenant_id: TenantId) -> Result<()> {
         ensure_no_plan_change_in_progress(db, tenant_id).await
     }
 }
 
 async fn ensure_no_plan_change_in_progress(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<()> {
     ensure_no_order_in_progress(
         db,
-        order_line::Column::TenantId,
-        tenant_id,
+        Target::Tenant(tenant_id),
         "this tenant's plan",
         "tenantId",
     )
     .await
 }
 
+/// What an order line changes: a tenant, or an app install.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Tenant(TenantId),
+    Install(AppInstallId),
+}
+
+impl Target {
+    /// The order line's column that names it.
+    fn column(self) -> order_line::Column {
+        match self {
+            Target::Tenant(_) => order_line::Column::TenantId,
+            Target::Install(_) => order_line::Column::AppInstallId,
+        }
+    }
+
+    /// The value of that column.
+    fn value(self) -> sea_orm::Value {
+        match self {
+            Target::Tenant(id) => id.into(),
+            Target::Install(id) => id.into(),
+        }
+    }
+}
+
 /// Refuses a change to an object that an unfinished order is changing.
 async fn ensure_no_order_in_progress(
     db: &impl ConnectionTrait,
-    column: order_line::Column,
-    id: Uuid,
+    target: Target,
     what: &str,
     field: &'static str,
 ) -> Result<()> {
     let busy = order_line::Entity::find()
-        .filter(column.eq(id))
+        .filter(target.column().eq(target.value()))
         .filter(order_line::Column::State.is_in([
             OrderState::Pending.as_str(),
             OrderState::Provisioning.as_str(),
         ]))
-        .filter(
-            order_line::Column::Kind.is_in(if matches!(column, order_line::Column::TenantId) {
+        .filter(order_line::Column::Kind.is_in(match target {
+            Target::Tenant(_) => {
                 vec![LineKind::PlanChange.as_str(), LineKind::NewTenant.as_str()]
-            } else {
-                vec![
-                    LineKind::AppInstall.as_str(),
-                    LineKind::AppUpgrade.as_str(),
-                    LineKind::AppUninstall.as_str(),
-                ]
-            }),
-        )
+            }
+            Target::Install(_) => vec![
+                LineKind::AppInstall.as_str(),
+                LineKind::AppUpgrade.as_str(),
+                LineKind::AppUninstall.as_str(),
+            ],
+        }))
         .one(db)
         .await?;
     match busy {

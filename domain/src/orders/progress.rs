@@ -7,15 +7,15 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, Set,
 };
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::installs::InstallState;
 use super::jobs::FulfilOrder;
-use super::{LineKind, OrderState, lines};
+use super::{LineKind, OrderState, Target, lines};
 use crate::audit::Change;
 use crate::auth::{Actor, Grant, Permission};
 use crate::entity::{app_install, order, order_line, reseller, tenant};
 use crate::error::{Error, Result};
+use crate::ids::{AppInstallId, AppVersionId, OrderId, PlanId, TenantId};
 use crate::tenancy::jobs::{SyncAppInstall, SyncTenant};
 use crate::tenancy::{Quota, TenantState, resellers};
 use crate::usecase::{Mutation, SystemChange};
@@ -93,7 +93,7 @@ async fn start_line(
 /// is still in `from`: concurrent moves win or lose as a whole.
 async fn move_order(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: OrderId,
     from: OrderState,
     to: OrderState,
     now: DateTime<Utc>,
@@ -198,7 +198,7 @@ async fn settle(
 /// look again, or `None` once the order is settled.
 pub async fn advance(
     db: &DatabaseConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
     let txn = SystemChange::begin(db).await?;
@@ -282,29 +282,24 @@ pub async fn advance(
 /// Tells the provisioning orders waiting on an install that it changed.
 pub async fn install_changed(
     db: &impl ConnectionTrait,
-    install_id: Uuid,
+    install_id: AppInstallId,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    wake(db, order_line::Column::AppInstallId, install_id, now).await
+    wake(db, Target::Install(install_id), now).await
 }
 
 /// Tells the provisioning orders waiting on a tenant that it changed.
 pub async fn tenant_changed(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    wake(db, order_line::Column::TenantId, tenant_id, now).await
+    wake(db, Target::Tenant(tenant_id), now).await
 }
 
-async fn wake(
-    db: &impl ConnectionTrait,
-    column: order_line::Column,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn wake(db: &impl ConnectionTrait, target: Target, now: DateTime<Utc>) -> Result<()> {
     let waiting = order_line::Entity::find()
-        .filter(column.eq(id))
+        .filter(target.column().eq(target.value()))
         .filter(order_line::Column::State.eq(OrderState::Provisioning.as_str()))
         .all(db)
         .await?;
@@ -361,7 +356,7 @@ async fn undo(
             {
                 let quota: Quota = serde_json::from_value(was["quota"].clone())
                     .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
-                let plan: Option<Uuid> = serde_json::from_value(was["planId"].clone()).ok();
+                let plan: Option<PlanId> = serde_json::from_value(was["planId"].clone()).ok();
                 if t.plan_id != line.plan_id {
                     return Err(cannot_undo(
                         "the tenant's plan changed since the order".to_owned(),
@@ -397,9 +392,9 @@ async fn undo(
             if let Some(i) = line.app_install_id
                 && let Some(i) = app_install::Entity::find_by_id(i).one(db).await?
             {
-                let version: Uuid = serde_json::from_value(was["appVersionId"].clone())
+                let version: AppVersionId = serde_json::from_value(was["appVersionId"].clone())
                     .map_err(|e| Error::Db(sea_orm::DbErr::Custom(e.to_string())))?;
-                let previous: Option<Uuid> =
+                let previous: Option<AppVersionId> =
                     serde_json::from_value(was["previousVersionId"].clone()).unwrap_or(None);
                 let state = was["state"]
                     .as_str()
@@ -424,7 +419,7 @@ async fn undo(
 pub async fn cancel(
     db: &DatabaseConnection,
     actor: &Actor,
-    id: Uuid,
+    id: OrderId,
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
     let grant = actor.principal.authorize(Permission::PlaceOrders)?;
@@ -454,7 +449,7 @@ pub async fn cancel(
             figures(&over)
         )));
     }
-    let mut tenants: Vec<Uuid> = all.iter().filter_map(|l| l.tenant_id).collect();
+    let mut tenants: Vec<TenantId> = all.iter().filter_map(|l| l.tenant_id).collect();
     tenants.sort();
     tenants.dedup();
     for t in tenants {
@@ -474,7 +469,7 @@ pub async fn cancel(
 pub async fn retry(
     db: &DatabaseConnection,
     actor: &Actor,
-    id: Uuid,
+    id: OrderId,
     now: DateTime<Utc>,
 ) -> Result<order::Model> {
     let grant = actor.principal.authorize(Permission::PlaceOrders)?;
@@ -488,14 +483,8 @@ pub async fn retry(
     let all = lines(&txn, id).await?;
     for line in all.iter().filter(|l| l.state == OrderState::Failed) {
         if let Some(i) = line.app_install_id {
-            super::ensure_no_order_in_progress(
-                &txn,
-                order_line::Column::AppInstallId,
-                i,
-                "this install",
-                "orderId",
-            )
-            .await?;
+            super::ensure_no_order_in_progress(&txn, Target::Install(i), "this install", "orderId")
+                .await?;
         }
     }
     let mut retried = 0;
@@ -554,7 +543,7 @@ async fn begin_on_order<'a>(
     actor: &'a Actor,
     grant: &'a Grant,
     operation: &'static str,
-    id: Uuid,
+    id: OrderId,
     step: Transition,
     now: DateTime<Utc>,
 ) -> Result<(Mutation<'a>, order::Model, reseller::Model)> {
@@ -585,7 +574,7 @@ async fn finish_on_order(
 ) -> Result<order::Model> {
     let change = Change {
         object_type: "Order",
-        object_id: found.id,
+        object_id: found.id.into(),
         reseller_id: Some(found.reseller_id),
         details,
     };

@@ -14,6 +14,7 @@ use crate::auth::{Actor, Permission};
 use crate::decimal::Fixed;
 use crate::entity::{customer, reseller};
 use crate::error::{Error, Result};
+use crate::ids::{CustomerId, ResellerId};
 use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
 use crate::reference::{Country, Currency};
@@ -24,7 +25,7 @@ use crate::usecase::Mutation;
 pub struct NewCustomer {
     /// Its reseller. A reseller's own customers are always its own; a
     /// steward leaves it empty for a direct customer of the co-op.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Legal name.
     pub name: String,
     /// Where invoices go.
@@ -83,9 +84,7 @@ pub async fn create(
         .map_err(|e| Error::invalid("taxRate", "INVALID_TAX_RATE", e.to_string()))?;
     let reseller_id = match (grant.reach.all, input.reseller_id) {
         (true, r) => r,
-        (false, None) if grant.reach.resellers.len() == 1 => {
-            grant.reach.resellers.first().map(|r| r.0)
-        }
+        (false, None) if grant.reach.resellers.len() == 1 => grant.reach.resellers.first().copied(),
         (false, Some(r)) if grant.reach.reseller(Some(r)) => Some(r),
         _ => return Err(Error::not_found("resellerId", "reseller")),
     };
@@ -102,7 +101,7 @@ pub async fn create(
         return Err(Error::not_found("resellerId", "reseller"));
     }
     let model = customer::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         reseller_id: Set(reseller_id),
         name: Set(name),
         billing_email: Set(billing_email),
@@ -126,7 +125,7 @@ pub async fn create(
     .await?;
     let change = Change {
         object_type: "Customer",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id,
         details: serde_json::json!({ "country": model.country, "currency": model.currency }),
     };
@@ -138,7 +137,7 @@ pub async fn create(
 #[derive(Clone, Debug, Default)]
 pub struct CustomerFilter {
     /// Only this reseller's.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Changed at or after.
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -169,7 +168,7 @@ pub async fn list(
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: CustomerId,
 ) -> Result<Option<customer::Model>> {
     Ok(load_many(db, actor, &[id]).await?.pop())
 }
@@ -178,7 +177,7 @@ pub async fn get(
 pub async fn load_many(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    ids: &[Uuid],
+    ids: &[CustomerId],
 ) -> Result<Vec<customer::Model>> {
     let grant = actor.principal.authorize(Permission::ReadCustomers)?;
     Ok(customer::Entity::find()

@@ -1,8 +1,8 @@
 //! Jobs the tenancy changes cause.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
+use crate::ids::{AppInstallId, TenantId};
 use crate::jobs::Job;
 
 /// Makes the tenant's `Tenant` resource match its row (or removes it once
@@ -10,7 +10,7 @@ use crate::jobs::Job;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncTenant {
     /// The tenant.
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
 }
 
 impl Job for SyncTenant {
@@ -23,7 +23,7 @@ impl Job for SyncTenant {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncAppInstall {
     /// The install.
-    pub install_id: Uuid,
+    pub install_id: AppInstallId,
 }
 
 impl Job for SyncAppInstall {

@@ -6,16 +6,16 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
 use super::jobs::SyncTenant;
 use super::{SuspensionReason, TenantState};
 use crate::db::stmt;
 use crate::error::Result;
+use crate::ids::TenantId;
 
 async fn changed(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: TenantId,
     sql: &str,
     mut values: Vec<sea_orm::Value>,
     now: DateTime<Utc>,
@@ -33,7 +33,7 @@ async fn changed(
 /// a tenant it suspended before.
 pub async fn suspend(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: TenantId,
     reason: SuspensionReason,
     note: &str,
     now: DateTime<Utc>,
@@ -65,7 +65,7 @@ pub async fn suspend(
 /// arrears suspension belongs to the paying party its note names).
 pub async fn resume(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: TenantId,
     reason: SuspensionReason,
     note: Option<&str>,
     now: DateTime<Utc>,
@@ -86,7 +86,7 @@ pub async fn resume(
 /// too). Nothing to sync.
 pub async fn hand_over(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    id: TenantId,
     from: &str,
     to: &str,
     now: DateTime<Utc>,
@@ -104,7 +104,11 @@ pub async fn hand_over(
 
 /// Terminates the tenant: its quota returns to the pool and its resources
 /// are removed; the cluster keeps the namespace for the retention.
-pub async fn terminate(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+pub async fn terminate(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     changed(
         db,
         id,

@@ -13,6 +13,7 @@ use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::member;
 use crate::error::{Error, Result};
+use crate::ids::MemberId;
 use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
 use crate::usecase::Mutation;
@@ -70,7 +71,7 @@ pub async fn create(
         return txn.replay::<member::Entity>(id, |_| true, "member").await;
     }
     let model = member::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         kind: Set(kind),
         class: Set(class),
         display_name: Set(display_name),
@@ -85,7 +86,7 @@ pub async fn create(
     .await?;
     let change = Change {
         object_type: "Member",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id: None,
         details: serde_json::json!({ "class": model.class, "kind": model.kind }),
     };
@@ -125,7 +126,7 @@ pub async fn list(
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: MemberId,
 ) -> Result<Option<member::Model>> {
     let grant = actor.principal.authorize(Permission::ReadMembers)?;
     Ok(member::Entity::find_by_id(id)

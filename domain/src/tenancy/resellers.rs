@@ -13,6 +13,7 @@ use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::{member, reseller};
 use crate::error::{Error, Result};
+use crate::ids::{MemberId, ResellerId, TenantId};
 use crate::input::{email, non_empty};
 use crate::page::{self, Page, PageRequest};
 use crate::usecase::Mutation;
@@ -21,7 +22,7 @@ use crate::usecase::Mutation;
 #[derive(Clone, Debug, Serialize)]
 pub struct NewReseller {
     /// The member organisation it is.
-    pub member_id: Uuid,
+    pub member_id: MemberId,
     /// Brand it sells under.
     pub brand_name: String,
     /// Support contact.
@@ -76,7 +77,7 @@ pub async fn create(
         });
     }
     let model = reseller::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         member_id: Set(member.id),
         brand_name: Set(brand_name),
         support_email: Set(support_email),
@@ -104,7 +105,7 @@ pub async fn create(
     ))?;
     let change = Change {
         object_type: "Reseller",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id: Some(model.id),
         details: serde_json::json!({ "allotment": allotment }),
     };
@@ -116,7 +117,7 @@ pub async fn create(
 pub async fn set_allotment(
     db: &DatabaseConnection,
     actor: &Actor,
-    id: Uuid,
+    id: ResellerId,
     allotment: QuotaInput,
     now: DateTime<Utc>,
 ) -> Result<reseller::Model> {
@@ -152,7 +153,7 @@ pub async fn set_allotment(
     let model = active.update(&txn).await?;
     let change = Change {
         object_type: "Reseller",
-        object_id: id,
+        object_id: id.into(),
         reseller_id: Some(id),
         details: serde_json::json!({ "from": before, "to": allotment }),
     };
@@ -162,7 +163,10 @@ pub async fn set_allotment(
 
 /// Loads a reseller for update: on PostgreSQL the row is locked, which
 /// serializes every change to its pool; SQLite serializes writers anyway.
-pub(crate) async fn lock(txn: &impl ConnectionTrait, id: Uuid) -> Result<Option<reseller::Model>> {
+pub(crate) async fn lock(
+    txn: &impl ConnectionTrait,
+    id: ResellerId,
+) -> Result<Option<reseller::Model>> {
     let mut q = reseller::Entity::find_by_id(id);
     if crate::db::is_postgres(txn) {
         q = q.lock_exclusive();
@@ -173,8 +177,8 @@ pub(crate) async fn lock(txn: &impl ConnectionTrait, id: Uuid) -> Result<Option<
 /// What a reseller's live (not terminated) tenants hold, except `excluding`.
 pub(crate) async fn live_usage(
     db: &impl ConnectionTrait,
-    reseller: Uuid,
-    excluding: Option<Uuid>,
+    reseller: ResellerId,
+    excluding: Option<TenantId>,
 ) -> Result<Quota> {
     let sum = |c: &str| format!("CAST(COALESCE(SUM(quota_{c}), 0) AS BIGINT) AS {c}");
     let cols = [
@@ -211,7 +215,7 @@ pub(crate) async fn live_usage(
 pub(crate) async fn check_pool(
     txn: &impl ConnectionTrait,
     reseller: &reseller::Model,
-    excluding: Option<Uuid>,
+    excluding: Option<TenantId>,
     requested: &Quota,
 ) -> Result<()> {
     let used = live_usage(txn, reseller.id, excluding).await?;
@@ -270,7 +274,7 @@ pub async fn list(
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: ResellerId,
 ) -> Result<Option<reseller::Model>> {
     Ok(load_many(db, actor, &[id]).await?.pop())
 }
@@ -279,7 +283,7 @@ pub async fn get(
 pub async fn load_many(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    ids: &[Uuid],
+    ids: &[ResellerId],
 ) -> Result<Vec<reseller::Model>> {
     let grant = actor.principal.authorize(Permission::ReadResellers)?;
     Ok(reseller::Entity::find()
@@ -294,6 +298,6 @@ pub async fn load_many(
 }
 
 /// What a reseller's live tenants hold now.
-pub async fn usage(db: &impl ConnectionTrait, reseller: Uuid) -> Result<Quota> {
+pub async fn usage(db: &impl ConnectionTrait, reseller: ResellerId) -> Result<Quota> {
     live_usage(db, reseller, None).await
 }

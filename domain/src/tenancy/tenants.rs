@@ -14,6 +14,7 @@ use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::entity::{customer, tenant};
 use crate::error::{Error, Result};
+use crate::ids::{CustomerId, PlanId, ResellerId, TenantId};
 use crate::page::{self, Page, PageRequest};
 use crate::usecase::{Mutation, SystemChange};
 
@@ -24,13 +25,13 @@ pub const DEFAULT_CLUSTER: &str = "default";
 #[derive(Clone, Debug, Serialize)]
 pub struct NewTenant {
     /// Its customer.
-    pub customer_id: Uuid,
+    pub customer_id: CustomerId,
     /// Its slug (immutable).
     pub slug: String,
     /// Its cluster; [`DEFAULT_CLUSTER`] when `None`.
     pub cluster: Option<String>,
     /// Its plan.
-    pub plan_id: Option<Uuid>,
+    pub plan_id: Option<PlanId>,
     /// Its quota.
     pub quota: QuotaInput,
 }
@@ -87,7 +88,7 @@ pub async fn create(
     }
     let model = insert(
         &txn,
-        Uuid::now_v7(),
+        TenantId::new(),
         &customer,
         &slug,
         &cluster,
@@ -106,7 +107,7 @@ pub async fn create(
     .await?;
     let change = Change {
         object_type: "Tenant",
-        object_id: model.id,
+        object_id: model.id.into(),
         reseller_id: model.reseller_id,
         details: serde_json::json!({ "slug": model.slug, "cluster": model.cluster, "quota": quota }),
     };
@@ -122,7 +123,7 @@ pub trait TenantGuard: Sync {
     fn check(
         &self,
         db: &impl ConnectionTrait,
-        tenant_id: Uuid,
+        tenant_id: TenantId,
     ) -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
@@ -131,7 +132,7 @@ pub trait TenantGuard: Sync {
 pub async fn update_quota(
     db: &DatabaseConnection,
     actor: &Actor,
-    id: Uuid,
+    id: TenantId,
     quota: QuotaInput,
     guard: &impl TenantGuard,
     now: DateTime<Utc>,
@@ -181,7 +182,7 @@ pub async fn update_quota(
     crate::jobs::enqueue(&txn, &SyncTenant { tenant_id: id }, now).await?;
     let change = Change {
         object_type: "Tenant",
-        object_id: id,
+        object_id: id.into(),
         reseller_id: model.reseller_id,
         details: serde_json::json!({ "from": before, "to": quota }),
     };
@@ -195,9 +196,9 @@ pub struct TenantFilter {
     /// Only in this state.
     pub state: Option<TenantState>,
     /// Only this reseller's.
-    pub reseller_id: Option<Uuid>,
+    pub reseller_id: Option<ResellerId>,
     /// Only this customer's.
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<CustomerId>,
     /// Changed at or after.
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -234,7 +235,7 @@ pub async fn list(
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: TenantId,
 ) -> Result<Option<tenant::Model>> {
     let grant = actor.principal.authorize(Permission::ReadTenants)?;
     Ok(tenant::Entity::find_by_id(id)
@@ -244,7 +245,11 @@ pub async fn get(
 }
 
 /// Marks a pending tenant active once its namespace is ready. Returns whether it changed.
-pub async fn mark_active(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+pub async fn mark_active(
+    db: &impl ConnectionTrait,
+    id: TenantId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let r = tenant::Entity::update_many()
         .col_expr(
             tenant::Column::State,
@@ -266,7 +271,7 @@ pub async fn mark_active(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>
 /// the cluster keeps the namespace for the retention.
 pub async fn terminate(
     db: &DatabaseConnection,
-    id: Uuid,
+    id: TenantId,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
     let txn = SystemChange::begin(db).await?;
@@ -284,11 +289,11 @@ pub async fn terminate(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert(
     txn: &impl ConnectionTrait,
-    id: Uuid,
+    id: TenantId,
     customer: &customer::Model,
     slug: &TenantSlug,
     cluster: &str,
-    plan_id: Option<Uuid>,
+    plan_id: Option<PlanId>,
     quota: &super::Quota,
     now: DateTime<Utc>,
 ) -> Result<tenant::Model> {
@@ -338,13 +343,13 @@ pub(crate) async fn insert(
 /// tenant's plan is set, in that change's transaction).
 pub async fn record_plan(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    reseller_id: Option<Uuid>,
-    plan_id: Uuid,
+    tenant_id: TenantId,
+    reseller_id: Option<ResellerId>,
+    plan_id: PlanId,
     at: DateTime<Utc>,
 ) -> Result<()> {
     crate::entity::tenant_plan::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         tenant_id: Set(tenant_id),
         reseller_id: Set(reseller_id),
         plan_id: Set(plan_id),

@@ -82,7 +82,7 @@ pub(super) async fn plan_charges(
     ctx: &Context<'_>,
     plan_id: uuid::Uuid,
 ) -> async_graphql::Result<Vec<PlanCharge>> {
-    Ok(billing::catalog::charges_of(db(ctx)?, plan_id)
+    Ok(billing::catalog::charges_of(db(ctx)?, plan_id.into())
         .await
         .map_err(to_gql)?
         .into_iter()

@@ -60,7 +60,7 @@ impl BillingMutation {
                 }
             }
         }
-        let r = billing::catalog::set_plan_charges(db, actor, plan_id, charges, now).await;
+        let r = billing::catalog::set_plan_charges(db, actor, plan_id.into(), charges, now).await;
         let (saved, user_errors) = payload(r)?;
         let charges = match saved {
             Some(_) => Some(plan_charges(ctx, plan_id).await?),
@@ -90,7 +90,7 @@ impl BillingMutation {
             billing_email: input.billing_email,
         };
         let (r, user_errors) =
-            payload(billing::catalog::set_reseller_terms(db, actor, id, terms, now).await)?;
+            payload(billing::catalog::set_reseller_terms(db, actor, id.into(), terms, now).await)?;
         Ok(ResellerTermsPayload {
             reseller_id: r
                 .as_ref()
@@ -203,7 +203,7 @@ impl BillingMutation {
             });
         };
         let new = invoices::NewPayment {
-            invoice_id: id,
+            invoice_id: id.into(),
             amount: input.amount,
             method: input.method,
             external_ref: input.external_ref,

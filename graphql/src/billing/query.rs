@@ -43,7 +43,7 @@ impl BillingQuery {
             },
             None => None,
         };
-        let found = usage::aggregates(db(ctx)?, actor(ctx)?, tenant, from, to)
+        let found = usage::aggregates(db(ctx)?, actor(ctx)?, tenant.map(Into::into), from, to)
             .await
             .map_err(to_gql)?;
         Ok(found
@@ -91,7 +91,7 @@ impl BillingQuery {
         let found = invoices::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Invoice))
+        Ok(connection(found, after.is_some(), |m| m.id.into(), Invoice))
     }
 
     /// One invoice; null outside the caller's reach.
@@ -99,7 +99,7 @@ impl BillingQuery {
         let Some(id) = decode_as(&id, "Invoice") else {
             return Ok(None);
         };
-        Ok(invoices::get(db(ctx)?, actor(ctx)?, id)
+        Ok(invoices::get(db(ctx)?, actor(ctx)?, id.into())
             .await
             .map_err(to_gql)?
             .map(Invoice))
@@ -118,6 +118,6 @@ impl BillingQuery {
         let found = invoices::payments(db(ctx)?, actor(ctx)?, updated_since, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Payment))
+        Ok(connection(found, after.is_some(), |m| m.id.into(), Payment))
     }
 }

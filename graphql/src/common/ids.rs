@@ -6,7 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 /// The global id of the `kind` object `id`.
-pub fn global_id(kind: &str, id: Uuid) -> ID {
+pub fn global_id(kind: &str, id: impl Into<Uuid>) -> ID {
+    let id: Uuid = id.into();
     ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
 }
 
@@ -24,19 +25,25 @@ pub fn decode_as(id: &ID, kind: &str) -> Option<Uuid> {
 
 /// A mutation input's global id of `kind`: anything else reads as an object
 /// not found, reported on `field`.
-pub fn input_id(id: &ID, kind: &str, field: &'static str) -> coplane_domain::Result<Uuid> {
-    decode_as(id, kind).ok_or(coplane_domain::Error::NotFound {
-        field,
-        entity: entity(kind),
-    })
+pub fn input_id<T: From<Uuid>>(
+    id: &ID,
+    kind: &str,
+    field: &'static str,
+) -> coplane_domain::Result<T> {
+    decode_as(id, kind)
+        .map(T::from)
+        .ok_or(coplane_domain::Error::NotFound {
+            field,
+            entity: entity(kind),
+        })
 }
 
 /// An optional input id: absent stays absent, a wrong one is not found.
-pub fn optional_id(
+pub fn optional_id<T: From<Uuid>>(
     id: Option<&ID>,
     kind: &str,
     field: &'static str,
-) -> coplane_domain::Result<Option<Uuid>> {
+) -> coplane_domain::Result<Option<T>> {
     id.map(|id| input_id(id, kind, field)).transpose()
 }
 
@@ -85,7 +92,7 @@ mod tests {
     #[test]
     fn an_input_id_of_another_kind_is_not_found() {
         let global = global_id("Tenant", Uuid::new_v4());
-        match input_id(&global, "AppInstall", "installId") {
+        match input_id::<Uuid>(&global, "AppInstall", "installId") {
             Err(coplane_domain::Error::NotFound { field, entity }) => {
                 assert_eq!((field, entity), ("installId", "app install"));
             }

@@ -45,14 +45,14 @@ impl AppInstall {
     }
     /// The installed version.
     async fn version(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AppVersion>> {
-        version(ctx, Some(self.0.app_version_id)).await
+        version(ctx, Some(self.0.app_version_id.into())).await
     }
     /// The version before the last upgrade or rollback (`rollbackAppInstall` returns to it).
     async fn previous_version(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<AppVersion>> {
-        version(ctx, self.0.previous_version_id).await
+        version(ctx, self.0.previous_version_id.map(Into::into)).await
     }
     /// Versions of the app published after the installed one.
     #[graphql(complexity = "20 * child_complexity")]
@@ -92,7 +92,9 @@ async fn version(
     id: Option<uuid::Uuid>,
 ) -> async_graphql::Result<Option<AppVersion>> {
     let Some(id) = id else { return Ok(None) };
-    let found = installs::load_version(db(ctx)?, id).await.map_err(to_gql)?;
+    let found = installs::load_version(db(ctx)?, id.into())
+        .await
+        .map_err(to_gql)?;
     Ok(found.map(|(v, _, _)| AppVersion(v)))
 }
 
@@ -101,7 +103,7 @@ impl TenantOrderFields {
     /// Its app installs (removed ones too), oldest first.
     #[graphql(complexity = "50 * child_complexity")]
     async fn app_installs(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AppInstall>> {
-        let found = installs::of_tenant(db(ctx)?, actor(ctx)?, self.id)
+        let found = installs::of_tenant(db(ctx)?, actor(ctx)?, self.id.into())
             .await
             .map_err(to_gql)?;
         Ok(found.into_iter().map(AppInstall).collect())

@@ -54,7 +54,10 @@ impl OrdersMutation {
                 }
             }
         }
-        let new = orders::NewOrder { customer_id, lines };
+        let new = orders::NewOrder {
+            customer_id: customer_id.into(),
+            lines,
+        };
         let platform = ctx.data_unchecked::<Platform>();
         match orders::place(db, actor, new, platform, &input.idempotency_key, now).await {
             Ok(order) => Ok(OrderPayload::new(Some(Order(order)), Vec::new())),

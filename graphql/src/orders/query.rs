@@ -30,19 +30,19 @@ impl OrdersQuery {
         let customer_id = match customer_id {
             Some(id) => match decode_as(&id, "Customer") {
                 Some(u) => Some(u),
-                None => return Ok(connection(empty(), false, |m| m.id, Order)),
+                None => return Ok(connection(empty(), false, |m| m.id.into(), Order)),
             },
             None => None,
         };
         let filter = orders::OrderFilter {
             state: state.map(Into::into),
-            customer_id,
+            customer_id: customer_id.map(Into::into),
             updated_since,
         };
         let found = orders::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Order))
+        Ok(connection(found, after.is_some(), |m| m.id.into(), Order))
     }
 
     /// One order; null outside the caller's reach.
@@ -50,7 +50,7 @@ impl OrdersQuery {
         let Some(id) = decode_as(&id, "Order") else {
             return Ok(None);
         };
-        let found = orders::get(db(ctx)?, actor(ctx)?, id)
+        let found = orders::get(db(ctx)?, actor(ctx)?, id.into())
             .await
             .map_err(to_gql)?;
         Ok(found.map(Order))

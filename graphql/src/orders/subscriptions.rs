@@ -27,16 +27,16 @@ impl OrdersSubscription {
         let id = decode_as(&id, "Order");
         // Read once now, so a caller without the permission gets the error.
         if let Some(id) = id {
-            orders::get(db(ctx)?, actor(ctx)?, id)
+            orders::get(db(ctx)?, actor(ctx)?, id.into())
                 .await
                 .map_err(to_gql)?;
         }
         watch(ctx, move |db, actor| async move {
-            let o = orders::get(&db, &actor, id?).await.ok()??;
+            let o = orders::get(&db, &actor, (id?).into()).await.ok()??;
             // What a subscriber sees: the order's and its lines' states.
             let lines = orders::lines(&db, o.id).await.unwrap_or_default();
             if let Some(t) = lines.iter().find_map(|l| l.tenant_id) {
-                record_tenant(t);
+                record_tenant(t.into());
             }
             Some(Look {
                 fingerprint: fingerprint(&o, &lines),
@@ -63,15 +63,15 @@ impl TenantsSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Tenant>> + use<>> {
         let id = decode_as(&id, "Tenant");
         if let Some(id) = id {
-            coplane_domain::tenancy::tenants::get(db(ctx)?, actor(ctx)?, id)
+            coplane_domain::tenancy::tenants::get(db(ctx)?, actor(ctx)?, id.into())
                 .await
                 .map_err(to_gql)?;
         }
         watch(ctx, move |db, actor| async move {
-            let t = coplane_domain::tenancy::tenants::get(&db, &actor, id?)
+            let t = coplane_domain::tenancy::tenants::get(&db, &actor, (id?).into())
                 .await
                 .ok()??;
-            record_tenant(t.id);
+            record_tenant(t.id.into());
             Some(Look {
                 fingerprint: format!(
                     "{}|{}|{:?}|{:?}|{:?}",

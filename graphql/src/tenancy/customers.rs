@@ -21,8 +21,8 @@ impl Customer {
     #[graphql(flatten)]
     async fn dunning_fields(&self) -> CustomerDunningFields {
         CustomerDunningFields {
-            id: self.0.id,
-            reseller_id: self.0.reseller_id,
+            id: self.0.id.into(),
+            reseller_id: self.0.reseller_id.map(Into::into),
         }
     }
     /// Its reseller; null for the co-op's direct customers.

@@ -24,7 +24,6 @@ pub use tenants::{
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use coplane_domain::Error as DomainError;
-use uuid::Uuid;
 
 use crate::loaders::ResellerLoader;
 
@@ -34,7 +33,7 @@ fn to_gql_shared(e: &std::sync::Arc<DomainError>) -> async_graphql::Error {
 
 async fn load_reseller(
     ctx: &Context<'_>,
-    id: Option<Uuid>,
+    id: Option<coplane_domain::ids::ResellerId>,
 ) -> async_graphql::Result<Option<Reseller>> {
     let Some(id) = id else { return Ok(None) };
     let loader = ctx.data::<DataLoader<ResellerLoader>>()?;

@@ -139,7 +139,7 @@ impl TenancyMutation {
         };
         let created = TenantPayload::from_result(result.await.map(Tenant))?;
         if let Some(t) = &created.tenant {
-            record_tenant(t.0.id);
+            record_tenant(t.0.id.into());
         }
         Ok(created)
     }
@@ -154,8 +154,14 @@ impl TenancyMutation {
         let result = async {
             let id = input_id(&input.tenant_id, "Tenant", "tenantId")?;
             record_tenant(id);
-            coplane_domain::orders::update_tenant_quota(db, actor, id, input.quota.values(), now)
-                .await
+            coplane_domain::orders::update_tenant_quota(
+                db,
+                actor,
+                id.into(),
+                input.quota.values(),
+                now,
+            )
+            .await
         };
         TenantPayload::from_result(result.await.map(Tenant))
     }

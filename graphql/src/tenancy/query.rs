@@ -33,7 +33,7 @@ impl TenancyQuery {
         let found = members::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Member))
+        Ok(connection(found, after.is_some(), |m| m.id.into(), Member))
     }
 
     /// Resellers the caller reaches.
@@ -50,7 +50,12 @@ impl TenancyQuery {
         let found = resellers::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Reseller))
+        Ok(connection(
+            found,
+            after.is_some(),
+            |m| m.id.into(),
+            Reseller,
+        ))
     }
 
     /// Customers the caller reaches; `updatedSince` for ERP syncs.
@@ -65,13 +70,19 @@ impl TenancyQuery {
     ) -> async_graphql::Result<Conn<Customer>> {
         let page = page_request(first, after.clone())?;
         let filter = customers::CustomerFilter {
-            reseller_id: reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)),
+            reseller_id: (reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)))
+                .map(Into::into),
             updated_since,
         };
         let found = customers::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Customer))
+        Ok(connection(
+            found,
+            after.is_some(),
+            |m| m.id.into(),
+            Customer,
+        ))
     }
 
     /// Tenants the caller reaches, filtered by state, reseller or customer.
@@ -90,14 +101,16 @@ impl TenancyQuery {
         let page = page_request(first, after.clone())?;
         let filter = tenants::TenantFilter {
             state: state.map(Into::into),
-            reseller_id: reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)),
-            customer_id: customer_id.map(|c| decode_as(&c, "Customer").unwrap_or_else(Uuid::nil)),
+            reseller_id: (reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)))
+                .map(Into::into),
+            customer_id: (customer_id.map(|c| decode_as(&c, "Customer").unwrap_or_else(Uuid::nil)))
+                .map(Into::into),
             updated_since,
         };
         let found = tenants::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id, Tenant))
+        Ok(connection(found, after.is_some(), |m| m.id.into(), Tenant))
     }
 
     /// One tenant; null if it does not exist or is outside the caller's reach.
@@ -106,7 +119,7 @@ impl TenancyQuery {
             return Ok(None);
         };
         record_tenant(uuid);
-        Ok(tenants::get(db(ctx)?, actor(ctx)?, uuid)
+        Ok(tenants::get(db(ctx)?, actor(ctx)?, uuid.into())
             .await
             .map_err(to_gql)?
             .map(Tenant))

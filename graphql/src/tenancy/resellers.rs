@@ -23,7 +23,9 @@ impl Reseller {
     }
     #[graphql(flatten)]
     async fn dunning_fields(&self) -> ResellerDunningFields {
-        ResellerDunningFields { id: self.0.id }
+        ResellerDunningFields {
+            id: self.0.id.into(),
+        }
     }
     /// The member it is; null unless the caller may read members.
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {

@@ -73,7 +73,9 @@ impl Tenant {
     }
     #[graphql(flatten)]
     async fn order_fields(&self) -> TenantOrderFields {
-        TenantOrderFields { id: self.0.id }
+        TenantOrderFields {
+            id: self.0.id.into(),
+        }
     }
     /// `overdue` or `manual` while suspended.
     async fn suspension_reason(&self) -> Option<&'static str> {

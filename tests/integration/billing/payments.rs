@@ -159,7 +159,7 @@ test_both_dbs!(
         // Past the due date the unpaid ones turn overdue on their next evaluation.
         app.clock
             .set(Utc.with_ymd_and_hms(2026, 12, 20, 0, 0, 0).unwrap());
-        let account = Account::Reseller(uuid_of(&s.reseller_id));
+        let account = Account::Reseller(uuid_of(&s.reseller_id).into());
         let held = coplane_domain::dunning::evaluate(&app.db, account, app.clock.now())
             .await
             .unwrap()

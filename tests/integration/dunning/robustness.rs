@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use coplane_domain::account::Account;
 use coplane_domain::billing::close::{self, CloseOptions};
 use coplane_domain::clock::ManualClock;
+use coplane_domain::ids::CustomerId;
 use coplane_tests::fake_kube::FakeKube;
 use coplane_tests::smtp::mail_sink;
 use serde_json::json;
@@ -24,7 +25,7 @@ crate::test_both_dbs!(
         let sink = mail_sink().await;
         let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let w = world(&app, &tag, ladder()).await;
-        let account = crate::tenancy::fixture::uuid_of(&w.customer_id);
+        let account = CustomerId::from(crate::tenancy::fixture::uuid_of(&w.customer_id));
         // A worker that was down for two weeks takes every step that fell due, in order.
         app.clock.set(w.due + Duration::days(15));
         // Evaluations racing and repeating (as after a restart mid-job) take each step once.
@@ -200,7 +201,7 @@ async fn flips(backend: Backend) {
     assert_eq!(
         coplane_domain::dunning::history(
             &app.db,
-            Account::Customer(crate::tenancy::fixture::uuid_of(&w.customer_id))
+            Account::Customer(crate::tenancy::fixture::uuid_of(&w.customer_id).into())
         )
         .await
         .unwrap()

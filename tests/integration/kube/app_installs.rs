@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use coplane_domain::clock::ManualClock;
+use coplane_domain::ids::{AppId, AppInstallId, AppVersionId};
 use coplane_domain::jobs;
 use coplane_tests::fake_kube::FakeKube;
 use sea_orm::ConnectionTrait;
@@ -20,11 +21,8 @@ test_both_dbs!(
         let tenant_id = uuid_of(&reseller_tenant(&app, "apps").await);
         app.run_pending_jobs().await;
         // The storefront's order creates these rows (see the catalog); written directly here.
-        let (app_id, version_id, install_id) = (
-            uuid::Uuid::now_v7(),
-            uuid::Uuid::now_v7(),
-            uuid::Uuid::now_v7(),
-        );
+        let (app_id, version_id, install_id) =
+            (AppId::new(), AppVersionId::new(), AppInstallId::new());
         let now = app.now();
         app.execute("INSERT INTO apps (id, slug, name, description, created_at, updated_at) VALUES ($1, 'wiki', 'Wiki', '', $2, $2)", vec![app_id.into(), now.into()]).await;
         app.execute(

@@ -45,7 +45,7 @@ test_both_dbs!(
             .await;
         assert_eq!(body["data"]["tenant"]["state"], "active");
 
-        coplane_domain::tenancy::tenants::terminate(&app.db, uuid_of(&tenant_id), app.now())
+        coplane_domain::tenancy::tenants::terminate(&app.db, uuid_of(&tenant_id).into(), app.now())
             .await
             .unwrap();
         app.run_pending_jobs().await;
@@ -62,7 +62,7 @@ test_both_dbs!(
         jobs::enqueue(
             &app.db,
             &SyncTenant {
-                tenant_id: uuid_of(&tenant_id),
+                tenant_id: uuid_of(&tenant_id).into(),
             },
             app.now(),
         )

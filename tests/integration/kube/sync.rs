@@ -53,7 +53,7 @@ test_both_dbs!(
         jobs::enqueue(
             &app.db,
             &SyncTenant {
-                tenant_id: uuid_of(&tenant_id),
+                tenant_id: uuid_of(&tenant_id).into(),
             },
             app.now(),
         )
@@ -75,7 +75,7 @@ test_both_dbs!(
         jobs::enqueue(
             &app.db,
             &SyncTenant {
-                tenant_id: uuid_of(&tenant_id),
+                tenant_id: uuid_of(&tenant_id).into(),
             },
             app.now(),
         )
@@ -144,7 +144,7 @@ test_both_dbs!(
         app.run_pending_jobs().await;
         eventually("the tenant converges", || converged(&fake, "leaving")).await;
 
-        coplane_domain::tenancy::tenants::terminate(&app.db, uuid_of(&tenant_id), app.now())
+        coplane_domain::tenancy::tenants::terminate(&app.db, uuid_of(&tenant_id).into(), app.now())
             .await
             .unwrap();
         app.run_pending_jobs().await;

@@ -10,17 +10,17 @@ use crate::entity::invoice::InvoiceLayer;
 pub(super) struct Draft {
     pub(super) close_key: String,
     pub(super) layer: InvoiceLayer,
-    pub(super) world: Option<Uuid>,
-    pub(super) issuer_reseller_id: Option<Uuid>,
-    pub(super) recipient_reseller_id: Option<Uuid>,
-    pub(super) recipient_customer_id: Option<Uuid>,
+    pub(super) world: Option<ResellerId>,
+    pub(super) issuer_reseller_id: Option<ResellerId>,
+    pub(super) recipient_reseller_id: Option<ResellerId>,
+    pub(super) recipient_customer_id: Option<CustomerId>,
     pub(super) currency: String,
     pub(super) issuer_name: String,
     pub(super) recipient_name: String,
     pub(super) recipient_email: Option<String>,
     pub(super) tax_rate: Decimal,
     pub(super) reverse_charge: bool,
-    pub(super) lines: Vec<(Uuid, RatedLine)>,
+    pub(super) lines: Vec<(TenantId, RatedLine)>,
 }
 
 /// Every invoice the period calls for, in a fixed order (so numbers are
@@ -31,7 +31,7 @@ pub(super) struct Draft {
 /// would be on; every other invoice is.
 pub(super) async fn drafts(
     db: &impl ConnectionTrait,
-    period_id: Uuid,
+    period_id: BillingPeriodId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<(Vec<Draft>, Vec<(String, String)>)> {
@@ -49,13 +49,13 @@ pub(super) async fn drafts(
     let history = plan_history(db).await?;
     let metrics = metric_defs(db).await?;
     let whole = quantities(db, &metrics, None, start, end).await?;
-    let customers: HashMap<Uuid, customer::Model> = customer::Entity::find()
+    let customers: HashMap<CustomerId, customer::Model> = customer::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    let resellers: HashMap<Uuid, reseller::Model> = reseller::Entity::find()
+    let resellers: HashMap<ResellerId, reseller::Model> = reseller::Entity::find()
         .all(db)
         .await?
         .into_iter()
@@ -223,19 +223,19 @@ pub(super) fn customer_draft(
 /// The plan a tenant held over `[from, to)`, as `(plan, from, to)` spans:
 /// from its plan history, or its current plan when it has none.
 pub(super) fn segments(
-    history: Option<&Vec<(DateTime<Utc>, Uuid)>>,
-    current: Option<Uuid>,
+    history: Option<&Vec<(DateTime<Utc>, PlanId)>>,
+    current: Option<PlanId>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> {
+) -> Vec<(PlanId, DateTime<Utc>, DateTime<Utc>)> {
     if from >= to {
         return Vec::new();
     }
     let Some(h) = history.filter(|h| !h.is_empty()) else {
         return current.map(|p| vec![(p, from, to)]).unwrap_or_default();
     };
-    let mut out: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
-    let h: Vec<&(DateTime<Utc>, Uuid)> = h.iter().filter(|(at, _)| *at < to).collect();
+    let mut out: Vec<(PlanId, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    let h: Vec<&(DateTime<Utc>, PlanId)> = h.iter().filter(|(at, _)| *at < to).collect();
     for (i, (at, plan)) in h.iter().copied().enumerate() {
         let next = h.get(i + 1).map_or(to, |(n, _)| *n);
         // Before its first recorded change the tenant held its first plan.
@@ -255,8 +255,8 @@ pub(super) fn segments(
 /// tenant with history is billed from it, never from its current plan).
 pub(super) async fn plan_history(
     db: &impl ConnectionTrait,
-) -> Result<HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>>> {
-    let mut out: HashMap<Uuid, Vec<(DateTime<Utc>, Uuid)>> = HashMap::new();
+) -> Result<HashMap<TenantId, Vec<(DateTime<Utc>, PlanId)>>> {
+    let mut out: HashMap<TenantId, Vec<(DateTime<Utc>, PlanId)>> = HashMap::new();
     use crate::entity::tenant_plan;
     use sea_orm::QueryOrder;
     for r in tenant_plan::Entity::find()
@@ -273,13 +273,14 @@ pub(super) async fn plan_history(
     Ok(out)
 }
 
-pub(super) async fn plan_terms(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, PlanTerms>> {
-    let metrics: HashMap<Uuid, (String, String)> = crate::entity::billable_metric::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, (m.code, m.name)))
-        .collect();
+pub(super) async fn plan_terms(db: &impl ConnectionTrait) -> Result<HashMap<PlanId, PlanTerms>> {
+    let metrics: HashMap<BillableMetricId, (String, String)> =
+        crate::entity::billable_metric::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, (m.code, m.name)))
+            .collect();
     let charges = crate::entity::plan_charge::Entity::find().all(db).await?;
     let mut out = HashMap::new();
     for p in plan::Entity::find().all(db).await? {
@@ -317,7 +318,7 @@ pub(super) async fn plan_terms(db: &impl ConnectionTrait) -> Result<HashMap<Uuid
     Ok(out)
 }
 
-pub(super) async fn member_emails(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, String>> {
+pub(super) async fn member_emails(db: &impl ConnectionTrait) -> Result<HashMap<MemberId, String>> {
     let mut out = HashMap::new();
     for r in db
         .query_all_raw(stmt(db, "SELECT id, email FROM members", vec![]))
@@ -330,8 +331,10 @@ pub(super) async fn member_emails(db: &impl ConnectionTrait) -> Result<HashMap<U
     Ok(out)
 }
 
-pub(super) async fn price_lists(db: &impl ConnectionTrait) -> Result<HashMap<Uuid, PriceList>> {
-    let mut out: HashMap<Uuid, PriceList> = HashMap::new();
+pub(super) async fn price_lists(
+    db: &impl ConnectionTrait,
+) -> Result<HashMap<ResellerId, PriceList>> {
+    let mut out: HashMap<ResellerId, PriceList> = HashMap::new();
     for r in db
         .query_all_raw(stmt(
             db,
@@ -356,7 +359,7 @@ pub(super) async fn price_lists(db: &impl ConnectionTrait) -> Result<HashMap<Uui
         ))
         .await?
     {
-        let reseller: Uuid = r.try_get("", "reseller_id")?;
+        let reseller: ResellerId = r.try_get("", "reseller_id")?;
         if let Some(entry) = out.get_mut(&reseller) {
             entry.1.insert(
                 r.try_get("", "plan_id")?,

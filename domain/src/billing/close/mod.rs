@@ -28,6 +28,9 @@ use crate::db::stmt;
 use crate::decimal::{stored as fixed, to_stored as to_fixed};
 use crate::entity::{billing_period, customer, invoice, invoice_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
+use crate::ids::{
+    BillableMetricId, BillingPeriodId, CustomerId, MemberId, PlanId, ResellerId, TenantId,
+};
 use crate::money::{minor_digits, to_cents};
 use crate::usecase::{Mutation, SystemChange};
 
@@ -57,10 +60,10 @@ pub fn month_of(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// What a close did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CloseReport {
     /// The period.
-    pub period_id: Uuid,
+    pub period_id: BillingPeriodId,
     /// Invoices made by this call.
     pub created: u32,
     /// Invoices that existed already.
@@ -73,6 +76,19 @@ pub struct CloseReport {
     pub failed: Vec<(String, String)>,
     /// `closing` or `closed`.
     pub state: String,
+}
+
+impl CloseReport {
+    fn of(period_id: BillingPeriodId, state: String) -> Self {
+        Self {
+            period_id,
+            created: 0,
+            existing: 0,
+            remaining: 0,
+            failed: Vec::new(),
+            state,
+        }
+    }
 }
 
 /// How to close.
@@ -130,7 +146,7 @@ pub async fn close_period(
     let txn = Mutation::begin(db, actor, &grant, "closeBillingPeriod", now).await?;
     txn.commit(crate::audit::Change {
             object_type: "BillingPeriod",
-            object_id: report.period_id,
+            object_id: report.period_id.into(),
             reseller_id: None,
             details: serde_json::json!({ "created": report.created, "existing": report.existing, "state": report.state }),
         })
@@ -176,10 +192,8 @@ pub async fn close(
             .await?
             .len();
         return Ok(CloseReport {
-            period_id: period.id,
             existing: u32::try_from(existing).unwrap_or(u32::MAX),
-            state: period.state,
-            ..CloseReport::default()
+            ..CloseReport::of(period.id, period.state)
         });
     }
     if period.state == "open" {
@@ -199,11 +213,7 @@ pub async fn close(
         .into_iter()
         .filter_map(|i| i.close_key)
         .collect();
-    let mut report = CloseReport {
-        period_id: period.id,
-        state: "closing".into(),
-        ..CloseReport::default()
-    };
+    let mut report = CloseReport::of(period.id, "closing".into());
     for (key, why) in unmade {
         if !done.contains(&key) {
             tracing::error!(period = %period.id, close_key = %key, reason = %why, "an invoice of the close cannot be made; the close goes on without it");
@@ -303,7 +313,7 @@ async fn persist(
             to_fixed(l.precise)?,
         );
         invoice_line::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(Uuid::now_v7().into()),
             invoice_id: Set(inv.id),
             reseller_id: Set(d.world),
             position: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
@@ -330,7 +340,7 @@ async fn persist(
     Ok(true)
 }
 
-type PriceList = (Option<Decimal>, HashMap<Uuid, Decimal>, i32);
+type PriceList = (Option<Decimal>, HashMap<PlanId, Decimal>, i32);
 
 /// Billing periods, newest first (stewards and resellers read them).
 pub async fn periods(
@@ -362,7 +372,10 @@ mod tests {
 
     #[test]
     fn plan_history_splits_the_window() {
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (a, b) = (
+            PlanId::from(Uuid::from_u128(1)),
+            PlanId::from(Uuid::from_u128(2)),
+        );
         let h = vec![(t(5), a), (t(10), b)];
         assert_eq!(
             segments(Some(&h), Some(b), t(1), t(20)),

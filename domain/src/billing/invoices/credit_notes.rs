@@ -6,7 +6,7 @@ use super::*;
 #[derive(Clone, Debug, Serialize)]
 pub struct NewCreditNote {
     /// The invoice corrected.
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
     /// Amount credited, at most what is not yet credited.
     pub amount: Decimal,
     /// Why.
@@ -71,7 +71,7 @@ pub async fn issue_credit_note(
     let n = next_number(&txn, &series, year).await?;
     let f = to_fixed(input.amount)?;
     let note = credit_note::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         invoice_id: Set(inv.id),
         reseller_id: Set(inv.reseller_id),
         number: Set(format!("CN-{year}-{n:06}")),
@@ -110,7 +110,7 @@ pub async fn issue_credit_note(
     enqueue_account(&txn, &inv, now).await?;
     let change = Change {
         object_type: "CreditNote",
-        object_id: note.id,
+        object_id: note.id.into(),
         reseller_id: inv.reseller_id,
         details: serde_json::json!({ "invoiceId": inv.id, "number": note.number, "amount": input.amount.to_string() }),
     };

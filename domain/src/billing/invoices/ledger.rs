@@ -33,14 +33,14 @@ pub(super) async fn credit_entry(
     txn: &impl ConnectionTrait,
     inv: &invoice::Model,
     amount: Decimal,
-    payment_id: Option<Uuid>,
+    payment_id: Option<PaymentId>,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let account = inv.account();
     let f = to_fixed(amount)?;
     crate::entity::account_credit::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         account_kind: Set(account.kind().to_owned()),
         account_id: Set(account.id()),
         reseller_id: Set(inv.reseller_id),
@@ -111,7 +111,7 @@ pub(super) async fn add_payment(
     let excess = p.amount - applied;
     let f = to_fixed(p.amount)?;
     let pay = payment::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         invoice_id: Set(inv.id),
         reseller_id: Set(inv.reseller_id),
         amount_units: Set(f.units()),

@@ -24,6 +24,7 @@ use crate::db::stmt;
 use crate::decimal::{stored as fixed, to_stored as to_fixed};
 use crate::entity::{credit_note, invoice, invoice_line, payment};
 use crate::error::{Error, Result};
+use crate::ids::{BillingPeriodId, CustomerId, InvoiceId, PaymentId, ResellerId};
 use crate::money::{cents, minor_digits, to_cents};
 use crate::page::{self, Page, PageRequest};
 use crate::usecase::Mutation;
@@ -89,7 +90,7 @@ impl InvoiceAmounts for invoice::Model {
         match (self.recipient_reseller_id, self.recipient_customer_id) {
             (Some(r), _) => Account::Reseller(r),
             (None, Some(c)) => Account::Customer(c),
-            (None, None) => Account::Customer(Uuid::nil()),
+            (None, None) => Account::Customer(CustomerId::from(Uuid::nil())),
         }
     }
 }
@@ -153,7 +154,7 @@ pub async fn next_number(txn: &impl ConnectionTrait, series: &str, year: i32) ->
     ))))
 }
 
-fn issuer_series(issuer: Option<Uuid>) -> String {
+fn issuer_series(issuer: Option<ResellerId>) -> String {
     issuer.map_or_else(|| "coop".to_owned(), |r| r.to_string())
 }
 
@@ -203,13 +204,13 @@ async fn enqueue_account(
 /// Who an invoice is from and to, and how it is taxed.
 pub(crate) struct Parties {
     /// Whose world it is in.
-    pub world: Option<Uuid>,
+    pub world: Option<ResellerId>,
     /// The issuing reseller (`None`: the co-op).
-    pub issuer_reseller_id: Option<Uuid>,
+    pub issuer_reseller_id: Option<ResellerId>,
     /// The paying reseller.
-    pub recipient_reseller_id: Option<Uuid>,
+    pub recipient_reseller_id: Option<ResellerId>,
     /// The paying customer.
-    pub recipient_customer_id: Option<Uuid>,
+    pub recipient_customer_id: Option<CustomerId>,
     /// Who bills whom.
     pub layer: InvoiceLayer,
     /// ISO 4217.
@@ -249,7 +250,7 @@ impl Parties {
 pub(crate) fn draft(
     p: &Parties,
     subtotal: Decimal,
-    billing_period_id: Option<Uuid>,
+    billing_period_id: Option<BillingPeriodId>,
     period: (DateTime<Utc>, DateTime<Utc>),
     close_key: &str,
     now: DateTime<Utc>,
@@ -264,7 +265,7 @@ pub(crate) fn draft(
         to_fixed(p.tax_rate)?,
     );
     Ok(invoice::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         billing_period_id: Set(billing_period_id),
         reseller_id: Set(p.world),
         issuer_reseller_id: Set(p.issuer_reseller_id),
@@ -322,7 +323,7 @@ pub(crate) async fn late_fee(
         .insert(txn)
         .await?;
     crate::entity::invoice_line::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(Uuid::now_v7().into()),
         invoice_id: Set(inv.id),
         reseller_id: Set(overdue.reseller_id),
         position: Set(1),
@@ -351,7 +352,7 @@ pub(crate) async fn late_fee(
 /// Reads an invoice for changing it: its row locked on PostgreSQL until the
 /// transaction ends (SQLite serializes writers), so concurrent payments,
 /// credit notes and finalizations apply one after the other.
-async fn locked(txn: &impl ConnectionTrait, id: Uuid) -> Result<Option<invoice::Model>> {
+async fn locked(txn: &impl ConnectionTrait, id: InvoiceId) -> Result<Option<invoice::Model>> {
     let mut q = invoice::Entity::find_by_id(id);
     if crate::db::is_postgres(txn) {
         q = sea_orm::QuerySelect::lock_exclusive(q);
@@ -364,14 +365,15 @@ async fn lock_account(txn: &impl ConnectionTrait, inv: &invoice::Model) -> Resul
     if !crate::db::is_postgres(txn) {
         return Ok(());
     }
-    let (table, id) = match inv.account() {
-        Account::Reseller(id) => ("resellers", id),
-        Account::Customer(id) => ("customers", id),
+    let account = inv.account();
+    let table = match account {
+        Account::Reseller(_) => "resellers",
+        Account::Customer(_) => "customers",
     };
     txn.query_one_raw(stmt(
         txn,
         &format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
-        vec![id.into()],
+        vec![account.id().into()],
     ))
     .await?;
     Ok(())
@@ -391,7 +393,7 @@ fn may_change(grant: &Grant, inv: &invoice::Model) -> bool {
 async fn load_for_change(
     txn: &impl ConnectionTrait,
     grant: &Grant,
-    id: Uuid,
+    id: InvoiceId,
     field: &'static str,
 ) -> Result<invoice::Model> {
     let inv = locked(txn, id)
@@ -410,7 +412,7 @@ async fn load_for_change(
 pub async fn finalize(
     db: &DatabaseConnection,
     actor: &Actor,
-    id: Uuid,
+    id: InvoiceId,
     now: DateTime<Utc>,
 ) -> Result<invoice::Model> {
     let grant = actor.principal.authorize(Permission::WriteBilling)?;
@@ -430,7 +432,7 @@ pub async fn finalize(
     let inv = finalize_in(&txn, inv, now).await?;
     txn.commit(Change {
         object_type: "Invoice",
-        object_id: inv.id,
+        object_id: inv.id.into(),
         reseller_id: inv.reseller_id,
         details: serde_json::json!({ "number": inv.number, "total": inv.total().to_string() }),
     })

@@ -7,7 +7,7 @@ use crate::usecase::{Mutation, SystemChange};
 #[derive(Clone, Debug, Serialize)]
 pub struct NewPayment {
     /// The invoice paid.
-    pub invoice_id: Uuid,
+    pub invoice_id: InvoiceId,
     /// Amount, in the invoice's currency.
     pub amount: Decimal,
     /// `bank_transfer`, `erp`, `cash`, `card` …
@@ -113,7 +113,7 @@ pub async fn record_payment(
     })?;
     txn.commit(Change {
             object_type: "Payment",
-            object_id: pay.id,
+            object_id: pay.id.into(),
             reseller_id: inv.reseller_id,
             details: serde_json::json!({ "invoiceId": inv.id, "amount": input.amount.to_string(), "method": pay.method }),
         }).await?;
@@ -143,7 +143,7 @@ pub enum RailApplied {
     /// No invoice of ours matches it: recorded as seen, nothing else.
     Unmatched,
     /// The invoice was changed.
-    Applied(Uuid),
+    Applied(InvoiceId),
 }
 
 /// Applies a payment-rail event once per event id: a success records a
@@ -153,7 +153,7 @@ pub async fn apply_rail_event(
     event_id: &str,
     event_type: &str,
     intent_id: &str,
-    invoice_id: Option<Uuid>,
+    invoice_id: Option<InvoiceId>,
     outcome: RailOutcome,
     now: DateTime<Utc>,
 ) -> Result<RailApplied> {

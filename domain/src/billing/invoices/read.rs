@@ -11,7 +11,7 @@ pub struct InvoiceFilter {
     /// status matches no invoice.
     pub status: Option<String>,
     /// Only this period.
-    pub billing_period_id: Option<Uuid>,
+    pub billing_period_id: Option<BillingPeriodId>,
 }
 
 /// Invoices the caller reaches: stewards all; a reseller the wholesale
@@ -46,7 +46,7 @@ pub async fn list(
 pub async fn get(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: Uuid,
+    id: InvoiceId,
 ) -> Result<Option<invoice::Model>> {
     let grant = actor.principal.authorize(Permission::ReadBilling)?;
     Ok(invoice::Entity::find_by_id(id)
@@ -58,7 +58,7 @@ pub async fn get(
 /// An invoice's lines, in order (the caller has read the invoice).
 pub async fn lines(
     db: &impl ConnectionTrait,
-    invoice_id: Uuid,
+    invoice_id: InvoiceId,
 ) -> Result<Vec<invoice_line::Model>> {
     Ok(invoice_line::Entity::find()
         .filter(invoice_line::Column::InvoiceId.eq(invoice_id))
@@ -70,7 +70,7 @@ pub async fn lines(
 /// An invoice's payments (the caller has read the invoice).
 pub async fn payments_of(
     db: &impl ConnectionTrait,
-    invoice_id: Uuid,
+    invoice_id: InvoiceId,
 ) -> Result<Vec<payment::Model>> {
     Ok(payment::Entity::find()
         .filter(payment::Column::InvoiceId.eq(invoice_id))
@@ -82,7 +82,7 @@ pub async fn payments_of(
 /// An invoice's credit notes (the caller has read the invoice).
 pub async fn credit_notes_of(
     db: &impl ConnectionTrait,
-    invoice_id: Uuid,
+    invoice_id: InvoiceId,
 ) -> Result<Vec<credit_note::Model>> {
     Ok(credit_note::Entity::find()
         .filter(credit_note::Column::InvoiceId.eq(invoice_id))

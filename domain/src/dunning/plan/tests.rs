@@ -1,14 +1,16 @@
 use chrono::{Duration, TimeZone};
 use proptest::prelude::*;
+use uuid::Uuid;
 
 use super::*;
 use crate::dunning::policy::Trigger;
+use crate::ids::{CustomerId, InvoiceId, ResellerId};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 24, 12, 0, 0).unwrap()
 }
 
-const CUSTOMER: Account = Account::Customer(Uuid::from_u128(0xc));
+const CUSTOMER: Account = Account::Customer(CustomerId(Uuid::from_u128(0xc)));
 
 fn step(name: &str, days: i64, actions: Vec<Action>) -> Step {
     Step {
@@ -43,7 +45,7 @@ fn ladder() -> Vec<Step> {
 
 fn invoice(n: u128, due: DateTime<Utc>, outstanding: i64) -> OpenInvoice {
     OpenInvoice {
-        id: Uuid::from_u128(n),
+        id: InvoiceId::from(Uuid::from_u128(n)),
         due_at: Some(due),
         outstanding: Decimal::new(outstanding, 2),
         late_fee: false,
@@ -142,7 +144,10 @@ fn a_late_run_takes_every_step_that_fell_due_in_order() {
     assert_eq!(p.last_step, Some(2));
     assert_eq!(p.next, Some((3, due + Duration::days(21))));
     let e = p.episode.unwrap();
-    assert_eq!((e.invoice, e.days_past_due), (Uuid::from_u128(1), 15));
+    assert_eq!(
+        (e.invoice, e.days_past_due),
+        (InvoiceId::from(Uuid::from_u128(1)), 15)
+    );
     assert_eq!(e.outstanding, Decimal::new(3570, 2));
 }
 
@@ -209,7 +214,10 @@ fn a_late_fee_alone_walks_the_ladder_but_bears_no_fee() {
         vec![fee, invoice(1, due + Duration::days(30), 3570)],
     );
     let p = a.plan(due + Duration::days(8));
-    assert_eq!(p.episode.as_ref().unwrap().invoice, Uuid::from_u128(9));
+    assert_eq!(
+        p.episode.as_ref().unwrap().invoice,
+        InvoiceId::from(Uuid::from_u128(9))
+    );
     let fee = p
         .actions
         .iter()
@@ -234,7 +242,10 @@ fn the_oldest_charged_invoice_names_the_episode_and_fees_count_in_the_balance() 
         ],
     );
     let e = a.plan(now).episode.unwrap();
-    assert_eq!((e.invoice, e.days_past_due), (Uuid::from_u128(1), 5));
+    assert_eq!(
+        (e.invoice, e.days_past_due),
+        (InvoiceId::from(Uuid::from_u128(1)), 5)
+    );
     assert_eq!(e.outstanding, Decimal::new(5070, 2));
 }
 
@@ -326,7 +337,7 @@ fn invoices(hours: std::ops::Range<i64>) -> impl Strategy<Value = Vec<OpenInvoic
             raw.into_iter()
                 .enumerate()
                 .map(|(i, (hours, cents, late_fee))| OpenInvoice {
-                    id: Uuid::from_u128(i as u128 + 1),
+                    id: InvoiceId::from(Uuid::from_u128(i as u128 + 1)),
                     due_at: hours.map(|h| t0() - Duration::hours(h)),
                     outstanding: Decimal::new(cents, 2),
                     late_fee,
@@ -352,7 +363,7 @@ fn account(hours: std::ops::Range<i64>) -> impl Strategy<Value = Case> {
         .prop_map(
             |(reseller, held, never_suspend, grace, steps, invoices)| Case {
                 account: if reseller {
-                    Account::Reseller(Uuid::from_u128(0xa))
+                    Account::Reseller(ResellerId::from(Uuid::from_u128(0xa)))
                 } else {
                     CUSTOMER
                 },

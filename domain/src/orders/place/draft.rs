@@ -5,7 +5,7 @@ use super::*;
 
 /// A touched tenant as the order would leave it.
 pub(super) struct TenantDraft {
-    pub(super) id: Uuid,
+    pub(super) id: TenantId,
     pub(super) slug: String,
     pub(super) existing: Option<tenant::Model>,
     /// For a new tenant: its slug, parsed, and cluster.
@@ -22,21 +22,21 @@ pub(super) enum Planned {
     },
     PlanChange {
         tenant: usize,
-        plan_id: Uuid,
+        plan_id: PlanId,
         before: tenant::Model,
     },
     Install {
         tenant: usize,
-        install_id: Uuid,
-        app_id: Uuid,
-        version_id: Uuid,
+        install_id: AppInstallId,
+        app_id: AppId,
+        version_id: AppVersionId,
         values: InstallValues,
         host: Option<String>,
     },
     Upgrade {
         tenant: usize,
         before: app_install::Model,
-        version_id: Uuid,
+        version_id: AppVersionId,
     },
     Uninstall {
         tenant: usize,
@@ -48,15 +48,15 @@ pub(super) enum Planned {
 pub(super) struct Draft<'c> {
     pub(super) platform: &'c Platform,
     /// Hosts claimed by earlier lines of this order, with their tenant.
-    pub(super) hosts: Vec<(String, Uuid)>,
+    pub(super) hosts: Vec<(String, TenantId)>,
     pub(super) tenants: Vec<TenantDraft>,
     pub(super) planned: Vec<Planned>,
-    pub(super) installs_touched: Vec<Uuid>,
+    pub(super) installs_touched: Vec<AppInstallId>,
 }
 
 pub(super) async fn load_plan(
     txn: &impl ConnectionTrait,
-    id: Uuid,
+    id: PlanId,
     customer: &customer::Model,
 ) -> Result<plan::Model> {
     let plan = plan::Entity::find_by_id(id)
@@ -109,7 +109,7 @@ impl Draft<'_> {
         &mut self,
         txn: &impl ConnectionTrait,
         customer: &customer::Model,
-        id: Uuid,
+        id: TenantId,
         field: &'static str,
     ) -> Result<usize> {
         if let Some(i) = self.tenants.iter().position(|t| t.id == id) {
@@ -129,14 +129,7 @@ impl Draft<'_> {
         }
         // A tenant another unfinished order creates or re-plans is not
         // settled yet: cancelling that order would pull it from under this one.
-        ensure_no_order_in_progress(
-            txn,
-            order_line::Column::TenantId,
-            t.id,
-            "this tenant",
-            field,
-        )
-        .await?;
+        ensure_no_order_in_progress(txn, Target::Tenant(t.id), "this tenant", field).await?;
         let plan = match t.plan_id {
             Some(p) => plan::Entity::find_by_id(p).one(txn).await?,
             None => None,
@@ -184,7 +177,7 @@ impl Draft<'_> {
                     ));
                 }
                 self.tenants.push(TenantDraft {
-                    id: Uuid::now_v7(),
+                    id: TenantId::new(),
                     slug: slug.to_string(),
                     existing: None,
                     new: Some((slug, cluster)),
@@ -276,7 +269,7 @@ impl Draft<'_> {
                     .claim_host(txn, &recipe, &values, (&app.slug, &tenant_slug), tenant_id)
                     .await?;
                 let t = &mut self.tenants[i];
-                let install_id = Uuid::now_v7();
+                let install_id = AppInstallId::new();
                 t.installs.push(LiveInstall {
                     id: install_id,
                     app_slug: app.slug.clone(),
@@ -365,7 +358,7 @@ impl Draft<'_> {
         recipe: &crate::catalog::Recipe,
         values: &InstallValues,
         names: (&str, &str),
-        tenant_id: Uuid,
+        tenant_id: TenantId,
     ) -> Result<Option<String>> {
         let host =
             installs::claim_host(txn, self.platform, recipe, values, names, tenant_id).await?;
@@ -384,7 +377,7 @@ impl Draft<'_> {
         &mut self,
         txn: &impl ConnectionTrait,
         customer: &customer::Model,
-        id: Uuid,
+        id: AppInstallId,
     ) -> Result<(usize, app_install::Model)> {
         // Another customer's install reads exactly as one that does not
         // exist: same field, same message.
@@ -416,14 +409,7 @@ impl Draft<'_> {
                 "two lines change this install",
             ));
         }
-        ensure_no_order_in_progress(
-            txn,
-            order_line::Column::AppInstallId,
-            id,
-            "this install",
-            "installId",
-        )
-        .await?;
+        ensure_no_order_in_progress(txn, Target::Install(id), "this install", "installId").await?;
         self.installs_touched.push(id);
         Ok((i, install))
     }

@@ -9,7 +9,7 @@ pub const MAX_LINES: usize = 50;
 #[derive(Clone, Debug, Serialize)]
 pub struct NewOrder {
     /// The buying customer (one of the reseller's).
-    pub customer_id: Uuid,
+    pub customer_id: CustomerId,
     /// What it buys, in order.
     pub lines: Vec<LineInput>,
 }
@@ -18,7 +18,7 @@ pub struct NewOrder {
 #[derive(Clone, Debug, Serialize)]
 pub enum TenantRef {
     /// An existing tenant of the customer.
-    Existing(Uuid),
+    Existing(TenantId),
     /// The tenant a `NewTenant` line of the same order creates, by slug.
     New(String),
 }
@@ -34,16 +34,16 @@ pub enum LineInput {
         /// Its cluster (the default one when `None`).
         cluster: Option<String>,
         /// Its plan.
-        plan_id: Uuid,
+        plan_id: PlanId,
         /// Its quota, if not the plan's.
         quota: Option<QuotaInput>,
     },
     /// A tenant moves to a plan; its quota becomes the plan's unless given.
     PlanChange {
         /// The tenant.
-        tenant_id: Uuid,
+        tenant_id: TenantId,
         /// The new plan.
-        plan_id: Uuid,
+        plan_id: PlanId,
         /// The new quota, if not the plan's.
         quota: Option<QuotaInput>,
     },
@@ -52,21 +52,21 @@ pub enum LineInput {
         /// Where.
         tenant: TenantRef,
         /// Which version.
-        app_version_id: Uuid,
+        app_version_id: AppVersionId,
         /// Its values (`null`: none).
         values: serde_json::Value,
     },
     /// An install moved to another version of its app.
     AppUpgrade {
         /// The install.
-        install_id: Uuid,
+        install_id: AppInstallId,
         /// The version.
-        app_version_id: Uuid,
+        app_version_id: AppVersionId,
     },
     /// An install removed.
     AppUninstall {
         /// The install.
-        install_id: Uuid,
+        install_id: AppInstallId,
         /// Whether its volumes and generated secrets go too.
         delete_data: bool,
     },

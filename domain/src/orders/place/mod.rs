@@ -7,16 +7,18 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use super::installs::{self, LiveInstall};
 use super::jobs::FulfilOrder;
-use super::{LineKind, OrderError, OrderState, at, ensure_no_order_in_progress};
+use super::{LineKind, OrderError, OrderState, Target, at, ensure_no_order_in_progress};
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::catalog::InstallValues;
 use crate::entity::{app_install, customer, order, order_line, plan, reseller, tenant};
 use crate::error::{Error, Result};
+use crate::ids::{
+    AppId, AppInstallId, AppVersionId, CustomerId, OrderId, OrderLineId, PlanId, TenantId,
+};
 use crate::tenancy::{
     DIMENSIONS, Platform, Quota, QuotaInput, TenantSlug, TenantState, parse_quota, resellers,
     tenants,
@@ -91,7 +93,7 @@ pub async fn place(
         Sha256::digest(serde_json::to_vec(&input).unwrap_or_default())
     );
     let order = order::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(OrderId::new()),
         reseller_id: Set(reseller_id),
         customer_id: Set(customer.id),
         state: Set(OrderState::Pending),
@@ -119,7 +121,7 @@ pub async fn place(
         .map_err(Error::from)?;
     let change = Change {
         object_type: "Order",
-        object_id: order.id,
+        object_id: order.id.into(),
         reseller_id: Some(reseller_id),
         details: json!({
             "customerId": customer.id,

@@ -29,7 +29,7 @@ pub(super) async fn write_line(
 ) -> Result<()> {
     let t = &draft.tenants[planned.tenant_index()];
     let mut row = order_line::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(OrderLineId::new()),
         order_id: Set(order.id),
         reseller_id: Set(order.reseller_id),
         position: Set(i32::try_from(position).unwrap_or(i32::MAX)),

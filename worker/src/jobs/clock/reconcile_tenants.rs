@@ -2,6 +2,7 @@
 //! again, which repairs drift and copies readiness back.
 
 use coplane_domain::entity::tenant;
+use coplane_domain::ids::{AppInstallId, TenantId};
 use coplane_domain::jobs::{self, Job};
 use coplane_domain::tenancy::TenantState;
 use coplane_domain::tenancy::jobs::{SyncAppInstall, SyncTenant};
@@ -27,7 +28,7 @@ impl Handler<WorkerContext> for ReconcileTenants {
         // Terminated tenants are synced until their retention has passed (the
         // manifests target removes their namespace then).
         let recently = now - ctx.namespace_retention - chrono::Duration::days(1);
-        let ids: Vec<uuid::Uuid> = tenant::Entity::find()
+        let ids: Vec<TenantId> = tenant::Entity::find()
             .select_only()
             .column(tenant::Column::Id)
             .filter(
@@ -59,7 +60,7 @@ impl Handler<WorkerContext> for ReconcileTenants {
             .await?;
         let installs = rows
             .iter()
-            .map(|r| r.try_get::<uuid::Uuid>("", "id"))
+            .map(|r| r.try_get::<AppInstallId>("", "id"))
             .collect::<Result<Vec<_>, _>>()?;
         for install_id in &installs {
             jobs::enqueue(

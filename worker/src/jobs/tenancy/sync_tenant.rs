@@ -1,6 +1,7 @@
 //! From a tenant row to its `Tenant` resource, and its readiness back.
 
 use coplane_domain::entity::tenant;
+use coplane_domain::ids::TenantId;
 use coplane_domain::jobs;
 use coplane_domain::orders;
 use coplane_domain::tenancy::TenantState;
@@ -107,7 +108,7 @@ impl Handler<WorkerContext> for SyncTenant {
 /// while its account is in arrears is suspended at once).
 async fn started(
     ctx: &WorkerContext,
-    id: uuid::Uuid,
+    id: TenantId,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     if tenants::mark_active(&ctx.db, id, now).await? {
