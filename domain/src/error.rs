@@ -84,6 +84,18 @@ impl Error {
         }
     }
 
+    /// Refuses with `QuotaExceeded` on `field` when any figure in `over`
+    /// is beyond its limit: `what` says which limit, `over` lists them.
+    pub fn unless_within(field: &'static str, what: &str, over: &[String]) -> Result<()> {
+        if over.is_empty() {
+            return Ok(());
+        }
+        Err(Error::QuotaExceeded {
+            field,
+            message: format!("{what} ({})", over.join("; ")),
+        })
+    }
+
     /// An [`Error::NotFound`].
     pub fn not_found(field: &'static str, entity: &'static str) -> Self {
         Self::NotFound { field, entity }

@@ -26,16 +26,7 @@ const GIB: i64 = 1 << 30;
 pub async fn meter_allocations(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64> {
     let this_hour = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
     let earliest = this_hour - LOOKBACK;
-    let closed: Vec<(DateTime<Utc>, DateTime<Utc>)> = db
-        .query_all_raw(stmt(
-            db,
-            "SELECT starts_at, ends_at FROM billing_periods WHERE state <> 'open'",
-            vec![],
-        ))
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "starts_at")?, r.try_get("", "ends_at")?)))
-        .collect::<Result<_>>()?;
+    let closed = super::usage::closed_windows(db).await?;
     let tenants = db
         .query_all_raw(stmt(
             db,

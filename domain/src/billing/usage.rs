@@ -329,7 +329,9 @@ async fn tenants_named(
 }
 
 /// Periods that take no more usage: closing or closed.
-async fn closed_windows(db: &impl ConnectionTrait) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+pub(super) async fn closed_windows(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
     db.query_all_raw(stmt(
         db,
         "SELECT starts_at, ends_at FROM billing_periods WHERE state <> 'open'",

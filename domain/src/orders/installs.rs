@@ -230,17 +230,11 @@ pub fn check_fits(slug: &str, quota: &Quota, installs: &[LiveInstall]) -> Result
         .filter(|(_, (u, q))| **u > i128::from(*q))
         .map(|(name, (u, q))| format!("{name}: {u} needed > {q} quota"))
         .collect();
-    if over.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::QuotaExceeded {
-            field: "lines",
-            message: format!(
-                "tenant `{slug}`: its installs would exceed its quota ({})",
-                over.join("; ")
-            ),
-        })
-    }
+    Error::unless_within(
+        "lines",
+        &format!("tenant `{slug}`: its installs would exceed its quota"),
+        &over,
+    )
 }
 
 /// One install, if its tenant is reached.
@@ -399,16 +393,30 @@ pub async fn rollback(
     let mut active = install.into_active_model();
     active.app_version_id = Set(previous);
     active.previous_version_id = Set(Some(from));
+    roll_out(txn, active, json!({ "from": from, "to": previous }), now).await
+}
+
+/// Ends a caller's change to an install: it rolls out again (its sync is
+/// enqueued) and the change is committed with `details` in the audit.
+async fn roll_out(
+    txn: Mutation<'_>,
+    mut active: app_install::ActiveModel,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<app_install::Model> {
     active.state = Set(InstallState::Installing);
     active.status_message = Set(None);
     active.updated_at = Set(now);
     let model = active.update(&txn).await?;
-    crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
+    txn.enqueue(&SyncAppInstall {
+        install_id: model.id,
+    })
+    .await?;
     let change = Change {
         object_type: "AppInstall",
-        object_id: id.into(),
+        object_id: model.id.into(),
         reseller_id: model.reseller_id,
-        details: json!({ "from": from, "to": previous }),
+        details,
     };
     txn.commit(change).await?;
     Ok(model)
@@ -440,20 +448,8 @@ pub async fn set_values(
     let mut active = install.into_active_model();
     active.values_json = Set(json);
     active.ingress_host = Set(host);
-    active.state = Set(InstallState::Installing);
-    active.status_message = Set(None);
-    active.updated_at = Set(now);
-    let model = active.update(&txn).await?;
-    crate::jobs::enqueue(&txn, &SyncAppInstall { install_id: id }, now).await?;
-    let change = Change {
-        object_type: "AppInstall",
-        object_id: id.into(),
-        reseller_id: model.reseller_id,
-        // Values are the customer's settings, not secrets (secrets are generated).
-        details: json!({ "values": values }),
-    };
-    txn.commit(change).await?;
-    Ok(model)
+    // Values are the customer's settings, not secrets (secrets are generated).
+    roll_out(txn, active, json!({ "values": values }), now).await
 }
 
 /// What the cluster said about an install, as the sync job saw it.

@@ -133,15 +133,11 @@ pub async fn set_allotment(
         .into_iter()
         .map(|(name, in_use, new)| format!("{name}: {in_use} in use > {new} requested"))
         .collect();
-    if !short.is_empty() {
-        return Err(Error::QuotaExceeded {
-            field: "allotment",
-            message: format!(
-                "the allotment cannot go below what the reseller's tenants use ({})",
-                short.join("; ")
-            ),
-        });
-    }
+    Error::unless_within(
+        "allotment",
+        "the allotment cannot go below what the reseller's tenants use",
+        &short,
+    )?;
     let before = current.allotment();
     let mut active = current.into_active_model();
     active.allotment_cpu_millis = Set(allotment.cpu_millis);
@@ -231,17 +227,7 @@ pub(crate) async fn check_pool(
         .filter(|(_, ((u, r), a))| u.checked_add(*r).is_none_or(|total| total > *a))
         .map(|(name, ((u, r), a))| format!("{name}: {u} in use + {r} requested > {a} allotted"))
         .collect();
-    if over.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::QuotaExceeded {
-            field: "quota",
-            message: format!(
-                "the reseller's allotment would be exceeded ({})",
-                over.join("; ")
-            ),
-        })
-    }
+    Error::unless_within("quota", "the reseller's allotment would be exceeded", &over)
 }
 
 /// Filters of the reseller list.

@@ -460,18 +460,11 @@ impl Draft<'_> {
             .filter(|(_, ((u, r), a))| *u + *r > i128::from(*a))
             .map(|(name, ((u, r), a))| format!("{name}: {u} in use + {r} requested > {a} allotted"))
             .collect();
-        if over.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::QuotaExceeded {
-                field: "lines",
-                message: format!(
-                    "the reseller's allotment would be exceeded ({})",
-                    over.join("; ")
-                ),
-            }
-            .into())
-        }
+        Ok(Error::unless_within(
+            "lines",
+            "the reseller's allotment would be exceeded",
+            &over,
+        )?)
     }
 }
 
