@@ -169,7 +169,9 @@ pub async fn suspend_tenant(
             message: "the tenant is suspended for non-payment already".into(),
         });
     }
-    lifecycle::suspend(&txn, t.id, SuspensionReason::Manual, &note, now).await?;
+    if !lifecycle::suspend(&txn, t.id, SuspensionReason::Manual, &note, now).await? {
+        return Err(changed_meanwhile());
+    }
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
     txn.commit(crate::audit::Change {
         object_type: "Tenant",
@@ -210,7 +212,9 @@ pub async fn resume_tenant(
                     .into(),
         });
     }
-    lifecycle::resume(&txn, t.id, SuspensionReason::Manual, None, now).await?;
+    if !lifecycle::resume(&txn, t.id, SuspensionReason::Manual, None, now).await? {
+        return Err(changed_meanwhile());
+    }
     // Its accounts decide again: one may be suspended for arrears.
     account_changed(&txn, t.customer_id, t.reseller_id, now).await?;
     let model = tenant_in_reach(&txn, &grant, t.id).await?;
@@ -267,4 +271,14 @@ pub async fn tenant_started(
         account_changed(db, t.customer_id, t.reseller_id, now).await?;
     }
     Ok(())
+}
+
+/// A tenant that another change (dunning, a termination) moved between
+/// this request's read and its write: nothing is changed or audited.
+fn changed_meanwhile() -> Error {
+    Error::Conflict {
+        field: "tenantId",
+        code: "TENANT_CHANGED",
+        message: "the tenant changed meanwhile; read it again and retry".into(),
+    }
 }

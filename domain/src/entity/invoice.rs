@@ -111,5 +111,8 @@ super::stored_enum!(
         Paid = "paid",
         /// Credited in full before any payment.
         Void = "void",
+        /// Written off outside coplane (the schema allows it; coplane never
+        /// writes it): takes no payments or credit notes.
+        Uncollectible = "uncollectible",
     }
 );

@@ -41,7 +41,7 @@ pub async fn suspend(
     let from = match reason {
         SuspensionReason::Overdue => "state = 'active'",
         SuspensionReason::Manual => {
-            "(state = 'active' OR (state = 'suspended' AND suspension_reason = 'manual'))"
+            "(state = 'active' OR (state = 'suspended' AND COALESCE(suspension_reason, 'manual') = 'manual'))"
         }
     };
     changed(
@@ -62,7 +62,8 @@ pub async fn suspend(
 }
 
 /// Lifts a suspension made for `reason` (and, when given, under `note`: an
-/// arrears suspension belongs to the paying party its note names).
+/// arrears suspension belongs to the paying party its note names). A
+/// suspension without a recorded reason counts as manual.
 pub async fn resume(
     db: &impl ConnectionTrait,
     id: TenantId,
@@ -74,7 +75,7 @@ pub async fn resume(
         db,
         id,
         "UPDATE tenants SET state = 'active', suspension_reason = NULL, suspension_note = NULL, suspended_at = NULL, updated_at = $2 \
-         WHERE id = $1 AND state = 'suspended' AND suspension_reason = $3 AND ($4 IS NULL OR suspension_note = $4)",
+         WHERE id = $1 AND state = 'suspended' AND COALESCE(suspension_reason, 'manual') = $3 AND ($4 IS NULL OR suspension_note = $4)",
         vec![now.into(), reason.as_str().into(), note.map(str::to_owned).into()],
         now,
     )

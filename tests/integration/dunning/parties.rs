@@ -274,3 +274,65 @@ crate::test_both_dbs!(
         assert_eq!(tenant(&app, &w).await["state"], "active");
     }
 );
+
+crate::test_both_dbs!(
+    rows_written_outside_coplane_are_read_and_refused_by_their_rules,
+    app = app_with_mail,
+    |app| {
+        use crate::tenancy::fixture::uuid_of;
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let w = world(&app, &tag, ladder()).await;
+        // A suspension with no recorded reason (an older row) is not an
+        // arrears one: resumeTenant lifts it.
+        app.execute(
+            "UPDATE tenants SET state = 'suspended', suspension_reason = NULL WHERE id = $1",
+            vec![uuid_of(&w.tenant_id).into()],
+        )
+        .await;
+        let resumed = mutate(
+            &app,
+            &w.steward,
+            "resumeTenant",
+            "TenantIdInput",
+            "tenant { state }",
+            json!({ "tenantId": w.tenant_id }),
+        )
+        .await;
+        assert_eq!(resumed["tenant"]["state"], "active");
+        // An invoice written off by hand (`uncollectible`, which the schema
+        // allows) still lists, and takes no payment.
+        app.execute(
+            "UPDATE invoices SET status = 'uncollectible' WHERE id = $1",
+            vec![uuid_of(&w.invoice_id).into()],
+        )
+        .await;
+        let listed = app
+            .graphql_vars(
+                "{ invoices(first: 50) { edges { node { id status } } } }",
+                json!({}),
+                Some(&w.reseller),
+            )
+            .await;
+        assert!(listed.get("errors").is_none(), "{listed}");
+        let statuses: Vec<&Value> = listed["data"]["invoices"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["node"]["id"] == json!(w.invoice_id))
+            .map(|e| &e["node"]["status"])
+            .collect();
+        assert_eq!(statuses, vec![&json!("uncollectible")]);
+        let refused = app
+            .graphql_vars(
+                "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { userErrors { code } } }",
+                json!({ "input": { "invoiceId": w.invoice_id, "amount": "1.00", "method": "bank_transfer", "idempotencyKey": format!("w-{tag}") } }),
+                Some(&w.reseller),
+            )
+            .await;
+        assert_eq!(
+            refused["data"]["recordPayment"]["userErrors"][0]["code"], "INVOICE_NOT_OPEN",
+            "{refused}"
+        );
+        app.run_pending_jobs().await;
+    }
+);

@@ -112,8 +112,10 @@ async fn started(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     if tenants::mark_active(&ctx.db, id, now).await? {
-        orders::tenant_changed(&ctx.db, id, now).await?;
+        // Dunning first: an order that fails to go on must not cost the
+        // re-evaluation (a retried sync finds the tenant active already).
         coplane_domain::dunning::tenant_started(&ctx.db, id, now).await?;
+        orders::tenant_changed(&ctx.db, id, now).await?;
     }
     Ok(())
 }
