@@ -33,7 +33,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use coplane_tests::{Backend, TempDir, TestApp, postgres_available, spawn_app_with};
+use coplane_tests::{Backend, TempDir, TestApp, mutate, postgres_available, spawn_app_with};
 use futures::StreamExt;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -82,27 +82,6 @@ fn quota(cpu: i64, memory: i64, storage: i64, pods: i64, installs: i64) -> Value
         "pods": pods.to_string(),
         "appInstalls": installs.to_string(),
     })
-}
-
-/// Runs a mutation as `token`; its payload, failing on any error.
-async fn mutate(
-    app: &TestApp,
-    token: &str,
-    field: &str,
-    input_type: &str,
-    selection: &str,
-    input: Value,
-) -> Value {
-    let query = format!(
-        "mutation($input: {input_type}!) {{ {field}(input: $input) {{ {selection} userErrors {{ field message code }} }} }}"
-    );
-    let body = app
-        .graphql_vars(&query, json!({ "input": input }), Some(token))
-        .await;
-    assert!(body.get("errors").is_none(), "{field}: {body}");
-    let payload = body["data"][field].clone();
-    assert_eq!(payload["userErrors"], json!([]), "{field}: {payload}");
-    payload
 }
 
 /// The dataset's ids.

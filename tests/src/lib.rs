@@ -455,3 +455,25 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Runs a mutation as `token` and returns its payload, failing on GraphQL
+/// errors or user errors.
+pub async fn mutate(
+    app: &TestApp,
+    token: &str,
+    field: &str,
+    input_type: &str,
+    selection: &str,
+    input: Value,
+) -> Value {
+    let query = format!(
+        "mutation($input: {input_type}!) {{ {field}(input: $input) {{ {selection} userErrors {{ field message code }} }} }}"
+    );
+    let body = app
+        .graphql_vars(&query, json!({ "input": input }), Some(token))
+        .await;
+    assert!(body.get("errors").is_none(), "{field}: {body}");
+    let payload = body["data"][field].clone();
+    assert_eq!(payload["userErrors"], json!([]), "{field}: {payload}");
+    payload
+}

@@ -33,27 +33,7 @@ pub fn quota(cpu: i64, memory: i64, storage: i64, pods: i64, installs: i64) -> V
     })
 }
 
-/// Runs a mutation as `token` and returns its payload, failing on GraphQL
-/// errors or user errors.
-pub async fn mutate(
-    app: &TestApp,
-    token: &str,
-    field: &str,
-    input_type: &str,
-    selection: &str,
-    input: Value,
-) -> Value {
-    let query = format!(
-        "mutation($input: {input_type}!) {{ {field}(input: $input) {{ {selection} userErrors {{ field message code }} }} }}"
-    );
-    let body = app
-        .graphql_vars(&query, json!({ "input": input }), Some(token))
-        .await;
-    assert!(body.get("errors").is_none(), "{field}: {body}");
-    let payload = body["data"][field].clone();
-    assert_eq!(payload["userErrors"], json!([]), "{field}: {payload}");
-    payload
-}
+pub use coplane_tests::mutate;
 
 /// One reseller's world.
 pub struct World {
