@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static GLOBAL: coplane_api::Allocator = coplane_api::ALLOCATOR;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = coplane_api::cli::Cli::parse();

@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use coplane_domain::tenancy::{Clusters, Platform};
 use coplane_domain::{Clock, SystemClock};
-use coplane_graphql::{CoplaneSchema, Limits};
+use coplane_graphql::Limits;
 use coplane_worker::context::{Mailer, WorkerContext, stripe_client};
 use coplane_worker::kube::operator::{self, OperatorConfig, OperatorMetrics};
 use coplane_worker::kube::target::{Target, Targets};
@@ -407,7 +407,7 @@ fn cors(origins: &[String]) -> Cors {
 fn http_server(
     listener: TcpListener,
     shared: Shared,
-    api: Option<(CoplaneSchema, Gate)>,
+    api: Option<(coplane_graphql::Api, Gate)>,
     settings: Api,
 ) -> anyhow::Result<Server> {
     let webhook_secret = web::Data::new(settings.webhook_secret);

@@ -20,6 +20,9 @@ pub struct PageRequest {
     pub first: u64,
     /// Items after this id.
     pub after: Option<Uuid>,
+    /// Whether to count the whole list ([`Page::total_count`]); a caller
+    /// that does not show the count saves the statement.
+    pub count: bool,
 }
 
 impl PageRequest {
@@ -36,7 +39,17 @@ impl PageRequest {
                 ));
             }
         };
-        Ok(Self { first, after })
+        Ok(Self {
+            first,
+            after,
+            count: true,
+        })
+    }
+
+    /// The same page, counted or not.
+    #[must_use]
+    pub fn counting(self, count: bool) -> Self {
+        Self { count, ..self }
     }
 }
 
@@ -47,7 +60,7 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Whether more follow.
     pub has_next_page: bool,
-    /// Items in the whole (filtered) list.
+    /// Items in the whole (filtered) list; 0 when the page was not counted.
     pub total_count: u64,
 }
 
@@ -63,12 +76,22 @@ where
     E::Model: Send + Sync,
     C: ColumnTrait,
 {
-    let total_count = select.clone().count(db).await?;
+    let count = select.clone();
     let mut query = select.order_by_asc(id).limit(page.first + 1);
     if let Some(after) = page.after {
         query = query.filter(id.gt(after));
     }
-    let mut items = query.all(db).await?;
+    // The count and the page go out together (on a pool, on two connections).
+    let (total_count, mut items) = futures::try_join!(
+        async {
+            if page.count {
+                count.count(db).await
+            } else {
+                Ok(0)
+            }
+        },
+        query.all(db),
+    )?;
     let has_next_page = items.len() as u64 > page.first;
     items.truncate(usize::try_from(page.first).unwrap_or(usize::MAX));
     Ok(Page {

@@ -72,7 +72,7 @@ impl AuditQuery {
         action: Option<String>,
         object_id: Option<ID>,
     ) -> async_graphql::Result<Conn<AuditEvent>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let filter = AuditFilter {
             action,
             object_id: object_id.and_then(|id| decode(&id)).map(|(_, u)| u),

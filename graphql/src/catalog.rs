@@ -132,7 +132,7 @@ impl CatalogQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<App>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let found = apps::list(db(ctx)?, actor(ctx)?, page)
             .await
             .map_err(to_gql)?;
@@ -147,7 +147,7 @@ impl CatalogQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<Plan>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let found = plans::list(db(ctx)?, actor(ctx)?, page)
             .await
             .map_err(to_gql)?;

@@ -16,6 +16,8 @@ const ORDER: &[&str] = &[
     "tenancy", "catalog", "orders", "billing", "dunning",
     // On top: they name every area's objects, or merge their roots.
     "node", "lib",
+    // Builds the schemas from the roots and runs requests on them.
+    "executor",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -38,6 +38,7 @@ mod common;
 mod context;
 mod dunning;
 pub mod error;
+pub mod executor;
 #[cfg(test)]
 mod layering;
 pub mod limits;
@@ -50,16 +51,11 @@ mod tokens;
 mod viewer;
 mod watch;
 
-use std::sync::Arc;
-
-use async_graphql::extensions::Tracing;
 use async_graphql::{MergedObject, MergedSubscription, Schema};
-use coplane_domain::Clock;
-use coplane_domain::tenancy::Platform;
-use sea_orm::DatabaseConnection;
 
 pub use common::tenant_ref;
 pub use coplane_domain::auth::Actor;
+pub use executor::{Api, build_schema};
 pub use loaders::{connection_data, with_request_data};
 pub use viewer::Viewer;
 pub use watch::SocketAdmission;
@@ -115,37 +111,6 @@ impl Default for Limits {
             max_complexity: 2_000,
         }
     }
-}
-
-/// async-graphql's own depth limit, behind [`limits::QueryLimits::max_depth`]:
-/// it counts introspection too, which the standard introspection query nests
-/// deeper than data queries may.
-const BACKSTOP_DEPTH: usize = 32;
-
-/// Directives on one field or fragment (`@skip`, `@include`).
-const MAX_DIRECTIVES: usize = 4;
-
-/// Builds the schema with its shared data.
-pub fn build_schema(
-    db: DatabaseConnection,
-    clock: Arc<dyn Clock>,
-    platform: Platform,
-    limits: Limits,
-) -> CoplaneSchema {
-    Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    .data(db)
-    .data(clock)
-    .data(platform)
-    .limit_depth(BACKSTOP_DEPTH)
-    .limit_complexity(limits.max_complexity)
-    .limit_directives(MAX_DIRECTIVES)
-    .extension(limits::Limiter(limits.query))
-    .extension(Tracing)
-    .finish()
 }
 
 /// The schema in SDL, as `coplane schema` prints it and `schema.graphql`

@@ -256,13 +256,17 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// Checks `query` against `limits` and parses it. `introspection` says
-/// whether the caller may introspect.
-pub fn check(
-    query: &str,
-    limits: &QueryLimits,
-    introspection: bool,
-) -> ServerResult<ExecutableDocument> {
+/// A document within the bounds, parsed.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The parsed document.
+    pub doc: ExecutableDocument,
+    /// Whether it asks for introspection (`__schema`, `__type`).
+    pub introspection: bool,
+}
+
+/// Checks `query` against `limits` and parses it, whoever asks.
+pub fn check_document(query: &str, limits: &QueryLimits) -> ServerResult<Checked> {
     if query.len() > limits.max_document_bytes {
         return Err(refused(format!(
             "the query is longer than {} bytes",
@@ -288,11 +292,11 @@ pub fn check(
         fragments: HashMap::new(),
         open: Vec::new(),
     };
-    let mut uses_introspection = false;
+    let mut introspection = false;
     // Every fragment is walked, spread or not, so an unused cycle or an
     // unused giant is refused here rather than expanded by validation.
     for name in doc.fragments.keys() {
-        uses_introspection |= walker.fragment(name.as_str())?.introspection;
+        introspection |= walker.fragment(name.as_str())?.introspection;
     }
     // The bounds hold for the whole document, not each operation: a
     // document of many operations is validated whole.
@@ -301,14 +305,31 @@ pub fn check(
         total.add(walker.selection_set(&op.node.selection_set, false)?);
         walker.check(total)?;
     }
-    uses_introspection |= total.introspection;
-    if uses_introspection && !introspection {
+    introspection |= total.introspection;
+    Ok(Checked { doc, introspection })
+}
+
+/// Refuses introspection to a caller that may not introspect.
+pub fn admit_introspection(checked: &Checked, may_introspect: bool) -> ServerResult<()> {
+    if checked.introspection && !may_introspect {
         return Err(coded(
             "introspection needs a credential; the schema is published as schema.graphql",
             crate::error::code::UNAUTHENTICATED,
         ));
     }
-    Ok(doc)
+    Ok(())
+}
+
+/// Checks `query` against `limits` and parses it. `introspection` says
+/// whether the caller may introspect.
+pub fn check(
+    query: &str,
+    limits: &QueryLimits,
+    introspection: bool,
+) -> ServerResult<ExecutableDocument> {
+    let checked = check_document(query, limits)?;
+    admit_introspection(&checked, introspection)?;
+    Ok(checked.doc)
 }
 
 /// The extension that applies [`check`] to every request, over HTTP and

@@ -1,18 +1,121 @@
 //! Batch loaders, one set per request, so a list of N tenants with their
-//! customers and resellers costs one query per kind, not N. They load
-//! through the domain, so the caller's reach applies to what they return.
+//! customers and resellers costs one query per kind, not N, and a list's
+//! children (an invoice's lines, a tenant's installs) one query per kind
+//! for the whole page, whatever its size or depth. They load through the
+//! domain, so the caller's reach applies to what they return.
 
 use coplane_domain::ids::{CustomerId, ResellerId};
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::future::Future;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 use coplane_domain::auth::Actor;
 use coplane_domain::entity::{customer, reseller};
 use coplane_domain::tenancy::{customers, resellers};
 use sea_orm::DatabaseConnection;
 
-const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
+/// How long a loader waits for the keys of sibling fields before its one
+/// statement goes out: the fields of a page register theirs in the same
+/// poll, so this only covers a multi-threaded runtime's head start.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// A kind of child rows, loaded for many parents in one statement.
+pub trait Children: Send + Sync + 'static {
+    /// The parent's id.
+    type Parent: Copy + Hash + Eq + Send + Sync + 'static;
+    /// A child row.
+    type Child: Send + Sync + 'static;
+    /// The children of `parents`, in their order within each parent.
+    fn fetch(
+        db: &DatabaseConnection,
+        actor: &Actor,
+        parents: &[Self::Parent],
+    ) -> impl Future<Output = coplane_domain::Result<Vec<Self::Child>>> + Send;
+    /// A child's parent.
+    fn parent(child: &Self::Child) -> Self::Parent;
+}
+
+/// The [`Loader`] of a kind of children.
+pub struct ChildLoader<K> {
+    db: DatabaseConnection,
+    actor: Actor,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: Children> Loader<K::Parent> for ChildLoader<K> {
+    type Value = Arc<Vec<K::Child>>;
+    type Error = Arc<coplane_domain::Error>;
+
+    async fn load(
+        &self,
+        keys: &[K::Parent],
+    ) -> Result<HashMap<K::Parent, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<K::Parent, Vec<K::Child>> = HashMap::new();
+        for child in allowed(K::fetch(&self.db, &self.actor, keys).await)? {
+            grouped.entry(K::parent(&child)).or_default().push(child);
+        }
+        Ok(grouped.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+    }
+}
+
+/// The request's child loaders, each made when first used.
+pub struct ChildLoaders {
+    db: DatabaseConnection,
+    actor: Actor,
+    made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl ChildLoaders {
+    fn new(db: &DatabaseConnection, actor: &Actor) -> Self {
+        Self {
+            db: db.clone(),
+            actor: actor.clone(),
+            made: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn loader<K: Children>(&self) -> Arc<DataLoader<ChildLoader<K>>> {
+        let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+        let any = made
+            .entry(TypeId::of::<K>())
+            .or_insert_with(|| {
+                Arc::new(Arc::new(
+                    DataLoader::new(
+                        ChildLoader::<K> {
+                            db: self.db.clone(),
+                            actor: self.actor.clone(),
+                            kind: PhantomData,
+                        },
+                        tokio::spawn,
+                    )
+                    .delay(BATCH_WINDOW),
+                ))
+            })
+            .clone();
+        any.downcast_ref::<Arc<DataLoader<ChildLoader<K>>>>()
+            .cloned()
+            .unwrap_or_else(|| unreachable!("the map is keyed by the loader's kind"))
+    }
+}
+
+/// `parent`'s children of kind `K`, batched with every other parent's of
+/// the same request.
+pub async fn children_of<K: Children>(
+    ctx: &Context<'_>,
+    parent: K::Parent,
+) -> async_graphql::Result<Arc<Vec<K::Child>>> {
+    let loader = ctx.data::<ChildLoaders>()?.loader::<K>();
+    Ok(loader
+        .load_one(parent)
+        .await
+        .map_err(|e| crate::error::internal(&*e))?
+        .unwrap_or_default())
+}
 
 /// Loads customers by id.
 pub struct CustomerLoader {
@@ -70,7 +173,12 @@ pub fn with_request_data(
     actor: Actor,
 ) -> async_graphql::Request {
     let (customers, resellers) = loaders(db, &actor);
-    request.data(actor).data(customers).data(resellers)
+    let children = ChildLoaders::new(db, &actor);
+    request
+        .data(actor)
+        .data(customers)
+        .data(resellers)
+        .data(children)
 }
 
 /// The caller and its loaders, for a subscription's connection, with the
@@ -82,6 +190,7 @@ pub fn connection_data(
 ) -> async_graphql::Data {
     let (customers, resellers) = loaders(db, &actor);
     let mut data = async_graphql::Data::default();
+    data.insert(ChildLoaders::new(db, &actor));
     data.insert(actor);
     data.insert(customers);
     data.insert(resellers);
@@ -114,3 +223,28 @@ fn loaders(
     .delay(BATCH_WINDOW);
     (customers, resellers)
 }
+
+/// Declares a kind of [`Children`]: its parent id, its row, the row's field
+/// naming the parent, and the domain call that fetches them for many parents.
+macro_rules! children {
+    ($(#[$doc:meta])* $name:ident: $parent:ty => $child:ty, by $field:ident, |$db:ident, $actor:pat_param, $ids:ident| $fetch:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl $crate::loaders::Children for $name {
+            type Parent = $parent;
+            type Child = $child;
+            fn fetch(
+                $db: &sea_orm::DatabaseConnection,
+                $actor: &coplane_domain::auth::Actor,
+                $ids: &[$parent],
+            ) -> impl std::future::Future<Output = coplane_domain::Result<Vec<$child>>> + Send {
+                $fetch
+            }
+            fn parent(child: &$child) -> $parent {
+                child.$field
+            }
+        }
+    };
+}
+pub(crate) use children;

@@ -117,7 +117,7 @@ impl TokensQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Conn<ApiToken>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let found = tokens::list(db(ctx)?, actor(ctx)?, page)
             .await
             .map_err(to_gql)?;

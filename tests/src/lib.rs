@@ -387,6 +387,17 @@ impl TestApp {
         &self._manifests.0
     }
 
+    /// SQL statements the server has run so far (`coplane_db_statements_total`
+    /// from `/metrics`; the scrape itself reads the job queue's depth).
+    pub async fn statements(&self) -> i64 {
+        let text = self.get("/metrics").await.text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("coplane_db_statements_total "))
+            .unwrap_or_else(|| panic!("no statement counter: {text}"))
+            .parse()
+            .unwrap()
+    }
+
     /// Runs every due job, as a worker would; returns how many ran.
     pub async fn run_pending_jobs(&self) -> usize {
         self.runner

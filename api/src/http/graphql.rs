@@ -3,7 +3,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{Either, HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql_actix_web::GraphQLResponse;
-use coplane_graphql::{Actor, CoplaneSchema};
+use coplane_graphql::{Actor, Api, CoplaneSchema};
 use serde_json::json;
 
 use super::admit::{Gate, Refusal};
@@ -17,7 +17,7 @@ use crate::auth::AuthError;
 /// credential is checked before the body is read, and the body is read
 /// within its limit; multipart uploads are not accepted.
 pub async fn graphql(
-    schema: web::Data<CoplaneSchema>,
+    api: web::Data<Api>,
     gate: web::Data<Gate>,
     limits: web::Data<BodyLimits>,
     req: HttpRequest,
@@ -60,15 +60,11 @@ pub async fn graphql(
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let request = coplane_graphql::with_request_data(
-        request,
-        &gate.db,
-        Actor {
-            principal,
-            request_id,
-        },
-    );
-    Either::Left(schema.execute(request).await.into())
+    let actor = Actor {
+        principal,
+        request_id,
+    };
+    Either::Left(api.execute(request, actor).await.into())
 }
 
 fn bad_request(status: StatusCode, code: &str, message: String) -> HttpResponse {
@@ -97,7 +93,7 @@ fn unauthenticated(e: AuthError) -> HttpResponse {
 /// the upgrade request's `Authorization` header; a bad one closes the
 /// connection with the reason.
 pub async fn subscriptions(
-    schema: web::Data<CoplaneSchema>,
+    api: web::Data<Api>,
     gate: web::Data<Gate>,
     req: HttpRequest,
     payload: web::Payload,
@@ -160,7 +156,7 @@ pub async fn subscriptions(
             admission,
         ))
     };
-    async_graphql_actix_web::GraphQLSubscription::new(CoplaneSchema::clone(&schema))
+    async_graphql_actix_web::GraphQLSubscription::new(CoplaneSchema::clone(api.subscriptions()))
         .on_connection_init(on_init)
         .start(&req, socket::Capped::new(payload, slot))
 }

@@ -250,15 +250,16 @@ pub async fn get(
         .filter(|i| grant.reach.tenant(i.tenant_id, i.reseller_id)))
 }
 
-/// A tenant's installs (uninstalled ones too), oldest first, if the tenant is reached.
-pub async fn of_tenant(
+/// The installs (uninstalled ones too) of the reached ones of `tenant_ids`,
+/// oldest first, in one statement.
+pub async fn of_tenants(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    tenant_id: TenantId,
+    tenant_ids: &[TenantId],
 ) -> Result<Vec<app_install::Model>> {
     let grant = actor.principal.authorize(Permission::ReadTenants)?;
     Ok(app_install::Entity::find()
-        .filter(app_install::Column::TenantId.eq(tenant_id))
+        .filter(app_install::Column::TenantId.is_in(tenant_ids.iter().copied()))
         .order_by_asc(app_install::Column::Id)
         .all(db)
         .await?

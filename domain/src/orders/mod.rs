@@ -109,8 +109,18 @@ pub async fn get(
 
 /// An order's lines, in order. The caller has read the order.
 pub async fn lines(db: &impl ConnectionTrait, order_id: OrderId) -> Result<Vec<order_line::Model>> {
+    lines_of(db, &[order_id]).await
+}
+
+/// The lines of `order_ids`, by order, in one statement. The caller has
+/// read the orders.
+pub async fn lines_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[OrderId],
+) -> Result<Vec<order_line::Model>> {
     Ok(order_line::Entity::find()
-        .filter(order_line::Column::OrderId.eq(order_id))
+        .filter(order_line::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(order_line::Column::OrderId)
         .order_by_asc(order_line::Column::Position)
         .all(db)
         .await?)

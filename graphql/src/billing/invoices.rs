@@ -3,14 +3,14 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::billing::invoices::{self, InvoiceAmounts, LineAmounts};
-use coplane_domain::entity::{invoice, invoice_line};
+use coplane_domain::entity::{credit_note, invoice, invoice_line, payment};
+use coplane_domain::ids::InvoiceId;
 use coplane_domain::money::minor_digits;
 use rust_decimal::Decimal;
 
 use super::{CreditNote, Payment};
 use crate::common::{Money, decimal, global_id};
-use crate::context::db;
-use crate::error::to_gql;
+use crate::loaders::{children, children_of};
 
 /// An invoice.
 pub struct Invoice(pub invoice::Model);
@@ -138,31 +138,43 @@ impl Invoice {
     /// Its lines, in order.
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
         let minor = minor_digits(&self.0.currency);
-        Ok(invoices::lines(db(ctx)?, self.0.id)
-            .await
-            .map_err(to_gql)?
-            .into_iter()
-            .map(|l| InvoiceLine(l, self.0.currency.clone(), minor))
+        Ok(children_of::<LinesOf>(ctx, self.0.id)
+            .await?
+            .iter()
+            .map(|l| InvoiceLine(l.clone(), self.0.currency.clone(), minor))
             .collect())
     }
     /// Payments received against it.
     async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payment>> {
-        Ok(invoices::payments_of(db(ctx)?, self.0.id)
-            .await
-            .map_err(to_gql)?
-            .into_iter()
+        Ok(children_of::<PaymentsOf>(ctx, self.0.id)
+            .await?
+            .iter()
+            .cloned()
             .map(Payment)
             .collect())
     }
     /// Credit notes correcting it.
     async fn credit_notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CreditNote>> {
-        Ok(invoices::credit_notes_of(db(ctx)?, self.0.id)
-            .await
-            .map_err(to_gql)?
-            .into_iter()
+        Ok(children_of::<CreditNotesOf>(ctx, self.0.id)
+            .await?
+            .iter()
+            .cloned()
             .map(CreditNote)
             .collect())
     }
+}
+
+children! {
+    /// Invoices' lines, in order.
+    LinesOf: InvoiceId => invoice_line::Model, by invoice_id, |db, _, ids| invoices::lines(db, ids)
+}
+children! {
+    /// Payments against invoices.
+    PaymentsOf: InvoiceId => payment::Model, by invoice_id, |db, _, ids| invoices::payments_of(db, ids)
+}
+children! {
+    /// Credit notes correcting invoices.
+    CreditNotesOf: InvoiceId => credit_note::Model, by invoice_id, |db, _, ids| invoices::credit_notes_of(db, ids)
 }
 
 /// A line of an invoice.

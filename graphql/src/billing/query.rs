@@ -82,7 +82,7 @@ impl BillingQuery {
         status: Option<String>,
         updated_since: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Conn<Invoice>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let filter = invoices::InvoiceFilter {
             updated_since,
             status,
@@ -114,7 +114,7 @@ impl BillingQuery {
         after: Option<String>,
         updated_since: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Conn<Payment>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let found = invoices::payments(db(ctx)?, actor(ctx)?, updated_since, page)
             .await
             .map_err(to_gql)?;

@@ -2,7 +2,7 @@
 //! opaque cursors and `totalCount` out.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{Context, OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use coplane_domain::page::{Page, PageRequest};
@@ -20,8 +20,10 @@ pub struct ConnectionFields {
 /// A Relay connection of `T`.
 pub type Conn<T> = Connection<String, T, ConnectionFields, EmptyFields>;
 
-/// `first`/`after` as a page request; a bad cursor or size is a `BAD_INPUT` error.
+/// `first`/`after` as a page request, counted only when the query asks for
+/// `totalCount`; a bad cursor or size is a `BAD_INPUT` error.
 pub fn page_request(
+    ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<PageRequest> {
@@ -35,7 +37,10 @@ pub fn page_request(
                 .ok_or_else(|| bad_input(format!("`{c}` is not a cursor of this list")))
         })
         .transpose()?;
-    PageRequest::new(first.map(i64::from), after).map_err(to_gql)
+    let counted = ctx.look_ahead().field("totalCount").exists();
+    Ok(PageRequest::new(first.map(i64::from), after)
+        .map_err(to_gql)?
+        .counting(counted))
 }
 
 /// A page as a connection.

@@ -3,12 +3,14 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::app_install;
+use coplane_domain::ids::TenantId;
 use coplane_domain::orders::installs;
 
 use crate::catalog::AppVersion;
 use crate::common::global_id;
-use crate::context::{actor, db};
+use crate::context::db;
 use crate::error::to_gql;
+use crate::loaders::{children, children_of};
 use crate::scalars::{Json, JsonValue};
 use crate::tenancy::TenantOrderFields;
 
@@ -103,11 +105,18 @@ impl TenantOrderFields {
     /// Its app installs (removed ones too), oldest first.
     #[graphql(complexity = "50 * child_complexity")]
     async fn app_installs(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AppInstall>> {
-        let found = installs::of_tenant(db(ctx)?, actor(ctx)?, self.id.into())
-            .await
-            .map_err(to_gql)?;
-        Ok(found.into_iter().map(AppInstall).collect())
+        Ok(children_of::<InstallsOf>(ctx, self.id.into())
+            .await?
+            .iter()
+            .cloned()
+            .map(AppInstall)
+            .collect())
     }
+}
+
+children! {
+    /// Tenants' installs, oldest first.
+    InstallsOf: TenantId => app_install::Model, by tenant_id, |db, actor, ids| installs::of_tenants(db, actor, ids)
 }
 
 /// `rollbackAppInstall` input.

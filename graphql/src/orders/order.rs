@@ -3,11 +3,11 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::{order, order_line};
+use coplane_domain::ids::OrderId;
 use coplane_domain::orders;
 
 use crate::common::global_id;
-use crate::context::db;
-use crate::error::to_gql;
+use crate::loaders::{children, children_of};
 
 /// An order's (or a line's) progress.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -83,8 +83,12 @@ impl Order {
     /// Its lines, in order.
     #[graphql(complexity = "50 * child_complexity")]
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderLine>> {
-        let found = orders::lines(db(ctx)?, self.0.id).await.map_err(to_gql)?;
-        Ok(found.into_iter().map(OrderLine).collect())
+        Ok(children_of::<LinesOf>(ctx, self.0.id)
+            .await?
+            .iter()
+            .cloned()
+            .map(OrderLine)
+            .collect())
     }
     /// Placed.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -150,4 +154,9 @@ crate::common::payload! {
 pub struct OrderIdInput {
     /// The order.
     pub order_id: ID,
+}
+
+children! {
+    /// Orders' lines, in order.
+    LinesOf: OrderId => order_line::Model, by order_id, |db, _, ids| orders::lines_of(db, ids)
 }

@@ -26,7 +26,7 @@ impl OrdersQuery {
         customer_id: Option<ID>,
         updated_since: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Conn<Order>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let customer_id = match customer_id {
             Some(id) => match decode_as(&id, "Customer") {
                 Some(u) => Some(u),

@@ -25,7 +25,7 @@ impl TenancyQuery {
         updated_since: Option<DateTime<Utc>>,
         class: Option<MemberClass>,
     ) -> async_graphql::Result<Conn<Member>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let filter = members::MemberFilter {
             class: class.map(Into::into),
             updated_since,
@@ -45,7 +45,7 @@ impl TenancyQuery {
         after: Option<String>,
         updated_since: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Conn<Reseller>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let filter = resellers::ResellerFilter { updated_since };
         let found = resellers::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
@@ -68,7 +68,7 @@ impl TenancyQuery {
         updated_since: Option<DateTime<Utc>>,
         reseller_id: Option<ID>,
     ) -> async_graphql::Result<Conn<Customer>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let filter = customers::CustomerFilter {
             reseller_id: (reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)))
                 .map(Into::into),
@@ -98,7 +98,7 @@ impl TenancyQuery {
         reseller_id: Option<ID>,
         customer_id: Option<ID>,
     ) -> async_graphql::Result<Conn<Tenant>> {
-        let page = page_request(first, after.clone())?;
+        let page = page_request(ctx, first, after.clone())?;
         let filter = tenants::TenantFilter {
             state: state.map(Into::into),
             reseller_id: (reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)))

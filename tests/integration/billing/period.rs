@@ -253,3 +253,55 @@ test_both_dbs!(
         app.run_pending_jobs().await;
     }
 );
+
+test_both_dbs!(
+    an_invoice_page_loads_its_lines_payments_and_credit_notes_once_per_kind,
+    |app| {
+        let s = scenario(&app).await;
+        app.clock
+            .set(Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap());
+        close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
+            .await
+            .unwrap();
+        let query = |n: u32| {
+            format!(
+                "{{ invoices(first: {n}) {{ edges {{ node {{ number lines {{ position amount {{ amount }} }} payments {{ id }} creditNotes {{ id }} }} }} }} }}"
+            )
+        };
+        let mut costs = Vec::new();
+        let mut lines = Vec::new();
+        for n in [1, 4] {
+            let before = app.statements().await;
+            let body = app.graphql(&query(n), Some(&s.steward)).await;
+            costs.push(app.statements().await - before);
+            let edges = body["data"]["invoices"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), n as usize, "{body}");
+            lines.push(
+                edges
+                    .iter()
+                    .map(|e| e["node"]["lines"].as_array().unwrap().len())
+                    .collect::<Vec<_>>(),
+            );
+            // Each invoice's lines are its own, in order.
+            for e in edges {
+                let positions: Vec<i64> = e["node"]["lines"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["position"].as_i64().unwrap())
+                    .collect();
+                assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+            }
+        }
+        assert_eq!(
+            lines[0][..],
+            lines[1][..1],
+            "the first invoice reads the same alone"
+        );
+        assert!(lines[1].iter().all(|&n| n > 0), "{lines:?}");
+        // The page, one batch each of lines, payments and credit notes, and
+        // the second scrape's queue read: 5, for one invoice as for four.
+        assert_eq!(costs, vec![5, 5], "{costs:?}");
+        app.run_pending_jobs().await;
+    }
+);

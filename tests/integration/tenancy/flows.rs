@@ -3,16 +3,7 @@
 use serde_json::{Value, json};
 
 use super::fixture::{Fixture, allotment, count, customer, jwt, quota, reseller, tenant, uuid_of};
-use crate::{TestApp, test_both_dbs};
-
-async fn statements(app: &TestApp) -> i64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("coplane_db_statements_total "))
-        .unwrap_or_else(|| panic!("no statement counter: {text}"))
-        .parse()
-        .unwrap()
-}
+use crate::test_both_dbs;
 
 test_both_dbs!(a_reseller_signs_up_a_customer_and_creates_a_tenant, |app| {
     let steward = app.token(&["steward"], "steward");
@@ -264,33 +255,42 @@ test_both_dbs!(
         )
         .await;
         }
-        let query = |n: u32| {
+        let query = |n: u32, total: &str| {
             format!(
-                "{{ tenants(first: {n}) {{ edges {{ node {{ slug customer {{ name }} reseller {{ brandName }} }} }} }} }}"
+                "{{ tenants(first: {n}) {{ {total} edges {{ node {{ slug customer {{ name }} reseller {{ brandName }} appInstalls {{ id }} }} }} }} }}"
             )
         };
         let mut costs = Vec::new();
-        for n in [10, 100] {
-            let before = statements(&app).await;
-            let body = app.graphql(&query(n), Some(&fx.steward)).await;
+        // 30 at most: each tenant's `appInstalls` weighs 50 against the complexity limit.
+        for (n, total) in [(10, ""), (30, ""), (10, "totalCount"), (30, "totalCount")] {
+            let before = app.statements().await;
+            let body = app.graphql(&query(n, total), Some(&fx.steward)).await;
             let edges = body["data"]["tenants"]["edges"].as_array().unwrap();
             assert_eq!(edges.len(), n as usize);
             assert!(
                 edges
                     .iter()
                     .all(|e| e["node"]["customer"]["name"].is_string()
-                        && e["node"]["reseller"]["brandName"].is_string())
+                        && e["node"]["reseller"]["brandName"].is_string()
+                        && e["node"]["appInstalls"].is_array())
             );
+            if total.is_empty() {
+                assert!(body["data"]["tenants"].get("totalCount").is_none());
+            } else {
+                assert!(body["data"]["tenants"]["totalCount"].as_u64().unwrap() > 100);
+            }
             // The difference includes the queue-depth read of the second scrape.
-            costs.push(statements(&app).await - before);
+            costs.push(app.statements().await - before);
         }
-        // count, page, one batch of customers, one of resellers, and the second
-        // scrape's queue read: 5. A batch may split in two when resolving the
-        // page outlasts the loader's window; N+1 would add a statement per row.
-        println!("statements for 10 and 100 tenants: {costs:?}");
+        // The page, one batch each of customers, resellers and installs, and
+        // the second scrape's queue read: 5; the count when `totalCount` is
+        // asked for: 6. A batch may split in two when resolving the page
+        // outlasts the loader's window; N+1 would add a statement per row.
+        println!("statements for 10 and 30 tenants, then counted: {costs:?}");
         assert_eq!(costs[0], 5, "{costs:?}");
+        assert_eq!(costs[2], 6, "{costs:?}");
         assert!(
-            costs[1] <= 7,
+            costs[1] <= 8 && costs[3] <= 9,
             "statements must not grow with the page: {costs:?}"
         );
         // Tenant changes enqueue their sync; run it as a worker would.

@@ -55,37 +55,43 @@ pub async fn get(
         .filter(|i| reachable(&grant, i)))
 }
 
-/// An invoice's lines, in order (the caller has read the invoice).
+/// The lines of `invoice_ids`, by invoice, in one statement (the caller
+/// has read the invoices).
 pub async fn lines(
     db: &impl ConnectionTrait,
-    invoice_id: InvoiceId,
+    invoice_ids: &[InvoiceId],
 ) -> Result<Vec<invoice_line::Model>> {
     Ok(invoice_line::Entity::find()
-        .filter(invoice_line::Column::InvoiceId.eq(invoice_id))
+        .filter(invoice_line::Column::InvoiceId.is_in(invoice_ids.iter().copied()))
+        .order_by_asc(invoice_line::Column::InvoiceId)
         .order_by_asc(invoice_line::Column::Position)
         .all(db)
         .await?)
 }
 
-/// An invoice's payments (the caller has read the invoice).
+/// The payments of `invoice_ids`, by invoice, in one statement (the caller
+/// has read the invoices).
 pub async fn payments_of(
     db: &impl ConnectionTrait,
-    invoice_id: InvoiceId,
+    invoice_ids: &[InvoiceId],
 ) -> Result<Vec<payment::Model>> {
     Ok(payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(invoice_id))
+        .filter(payment::Column::InvoiceId.is_in(invoice_ids.iter().copied()))
+        .order_by_asc(payment::Column::InvoiceId)
         .order_by_asc(payment::Column::Id)
         .all(db)
         .await?)
 }
 
-/// An invoice's credit notes (the caller has read the invoice).
+/// The credit notes of `invoice_ids`, by invoice, in one statement (the caller
+/// has read the invoices).
 pub async fn credit_notes_of(
     db: &impl ConnectionTrait,
-    invoice_id: InvoiceId,
+    invoice_ids: &[InvoiceId],
 ) -> Result<Vec<credit_note::Model>> {
     Ok(credit_note::Entity::find()
-        .filter(credit_note::Column::InvoiceId.eq(invoice_id))
+        .filter(credit_note::Column::InvoiceId.is_in(invoice_ids.iter().copied()))
+        .order_by_asc(credit_note::Column::InvoiceId)
         .order_by_asc(credit_note::Column::Id)
         .all(db)
         .await?)
