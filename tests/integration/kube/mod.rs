@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use coplane_domain::clock::ManualClock;
 use coplane_tests::fake_kube::FakeKube;
-use coplane_worker::kube::operator::{self, OperatorConfig};
+use coplane_worker::kube::operator::{self, OperatorConfig, OperatorMetrics};
+use prometheus::Registry;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +25,7 @@ use crate::tenancy::fixture::{allotment, customer, jwt, quota, reseller, tenant}
 pub(crate) struct Operator {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
+    registry: Registry,
 }
 
 impl Operator {
@@ -32,6 +34,7 @@ impl Operator {
         clock: Arc<ManualClock>,
         retention: chrono::Duration,
     ) -> Self {
+        let registry = Registry::new();
         let ctx = operator::Context {
             client: fake.client(),
             config: OperatorConfig {
@@ -41,11 +44,31 @@ impl Operator {
                 app_domain: "apps.example.coop".into(),
             },
             clock,
-            metrics: None,
+            metrics: Some(OperatorMetrics::register(&registry).unwrap()),
         };
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(operator::run(Arc::new(ctx), shutdown.clone()));
-        Self { shutdown, task }
+        Self {
+            shutdown,
+            task,
+            registry,
+        }
+    }
+
+    /// Tenant reconciles that succeeded since this operator started.
+    pub(crate) fn reconciles(&self) -> u64 {
+        let mut text = Vec::new();
+        prometheus::Encoder::encode(
+            &prometheus::TextEncoder::new(),
+            &self.registry.gather(),
+            &mut text,
+        )
+        .expect("the metrics encode");
+        String::from_utf8_lossy(&text)
+            .lines()
+            .filter(|l| l.starts_with("coplane_operator_reconciles_total{outcome=\"ok\"}"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
     }
 
     pub(crate) async fn stop(self) {
@@ -97,16 +120,6 @@ fn tenant_resource(slug: &str, suspended: bool) -> Value {
             "admins": [{ "kind": "User", "name": "ada@example.org" }],
         },
     })
-}
-
-/// How many reconciles of `slug` the operator has made since the log was cleared
-/// (each reads the tenant's RoleBinding once).
-fn reconciles(fake: &FakeKube, slug: &str) -> usize {
-    let path = format!("/namespaces/coplane-{slug}/rolebindings/tenant-admin");
-    fake.requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path.ends_with(&path))
-        .count()
 }
 
 async fn reseller_tenant(app: &TestApp, slug: &str) -> String {

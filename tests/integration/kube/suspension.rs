@@ -6,7 +6,7 @@ use coplane_domain::clock::ManualClock;
 use coplane_tests::fake_kube::FakeKube;
 use serde_json::json;
 
-use super::{Operator, converged, eventually, reconciles, replicas, tenant_resource, workload};
+use super::{Operator, converged, eventually, replicas, tenant_resource, workload};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_then_resume_restores_every_replica_count_across_an_operator_restart() {
@@ -55,10 +55,7 @@ async fn suspend_then_resume_restores_every_replica_count_across_an_operator_res
     let op = Operator::start(&fake, clock, chrono::Duration::days(30));
     // Suspending again changes nothing.
     fake.clear_requests();
-    eventually("a reconcile after the restart", || {
-        reconciles(&fake, "shop") >= 2
-    })
-    .await;
+    eventually("a reconcile after the restart", || op.reconciles() >= 2).await;
     assert!(
         fake.writes()
             .iter()
@@ -118,6 +115,40 @@ async fn resumption_falls_back_to_the_status_record_when_an_annotation_is_lost()
     fake.apply_as("coplane", tenant_resource("shop", false));
     eventually("the recorded count is back", || {
         replicas(&fake, "Deployment", "web") == 4
+    })
+    .await;
+    op.stop().await;
+    fake.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_scaled_up_while_suspended_goes_back_to_zero_keeping_its_record() {
+    let fake = FakeKube::start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let op = Operator::start(&fake, clock, chrono::Duration::days(30));
+    fake.apply_as("coplane", tenant_resource("shop", false));
+    eventually("the tenant converges", || converged(&fake, "shop")).await;
+    fake.apply_as("tenant-admin", workload("Deployment", "web", 3));
+    fake.apply_as("coplane", tenant_resource("shop", true));
+    eventually("suspended", || replicas(&fake, "Deployment", "web") == 0).await;
+
+    // Someone scales it up again while the tenant is suspended.
+    fake.merge_patch(
+        "Deployment",
+        Some("coplane-shop"),
+        "web",
+        json!({ "spec": { "replicas": 5 } }),
+    );
+    eventually("back at zero", || replicas(&fake, "Deployment", "web") == 0).await;
+    let web = fake.get("Deployment", Some("coplane-shop"), "web").unwrap();
+    assert_eq!(
+        web["metadata"]["annotations"]["coplane.io/suspended-replicas"], "3",
+        "the count from before the suspension is kept: {web}"
+    );
+
+    fake.apply_as("coplane", tenant_resource("shop", false));
+    eventually("resumed at the recorded count", || {
+        replicas(&fake, "Deployment", "web") == 3
     })
     .await;
     op.stop().await;

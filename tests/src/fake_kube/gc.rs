@@ -12,7 +12,7 @@ pub(super) fn remove(
     events: &broadcast::Sender<Event>,
     key: &Key,
 ) -> Option<Stored> {
-    let gone = store.objects.remove(key)?;
+    let gone = store.remove(key)?;
     store.rv += 1;
     let e = Event {
         rv: store.rv,
@@ -32,12 +32,9 @@ pub(super) fn orphaned(store: &Store, object: &Value) -> bool {
         return false;
     };
     !refs.is_empty()
-        && refs.iter().all(|r| {
-            !store
-                .objects
-                .values()
-                .any(|s| s.object["metadata"]["uid"] == r["uid"])
-        })
+        && refs
+            .iter()
+            .all(|r| !r["uid"].as_str().is_some_and(|uid| store.has_uid(uid)))
 }
 
 /// What the API server and its garbage collector do after a deletion: a

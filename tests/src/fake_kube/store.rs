@@ -1,7 +1,7 @@
 //! The store: objects keyed by kind, namespace and name, the event log,
 //! and the writes that go through `commit` (create, replace, delete).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -30,7 +30,54 @@ pub(super) struct Event {
 pub(super) struct Store {
     pub(super) rv: u64,
     pub(super) objects: BTreeMap<Key, Stored>,
+    /// How many of `objects` have each uid, so that whether an owner still
+    /// exists is found without scanning every object on every write (which
+    /// made each write cost as much as the store is large; an API server's
+    /// writes do not).
+    uids: HashMap<String, usize>,
     pub(super) log: Vec<Event>,
+}
+
+/// An object's uid.
+fn uid(object: &Value) -> Option<&str> {
+    object["metadata"]["uid"].as_str()
+}
+
+impl Store {
+    /// Stores `stored` under `key`, returning what it replaces.
+    pub(super) fn insert(&mut self, key: Key, stored: Stored) -> Option<Stored> {
+        if let Some(new) = uid(&stored.object) {
+            *self.uids.entry(new.to_owned()).or_default() += 1;
+        }
+        let old = self.objects.insert(key, stored);
+        if let Some(old) = &old {
+            self.forget_uid(&old.object);
+        }
+        old
+    }
+
+    /// Removes what is stored under `key`.
+    pub(super) fn remove(&mut self, key: &Key) -> Option<Stored> {
+        let gone = self.objects.remove(key)?;
+        self.forget_uid(&gone.object);
+        Some(gone)
+    }
+
+    fn forget_uid(&mut self, object: &Value) {
+        if let Some(u) = uid(object)
+            && let Some(n) = self.uids.get_mut(u)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.uids.remove(u);
+            }
+        }
+    }
+
+    /// Whether an object with this uid is stored.
+    pub(super) fn has_uid(&self, uid: &str) -> bool {
+        self.uids.contains_key(uid)
+    }
 }
 
 pub(super) type Answer = Result<Value, (u16, &'static str, String)>;
@@ -122,10 +169,10 @@ pub(super) fn commit(
         .is_none_or(Vec::is_empty);
     let created = old.is_none();
     let event = if deleting && finalizers_empty {
-        store.objects.remove(&key);
+        store.remove(&key);
         "DELETED"
     } else {
-        store.objects.insert(
+        store.insert(
             key.clone(),
             Stored {
                 object: object.clone(),
