@@ -150,16 +150,21 @@ pub fn check_amount(field: &'static str, amount: Decimal) -> crate::Result<()> {
 }
 
 /// The select-list expression summing the decimal column pair `name` in SQL,
-/// exactly on both backends: read the result with [`read_sum`]. The units
-/// are summed in two parts, whole billions and the rest, so no partial sum
-/// can pass 64 bits before about nine billion rows (SQLite sums integers in
-/// 64 bits and fails past them; PostgreSQL would widen, but one statement
-/// serves both).
-pub fn sum_select(name: &str) -> String {
+/// exactly on both backends: read the result with [`read_sum`].
+/// PostgreSQL sums `bigint`s into `numeric`, exact at any count. SQLite sums
+/// integers in 64 bits and fails past them, so there the units are summed
+/// in two parts, whole billions and the rest, and no partial sum can pass 64
+/// bits before about nine billion rows.
+pub fn sum_select(db: &impl sea_orm::ConnectionTrait, name: &str) -> String {
+    let nanos = format!("CAST(COALESCE(SUM({name}_nanos), 0) AS TEXT) AS {name}_nanos_sum");
+    if crate::db::is_postgres(db) {
+        return format!(
+            "'0' AS {name}_hi_sum, CAST(COALESCE(SUM({name}_units), 0) AS TEXT) AS {name}_lo_sum, {nanos}"
+        );
+    }
     format!(
         "CAST(COALESCE(SUM({name}_units / 1000000000), 0) AS TEXT) AS {name}_hi_sum, \
-         CAST(COALESCE(SUM({name}_units % 1000000000), 0) AS TEXT) AS {name}_lo_sum, \
-         CAST(COALESCE(SUM({name}_nanos), 0) AS TEXT) AS {name}_nanos_sum"
+         CAST(COALESCE(SUM({name}_units % 1000000000), 0) AS TEXT) AS {name}_lo_sum, {nanos}"
     )
 }
 

@@ -53,6 +53,7 @@ mod watch;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
+pub use common::plain;
 pub use common::tenant_ref;
 pub use coplane_domain::auth::Actor;
 pub use executor::{Api, build_schema};

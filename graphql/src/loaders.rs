@@ -166,6 +166,35 @@ impl Loader<ResellerId> for ResellerLoader {
     }
 }
 
+/// Objects a resolver fetched ahead for the rows of its page (a page of
+/// tenants' customers and resellers, say), by kind and id, so the rows'
+/// fields find them without awaiting: `None` for an id fetched and not
+/// found, or outside the caller's reach. One per request (never per
+/// socket: what it holds is as of the request).
+#[derive(Default)]
+pub struct Ahead(Mutex<HashMap<(TypeId, uuid::Uuid), Option<Shared>>>);
+
+/// An object fetched ahead, of any kind.
+type Shared = Arc<dyn Any + Send + Sync>;
+
+impl Ahead {
+    /// Keeps what was fetched for `id`.
+    pub fn put<T: Any + Send + Sync>(&self, id: uuid::Uuid, found: Option<T>) {
+        let found = found.map(|v| Arc::new(v) as Shared);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((TypeId::of::<T>(), id), found);
+    }
+
+    /// What was fetched for `id`; `None` if it was not fetched.
+    pub fn get<T: Any + Send + Sync>(&self, id: uuid::Uuid) -> Option<Option<Arc<T>>> {
+        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = held.get(&(TypeId::of::<T>(), id))?;
+        Some(found.clone().and_then(|v| v.downcast::<T>().ok()))
+    }
+}
+
 /// Adds the caller and its loaders to a request.
 pub fn with_request_data(
     request: async_graphql::Request,
@@ -179,6 +208,7 @@ pub fn with_request_data(
         .data(customers)
         .data(resellers)
         .data(children)
+        .data(Ahead::default())
 }
 
 /// The caller and its loaders, for a subscription's connection, with the

@@ -24,6 +24,7 @@ mod m20261121_000011_dunning_mail;
 mod m20261201_000012_platform_unique_tenants;
 mod m20261201_000013_install_hosts;
 mod m20261201_000014_explicit_coop_tokens;
+mod m20261202_000015_usage_by_metric;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_platform_unique_tenants::Migration),
             Box::new(m20261201_000013_install_hosts::Migration),
             Box::new(m20261201_000014_explicit_coop_tokens::Migration),
+            Box::new(m20261202_000015_usage_by_metric::Migration),
         ]
     }
 }

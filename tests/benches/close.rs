@@ -4,8 +4,11 @@
 //! finalized into 10 wholesale and 100 retail invoices.
 //!
 //! `COPLANE_TEST_DATABASE_URL=postgres://… cargo bench -p coplane-tests --bench close`
-//! (`COPLANE_BENCH_EVENTS`, default 1000000).
+//! (`COPLANE_BENCH_EVENTS`, default 1000000; `COPLANE_BENCH_EXPLAIN` prints
+//! the plans of its slowest reads).
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Duration;
@@ -13,6 +16,7 @@ use coplane_domain::Clock;
 use coplane_domain::billing::close::{self, CloseOptions};
 use coplane_tests::bench::{RawEvent, insert_batches, per_second};
 use coplane_tests::{Backend, postgres_available, spawn_app};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 async fn gql(app: &coplane_tests::TestApp, token: &str, q: &str, input: Value) -> Value {
@@ -117,8 +121,56 @@ async fn main() {
     assert_eq!(added, n as u64);
 
     app.clock.set(real_now);
+    // What autovacuum does after a bulk load, long before a period closes:
+    // statistics for the planner, and the rows' visibility recorded.
+    app.db
+        .execute_unprepared("VACUUM ANALYZE usage_events")
+        .await
+        .unwrap();
+    // The raw aggregation the close is held to, over the same events: one
+    // run to warm up (it also sets the fresh rows' hint bits, which the close
+    // would otherwise pay for), then the median of three.
+    let raw_sql = "SELECT tenant_id, metric_code, COUNT(*) AS n, SUM(quantity_units) AS units, SUM(quantity_nanos) AS nanos \
+                   FROM usage_events WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY tenant_id, metric_code";
+    let mut raws = Vec::new();
+    let mut groups = 0;
+    for _ in 0..4 {
+        let started = Instant::now();
+        groups = app
+            .db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                raw_sql,
+                vec![last_month.into(), this_month.into()],
+            ))
+            .await
+            .unwrap()
+            .len();
+        raws.push(started.elapsed());
+    }
+    let mut timed = raws.split_off(1);
+    timed.sort();
+    let raw = timed[1];
+
+    let statements = Arc::new(Mutex::new(
+        BTreeMap::<String, (u64, std::time::Duration)>::new(),
+    ));
+    // The slowest statements, to explain with `COPLANE_BENCH_EXPLAIN`.
+    let slowest = Arc::new(Mutex::new(Vec::<(std::time::Duration, Statement)>::new()));
+    let mut counted = app.db.clone();
+    let (tally, slow) = (statements.clone(), slowest.clone());
+    counted.set_metric_callback(move |info| {
+        let mut t = tally.lock().unwrap();
+        let e = t.entry(kind(&info.statement.sql)).or_default();
+        e.0 += 1;
+        e.1 += info.elapsed;
+        let mut s = slow.lock().unwrap();
+        s.push((info.elapsed, info.statement.clone()));
+        s.sort_by_key(|(took, _)| std::cmp::Reverse(*took));
+        s.truncate(3);
+    });
     let started = Instant::now();
-    let report = close::close(&app.db, last_month, CloseOptions::default(), real_now)
+    let report = close::close(&counted, last_month, CloseOptions::default(), real_now)
         .await
         .unwrap();
     let closed = started.elapsed();
@@ -146,8 +198,72 @@ async fn main() {
         rerun.created,
         rerun_time.as_secs_f64()
     );
+    if std::env::var_os("COPLANE_BENCH_EXPLAIN").is_some() {
+        let slowest = slowest.lock().unwrap().clone();
+        for (took, statement) in slowest
+            .into_iter()
+            .filter(|(_, s)| s.sql.starts_with("SELECT"))
+        {
+            let mut explain = statement.clone();
+            explain.sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.sql);
+            println!(
+                "close: explained ({:.3} s in the close): {}",
+                took.as_secs_f64(),
+                statement.sql
+            );
+            for row in app.db.query_all_raw(explain).await.unwrap() {
+                println!(
+                    "close:   {}",
+                    row.try_get::<String>("", "QUERY PLAN").unwrap()
+                );
+            }
+        }
+    }
+    let statements = statements.lock().unwrap().clone();
+    let (count, in_db) = statements
+        .values()
+        .fold((0, std::time::Duration::ZERO), |(n, d), (c, e)| {
+            (n + c, d + *e)
+        });
+    println!(
+        "close: {count} statements, {:.2} s of them in the database:",
+        in_db.as_secs_f64()
+    );
+    for (k, (c, e)) in &statements {
+        println!("close:   {c:>6} × {k}: {:.3} s", e.as_secs_f64());
+    }
+    // A printed figure only.
+    #[allow(clippy::float_arithmetic)]
+    let ratio = closed.as_secs_f64() / raw.as_secs_f64();
+    println!(
+        "close: close {:.3} s; raw GROUP BY tenant, metric ({groups} groups) {:.3} s (median of {:.3}, {:.3}, {:.3} s); ratio {ratio:.2} (target: at most 2.0)",
+        closed.as_secs_f64(),
+        raw.as_secs_f64(),
+        timed[0].as_secs_f64(),
+        timed[1].as_secs_f64(),
+        timed[2].as_secs_f64()
+    );
     assert_eq!(report.created, 110);
     assert_eq!(rerun.created, 0);
     app.run_pending_jobs().await;
     app.finish().await;
+}
+
+/// A statement's kind for the tally: its verb and first table.
+fn kind(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let verb = words.first().copied().unwrap_or("").to_uppercase();
+    let after = match verb.as_str() {
+        "INSERT" | "DELETE" => "INTO",
+        "UPDATE" => "UPDATE",
+        _ => "FROM",
+    };
+    let table = words
+        .iter()
+        .position(|w| {
+            w.eq_ignore_ascii_case(after) || (after == "INTO" && w.eq_ignore_ascii_case("FROM"))
+        })
+        .and_then(|i| words.get(i + 1))
+        .map_or("", |t| t.trim_matches('"'));
+    format!("{verb} {table}")
 }

@@ -57,7 +57,7 @@ test_both_dbs!(amounts_keep_every_digit_and_sum_exactly_in_sql, |app| {
     assert!(read.iter().all(|(d, v)| d == v));
 
     let sum = |filter: &str| {
-        let sql = format!("SELECT {} FROM costs {filter}", sum_select("amount"));
+        let sql = format!("SELECT {} FROM costs {filter}", sum_select(db, "amount"));
         async move {
             let row = db
                 .query_one_raw(Statement::from_string(db.get_database_backend(), sql))

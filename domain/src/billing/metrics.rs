@@ -115,9 +115,16 @@ pub fn aggregate(
                 since = at;
             }
             level_seconds += level * Decimal::from((end - since).num_seconds().max(0));
-            level_seconds / Decimal::from(SECONDS_PER_HOUR)
+            level_hours(level_seconds)
         }
     }
+}
+
+/// Level × seconds as level-hours: divided once, from the normalized sum,
+/// so every way of summing the same level-seconds (here, or in the
+/// database) gives the same digits.
+pub fn level_hours(level_seconds: Decimal) -> Decimal {
+    level_seconds.normalize() / Decimal::from(SECONDS_PER_HOUR)
 }
 
 /// The metrics the worker meters from allocations, created at startup:

@@ -8,6 +8,8 @@
 
 use crate::usecase::SystemChange;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
@@ -16,11 +18,14 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::metrics::{Aggregation, Event, aggregate};
+use super::together::join_all;
 use crate::auth::{Actor, Permission};
 use crate::db::stmt;
 use crate::decimal::Fixed;
 use crate::error::{Error, Result};
 use crate::ids::{ResellerId, TenantId};
+
+mod levels;
 
 /// How far ahead of the server's clock an event may be stamped.
 pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -380,8 +385,9 @@ pub async fn metric_defs(db: &impl ConnectionTrait) -> Result<BTreeMap<String, M
 }
 
 /// The quantity of every metric with events for each tenant in `[start,
-/// end)`: `tenant` restricts to one tenant. Counts and sums are computed by
-/// the database; the other aggregations read the window's events.
+/// end)`: `tenant` restricts to one tenant. The database computes counts
+/// and sums (one `GROUP BY`) and integrates levels ([`levels`]); `max`,
+/// `latest` and `unique_count` read the window's events.
 pub async fn quantities(
     db: &impl ConnectionTrait,
     metrics: &BTreeMap<String, MetricDef>,
@@ -389,7 +395,6 @@ pub async fn quantities(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<HashMap<(TenantId, String), Decimal>> {
-    let mut out = HashMap::new();
     let tenant_filter = if tenant.is_some() {
         " AND tenant_id = $3"
     } else {
@@ -399,12 +404,57 @@ pub async fn quantities(
     if let Some(t) = tenant {
         args.push(t.into());
     }
+    // The reads go together (each on its own connection from a pool).
+    let mut reads: Vec<Read<'_>> = vec![Box::pin(sums(db, metrics, args.clone(), tenant_filter))];
+    for def in metrics.values() {
+        let args = args.clone();
+        match def.aggregation {
+            Aggregation::Count | Aggregation::Sum => {}
+            Aggregation::WeightedSum => reads.push(Box::pin(async move {
+                let found = levels::weighted_sums(db, &def.code, tenant, start, end).await?;
+                Ok(found
+                    .into_iter()
+                    .map(|(t, q)| ((t, def.code.clone()), q))
+                    .collect())
+            })),
+            Aggregation::Max | Aggregation::Latest | Aggregation::UniqueCount => {
+                reads.push(Box::pin(async move {
+                    let events = events_of(db, def, &args, tenant_filter).await?;
+                    Ok(events
+                        .into_iter()
+                        .map(|(t, events)| {
+                            let q = aggregate(def.aggregation, &events, start, end, None);
+                            ((t, def.code.clone()), q)
+                        })
+                        .collect())
+                }));
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for found in join_all(reads).await {
+        out.extend(found?);
+    }
+    Ok(out)
+}
+
+type Found = Vec<((TenantId, String), Decimal)>;
+type Read<'a> = Pin<Box<dyn Future<Output = Result<Found>> + Send + 'a>>;
+
+/// Counts and sums of every metric that has them, in one `GROUP BY`.
+async fn sums(
+    db: &impl ConnectionTrait,
+    metrics: &BTreeMap<String, MetricDef>,
+    args: Vec<Value>,
+    tenant_filter: &str,
+) -> Result<Found> {
     let sql = format!(
         "SELECT tenant_id, metric_code, COUNT(*) AS n, {} FROM usage_events \
          WHERE occurred_at >= $1 AND occurred_at < $2{tenant_filter} GROUP BY tenant_id, metric_code",
-        crate::decimal::sum_select("quantity")
+        crate::decimal::sum_select(db, "quantity")
     );
-    for r in db.query_all_raw(stmt(db, &sql, args.clone())).await? {
+    let mut out = Vec::new();
+    for r in db.query_all_raw(stmt(db, &sql, args)).await? {
         let code: String = r.try_get("", "metric_code")?;
         let Some(def) = metrics.get(&code) else {
             continue;
@@ -414,84 +464,51 @@ pub async fn quantities(
             Aggregation::Sum => crate::decimal::read_sum(&r, "quantity")?,
             _ => continue,
         };
-        out.insert((r.try_get("", "tenant_id")?, code), q);
+        out.push(((r.try_get("", "tenant_id")?, code), q));
     }
+    Ok(out)
+}
 
-    let others: Vec<&MetricDef> = metrics
-        .values()
-        .filter(|m| !matches!(m.aggregation, Aggregation::Count | Aggregation::Sum))
-        .collect();
-    for def in others {
-        let mut a = args.clone();
-        a.push(def.code.clone().into());
-        let code_arg = a.len();
-        let sql = format!(
-            "SELECT tenant_id, occurred_at, quantity_units, quantity_nanos, properties FROM usage_events \
-             WHERE occurred_at >= $1 AND occurred_at < $2{tenant_filter} AND metric_code = ${code_arg} \
-             ORDER BY tenant_id, occurred_at, id"
-        );
-        let mut by_tenant: BTreeMap<TenantId, Vec<Event>> = BTreeMap::new();
-        for r in db.query_all_raw(stmt(db, &sql, a.clone())).await? {
-            let value = def.field_name.as_ref().and_then(|f| {
-                let props: Option<String> = r.try_get("", "properties").ok()?;
-                let json: serde_json::Value = serde_json::from_str(&props?).ok()?;
-                json.get(f).map(|v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-            });
-            by_tenant
-                .entry(r.try_get("", "tenant_id")?)
-                .or_default()
-                .push(Event {
-                    at: r.try_get("", "occurred_at")?,
-                    quantity: Fixed::from_parts(
-                        r.try_get("", "quantity_units")?,
-                        r.try_get("", "quantity_nanos")?,
-                    )
-                    .map(Fixed::to_decimal)
-                    .unwrap_or_default(),
-                    value,
-                });
-        }
-        let mut before: HashMap<TenantId, Decimal> = HashMap::new();
-        if def.aggregation == Aggregation::WeightedSum {
-            let t2 = if tenant.is_some() {
-                " AND e.tenant_id = $3"
-            } else {
-                ""
-            };
-            let sql = format!(
-                "SELECT e.tenant_id, e.quantity_units, e.quantity_nanos FROM usage_events e \
-                 WHERE e.metric_code = ${code_arg}{t2} AND e.occurred_at = (SELECT MAX(p.occurred_at) FROM usage_events p \
-                 WHERE p.tenant_id = e.tenant_id AND p.metric_code = e.metric_code AND p.occurred_at < $1) \
-                 AND $2 = $2 ORDER BY e.id"
-            );
-            for r in db.query_all_raw(stmt(db, &sql, a.clone())).await? {
-                let q = Fixed::from_parts(
+/// The window's events of one metric, by tenant, in time order.
+async fn events_of(
+    db: &impl ConnectionTrait,
+    def: &MetricDef,
+    args: &[Value],
+    tenant_filter: &str,
+) -> Result<BTreeMap<TenantId, Vec<Event>>> {
+    let mut a = args.to_vec();
+    a.push(def.code.clone().into());
+    let code_arg = a.len();
+    let sql = format!(
+        "SELECT tenant_id, occurred_at, quantity_units, quantity_nanos, properties FROM usage_events \
+         WHERE occurred_at >= $1 AND occurred_at < $2{tenant_filter} AND metric_code = ${code_arg} \
+         ORDER BY tenant_id, occurred_at, id"
+    );
+    let mut by_tenant: BTreeMap<TenantId, Vec<Event>> = BTreeMap::new();
+    for r in db.query_all_raw(stmt(db, &sql, a)).await? {
+        let value = def.field_name.as_ref().and_then(|f| {
+            let props: Option<String> = r.try_get("", "properties").ok()?;
+            let json: serde_json::Value = serde_json::from_str(&props?).ok()?;
+            json.get(f).map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        });
+        by_tenant
+            .entry(r.try_get("", "tenant_id")?)
+            .or_default()
+            .push(Event {
+                at: r.try_get("", "occurred_at")?,
+                quantity: Fixed::from_parts(
                     r.try_get("", "quantity_units")?,
                     r.try_get("", "quantity_nanos")?,
                 )
                 .map(Fixed::to_decimal)
-                .unwrap_or_default();
-                before.insert(r.try_get("", "tenant_id")?, q);
-            }
-            for t in before.keys() {
-                by_tenant.entry(*t).or_default();
-            }
-        }
-        for (t, events) in by_tenant {
-            let q = aggregate(
-                def.aggregation,
-                &events,
-                start,
-                end,
-                before.get(&t).copied(),
-            );
-            out.insert((t, def.code.clone()), q);
-        }
+                .unwrap_or_default(),
+                value,
+            });
     }
-    Ok(out)
+    Ok(by_tenant)
 }
 
 /// One tenant's usage of one metric over a window.

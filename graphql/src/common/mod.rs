@@ -5,6 +5,7 @@ mod ids;
 mod money;
 mod paging;
 mod payload;
+pub mod plain;
 mod quota;
 
 pub use ids::{decode, decode_as, global_id, input_id, optional_id, tenant_ref};

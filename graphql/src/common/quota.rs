@@ -19,6 +19,20 @@ pub struct Quota {
     pub app_installs: Decimal,
 }
 
+impl super::plain::Plain for Quota {
+    fn field(&self, name: &str, _: &super::plain::At<'_, '_>) -> Option<async_graphql::Value> {
+        let value = match name {
+            "cpuMillis" => &self.cpu_millis,
+            "memoryBytes" => &self.memory_bytes,
+            "storageBytes" => &self.storage_bytes,
+            "pods" => &self.pods,
+            "appInstalls" => &self.app_installs,
+            _ => return None,
+        };
+        Some(super::plain::scalar(value))
+    }
+}
+
 impl From<DomainQuota> for Quota {
     fn from(q: DomainQuota) -> Self {
         Self {

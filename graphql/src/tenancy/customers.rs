@@ -1,12 +1,13 @@
 //! Customers.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, Value};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::customer;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::{Reseller, load_reseller};
+use crate::common::plain::{At, Plain, scalar, text, text_opt};
 use crate::common::{exact_decimal, global_id};
 
 /// Someone who pays a reseller, or the co-op directly.
@@ -84,6 +85,30 @@ impl Customer {
     /// Last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+impl Plain for Customer {
+    fn field(&self, name: &str, _: &At<'_, '_>) -> Option<Value> {
+        let c = &self.0;
+        Some(match name {
+            "id" => scalar(&global_id("Customer", c.id)),
+            "name" => text(&c.name),
+            "billingEmail" => text(&c.billing_email),
+            "addressLine1" => text_opt(c.address_line1.as_deref()),
+            "addressLine2" => text_opt(c.address_line2.as_deref()),
+            "postalCode" => text_opt(c.postal_code.as_deref()),
+            "city" => text_opt(c.city.as_deref()),
+            "country" => text(&c.country),
+            "currency" => text(&c.currency),
+            "taxRate" => scalar(&exact_decimal(c.tax_rate_units, c.tax_rate_nanos).ok()?),
+            "reverseCharge" => Value::Boolean(c.reverse_charge),
+            "taxId" => text_opt(c.tax_id.as_deref()),
+            "externalRef" => text_opt(c.external_ref.as_deref()),
+            "createdAt" => scalar(&c.created_at),
+            "updatedAt" => scalar(&c.updated_at),
+            _ => return None,
+        })
     }
 }
 

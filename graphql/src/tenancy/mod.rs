@@ -27,6 +27,14 @@ use coplane_domain::Error as DomainError;
 
 use crate::loaders::ResellerLoader;
 
+/// What the request fetched ahead for `id` of kind `T`; `None` if nothing.
+fn ahead<T: std::any::Any + Send + Sync>(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+) -> Option<Option<std::sync::Arc<T>>> {
+    ctx.data_opt::<crate::loaders::Ahead>()?.get::<T>(id)
+}
+
 fn to_gql_shared(e: &std::sync::Arc<DomainError>) -> async_graphql::Error {
     crate::error::internal(&**e)
 }

@@ -6,6 +6,7 @@ use coplane_domain::tenancy::{customers, members, resellers, tenants};
 use uuid::Uuid;
 
 use super::{Customer, Member, MemberClass, Reseller, Tenant, TenantState};
+use crate::common::plain::Fast;
 use crate::common::{Conn, connection, decode_as, page_cost, page_request};
 use crate::context::{actor, db, record_tenant};
 use crate::error::to_gql;
@@ -97,7 +98,7 @@ impl TenancyQuery {
         state: Option<TenantState>,
         reseller_id: Option<ID>,
         customer_id: Option<ID>,
-    ) -> async_graphql::Result<Conn<Tenant>> {
+    ) -> async_graphql::Result<Fast<Conn<Tenant>>> {
         let page = page_request(ctx, first, after.clone())?;
         let filter = tenants::TenantFilter {
             state: state.map(Into::into),
@@ -110,7 +111,13 @@ impl TenancyQuery {
         let found = tenants::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id.into(), Tenant))
+        super::tenants::parties_ahead(ctx, &found.items).await?;
+        Ok(Fast(connection(
+            found,
+            after.is_some(),
+            |m| m.id.into(),
+            Tenant,
+        )))
     }
 
     /// One tenant; null if it does not exist or is outside the caller's reach.

@@ -1,6 +1,6 @@
 //! Resellers and their allotments.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, Value};
 use chrono::{DateTime, Utc};
 use coplane_domain::Error as DomainError;
 use coplane_domain::entity::reseller;
@@ -8,6 +8,7 @@ use coplane_domain::tenancy::{members, resellers};
 use uuid::Uuid;
 
 use super::Member;
+use crate::common::plain::{At, Plain, scalar, text, text_opt};
 use crate::common::{Quota, QuotaInput, global_id};
 use crate::context::{actor, db};
 use crate::error::to_gql;
@@ -62,6 +63,21 @@ impl Reseller {
     /// Last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+impl Plain for Reseller {
+    fn field(&self, name: &str, at: &At<'_, '_>) -> Option<Value> {
+        let r = &self.0;
+        Some(match name {
+            "id" => scalar(&global_id("Reseller", r.id)),
+            "brandName" => text(&r.brand_name),
+            "supportEmail" => text_opt(r.support_email.as_deref()),
+            "allotment" => return at.object(&Quota::from(r.allotment())),
+            "createdAt" => scalar(&r.created_at),
+            "updatedAt" => scalar(&r.updated_at),
+            _ => return None,
+        })
     }
 }
 

@@ -1,15 +1,17 @@
 //! Tenants and their lifecycle.
 
-use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Value};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::tenant;
 use coplane_domain::tenancy;
 use uuid::Uuid;
 
-use super::{Customer, Reseller, load_reseller, to_gql_shared};
+use super::{Customer, Reseller, ahead, load_reseller, to_gql_shared};
+use crate::common::plain::{At, Plain, scalar, scalar_opt, text, text_opt};
 use crate::common::{Quota, QuotaInput, global_id};
-use crate::loaders::CustomerLoader;
+use crate::loaders::{Ahead, CustomerLoader, ResellerLoader};
 
 /// A tenant's lifecycle state.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,9 @@ impl Tenant {
     }
     /// Its customer; null unless the caller may read customers.
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        if let Some(found) = ahead::<Customer>(ctx, self.0.customer_id.into()) {
+            return Ok(found.map(|c| Customer(c.0.clone())));
+        }
         let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
         loader
             .load_one(self.0.customer_id)
@@ -45,6 +50,13 @@ impl Tenant {
     }
     /// Its reseller; null for the co-op's direct customers or unless the caller may read resellers.
     async fn reseller(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Reseller>> {
+        if let Some(found) = self
+            .0
+            .reseller_id
+            .and_then(|r| ahead::<Reseller>(ctx, r.into()))
+        {
+            return Ok(found.map(|r| Reseller(r.0.clone())));
+        }
         load_reseller(ctx, self.0.reseller_id).await
     }
     /// Immutable slug.
@@ -97,6 +109,95 @@ impl Tenant {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+impl Plain for Tenant {
+    fn field(&self, name: &str, at: &At<'_, '_>) -> Option<Value> {
+        let t = &self.0;
+        Some(match name {
+            "id" => scalar(&global_id("Tenant", t.id)),
+            "customer" => {
+                let found = at.data::<Ahead>()?.get::<Customer>(t.customer_id.into())?;
+                return at.optional(found.as_deref());
+            }
+            "reseller" => match t.reseller_id {
+                None => Value::Null,
+                Some(r) => {
+                    let found = at.data::<Ahead>()?.get::<Reseller>(r.into())?;
+                    return at.optional(found.as_deref());
+                }
+            },
+            "slug" => text(&t.slug),
+            "cluster" => text(&t.cluster),
+            "namespace" => text(&t.namespace),
+            "planId" => scalar_opt(t.plan_id.map(|p| global_id("Plan", p)).as_ref()),
+            "quota" => return at.object(&Quota::from(t.quota())),
+            "state" => enum_value(TenantState::from(t.state)),
+            "suspensionReason" => text_opt(t.suspension_reason.map(|r| r.as_str())),
+            "suspensionNote" => text_opt(t.suspension_note.as_deref()),
+            "prepaidUntil" => scalar_opt(t.prepaid_until.as_ref()),
+            "createdAt" => scalar(&t.created_at),
+            "updatedAt" => scalar(&t.updated_at),
+            _ => return None,
+        })
+    }
+}
+
+/// Fetches ahead the customers and resellers of a page of tenants when the
+/// query selects them on its rows: one statement per kind, and the rows
+/// then find them without awaiting (see [`Plain`]).
+pub(super) async fn parties_ahead(
+    ctx: &Context<'_>,
+    page: &[tenant::Model],
+) -> async_graphql::Result<()> {
+    let Some(ahead) = ctx.data_opt::<Ahead>() else {
+        return Ok(());
+    };
+    let look = ctx.look_ahead();
+    let selects = |name: &str| {
+        look.field("edges").field("node").field(name).exists()
+            || look.field("nodes").field(name).exists()
+    };
+    let customers = async {
+        if !selects("customer") {
+            return Ok(());
+        }
+        let loader = ctx.data::<DataLoader<CustomerLoader>>()?.loader();
+        let ids = page.iter().map(|t| t.customer_id);
+        fetch_into(ahead, loader, ids, Customer).await
+    };
+    let resellers = async {
+        if !selects("reseller") {
+            return Ok(());
+        }
+        let loader = ctx.data::<DataLoader<ResellerLoader>>()?.loader();
+        let ids = page.iter().filter_map(|t| t.reseller_id);
+        fetch_into(ahead, loader, ids, Reseller).await
+    };
+    futures::try_join!(customers, resellers)?;
+    Ok(())
+}
+
+/// Loads `ids` (each once) in one batch of `loader` and keeps each, as
+/// `wrap` makes it, in `ahead`.
+async fn fetch_into<K, L, T>(
+    ahead: &Ahead,
+    loader: &L,
+    ids: impl Iterator<Item = K>,
+    wrap: impl Fn(L::Value) -> T,
+) -> async_graphql::Result<()>
+where
+    K: Copy + Eq + std::hash::Hash + Send + Sync + Into<Uuid> + 'static,
+    L: Loader<K, Error = std::sync::Arc<coplane_domain::Error>>,
+    T: std::any::Any + Send + Sync,
+{
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<K> = ids.filter(|id| seen.insert(*id)).collect();
+    let mut found = loader.load(&ids).await.map_err(|e| to_gql_shared(&e))?;
+    for id in ids {
+        ahead.put(id.into(), found.remove(&id).map(&wrap));
+    }
+    Ok(())
 }
 
 /// `Tenant`'s fields that orders resolves (`appInstalls`), in their place

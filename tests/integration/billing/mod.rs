@@ -257,6 +257,7 @@ pub(super) async fn invoices(app: &TestApp, token: &str) -> Vec<Value> {
         .collect()
 }
 
+mod levels;
 mod payments;
 mod period;
 mod stripe;

@@ -5,4 +5,5 @@ mod bad_input;
 mod concurrency;
 pub mod fixture;
 mod flows;
+mod plain;
 mod tokens;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::COOP_NAME;
+use crate::billing::together::join2;
 use crate::decimal::MAX_QUANTITY;
 use crate::entity::invoice::InvoiceLayer;
 
@@ -45,24 +46,21 @@ pub(super) async fn drafts(
     if tenants.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let plans = plan_terms(db).await?;
-    let history = plan_history(db).await?;
     let metrics = metric_defs(db).await?;
-    let whole = quantities(db, &metrics, None, start, end).await?;
-    let customers: HashMap<CustomerId, customer::Model> = customer::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let resellers: HashMap<ResellerId, reseller::Model> = reseller::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-    let member_emails = member_emails(db).await?;
-    let price_lists = price_lists(db).await?;
+    // The usage (the long part) and everything else, together.
+    let (usage, loaded) = join2(quantities(db, &metrics, None, start, end), terms(db)).await;
+    let Terms {
+        plans,
+        history,
+        customers,
+        resellers,
+        member_emails,
+        price_lists,
+    } = loaded?;
+    let mut whole: HashMap<TenantId, HashMap<String, Decimal>> = HashMap::new();
+    for ((t, m), q) in usage? {
+        whole.entry(t).or_default().insert(m, q);
+    }
 
     // Key → draft; BTreeMap orders them.
     let mut out: BTreeMap<String, Draft> = BTreeMap::new();
@@ -88,11 +86,7 @@ pub(super) async fn drafts(
             }
             let usage: HashMap<String, Decimal> =
                 if segs.len() == 1 && *s_from == start && *s_to == end {
-                    whole
-                        .iter()
-                        .filter(|((tid, _), _)| *tid == t.id)
-                        .map(|((_, m), q)| (m.clone(), *q))
-                        .collect()
+                    whole.remove(&t.id).unwrap_or_default()
                 } else {
                     quantities(db, &metrics, Some(t.id), *s_from, *s_to)
                         .await?
@@ -195,6 +189,37 @@ pub(super) async fn drafts(
         .filter(|d| !d.lines.is_empty() && !unmade.contains_key(&d.close_key))
         .collect();
     Ok((made, unmade.into_iter().collect()))
+}
+
+/// What rating reads besides usage.
+struct Terms {
+    plans: HashMap<PlanId, PlanTerms>,
+    history: HashMap<TenantId, Vec<(DateTime<Utc>, PlanId)>>,
+    customers: HashMap<CustomerId, customer::Model>,
+    resellers: HashMap<ResellerId, reseller::Model>,
+    member_emails: HashMap<MemberId, String>,
+    price_lists: HashMap<ResellerId, PriceList>,
+}
+
+async fn terms(db: &impl ConnectionTrait) -> Result<Terms> {
+    Ok(Terms {
+        plans: plan_terms(db).await?,
+        history: plan_history(db).await?,
+        customers: customer::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect(),
+        resellers: reseller::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect(),
+        member_emails: member_emails(db).await?,
+        price_lists: price_lists(db).await?,
+    })
 }
 
 pub(super) fn customer_draft(

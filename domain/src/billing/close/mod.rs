@@ -8,13 +8,12 @@
 //! makes the rest, in the same order, so the numbers have no gaps. When all
 //! are made the period is `closed`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -35,6 +34,7 @@ use crate::money::{minor_digits, to_cents};
 use crate::usecase::{Mutation, SystemChange};
 
 mod drafts;
+mod persist;
 
 use drafts::*;
 
@@ -205,8 +205,10 @@ pub async fn close(
         ))
         .await?;
     }
+    let timer = std::time::Instant::now();
     let (drafts, unmade) = drafts(db, period.id, start, end).await?;
-    let done: Vec<String> = invoice::Entity::find()
+    let drafted = timer.elapsed();
+    let done: HashSet<String> = invoice::Entity::find()
         .filter(invoice::Column::BillingPeriodId.eq(period.id))
         .all(db)
         .await?
@@ -221,17 +223,19 @@ pub async fn close(
         }
     }
     let limit = options.max_invoices.unwrap_or(usize::MAX);
+    let mut todo = Vec::new();
     for d in drafts {
         if done.contains(&d.close_key) {
             report.existing += 1;
-            continue;
-        }
-        if report.created as usize >= limit {
+        } else if todo.len() >= limit {
             report.remaining += 1;
-            continue;
+        } else {
+            todo.push(d);
         }
-        let key = d.close_key.clone();
-        match persist(db, &period, d, options.finalize, now).await {
+    }
+    let timer = std::time::Instant::now();
+    for (key, made) in persist::make_all(db, &period, todo, options.finalize, now).await {
+        match made {
             Ok(true) => report.created += 1,
             Ok(false) => report.existing += 1,
             // One account's failure never stops the close of the others.
@@ -247,6 +251,7 @@ pub async fn close(
             }
         }
     }
+    let made = timer.elapsed();
     if report.remaining == 0 && report.failed.is_empty() {
         db.execute_raw(stmt(
             db,
@@ -256,88 +261,17 @@ pub async fn close(
         .await?;
         report.state = "closed".into();
     }
-    tracing::info!(period = %period.id, created = report.created, existing = report.existing, remaining = report.remaining, failed = report.failed.len(), "billing period close");
+    tracing::info!(
+        period = %period.id,
+        created = report.created,
+        existing = report.existing,
+        remaining = report.remaining,
+        failed = report.failed.len(),
+        drafted_ms = drafted.as_millis(),
+        made_ms = made.as_millis(),
+        "billing period close"
+    );
     Ok(report)
-}
-
-/// Makes one invoice; `false` if a concurrent close made it first.
-async fn persist(
-    db: &DatabaseConnection,
-    period: &billing_period::Model,
-    d: Draft,
-    finalize: bool,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let minor = minor_digits(&d.currency);
-    let subtotal: Decimal = d.lines.iter().map(|(_, l)| l.amount).sum();
-    let txn = SystemChange::begin(db).await?;
-    let parties = invoices::Parties {
-        world: d.world,
-        issuer_reseller_id: d.issuer_reseller_id,
-        recipient_reseller_id: d.recipient_reseller_id,
-        recipient_customer_id: d.recipient_customer_id,
-        layer: d.layer,
-        currency: d.currency.clone(),
-        issuer_name: Some(d.issuer_name.clone()),
-        recipient_name: Some(d.recipient_name.clone()),
-        recipient_email: d.recipient_email.clone(),
-        tax_rate: d.tax_rate,
-        reverse_charge: d.reverse_charge,
-    };
-    let inserted = invoices::draft(
-        &parties,
-        subtotal,
-        Some(period.id),
-        (period.starts_at, period.ends_at),
-        &d.close_key,
-        now,
-    )?
-    .insert(&txn)
-    .await;
-    let inv = match inserted {
-        Ok(inv) => inv,
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            return Ok(false);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    for (i, (tenant_id, l)) in d.lines.iter().enumerate() {
-        let (q, u, p) = (
-            to_fixed(l.quantity)?,
-            to_fixed(l.unit_price)?,
-            to_fixed(l.precise)?,
-        );
-        invoice_line::ActiveModel {
-            id: Set(Uuid::now_v7().into()),
-            invoice_id: Set(inv.id),
-            reseller_id: Set(d.world),
-            position: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
-            tenant_id: Set(Some(*tenant_id)),
-            description: Set(l.description.clone()),
-            metric_code: Set(l.metric.clone()),
-            quantity_units: Set(q.units()),
-            quantity_nanos: Set(q.nanos()),
-            unit_price_units: Set(u.units()),
-            unit_price_nanos: Set(u.nanos()),
-            precise_amount_units: Set(p.units()),
-            precise_amount_nanos: Set(p.nanos()),
-            amount_cents: Set(to_cents(l.amount, minor)?),
-            price_version: Set(l.price_version.clone()),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-    }
-    if finalize {
-        invoices::finalize_in(&txn, inv, now).await?;
-    }
-    txn.commit().await?;
-    Ok(true)
 }
 
 type PriceList = (Option<Decimal>, HashMap<PlanId, Decimal>, i32);

@@ -14,7 +14,7 @@ pub async fn credit_balance(
             db,
             &format!(
                 "SELECT {} FROM account_credits WHERE account_kind = $1 AND account_id = $2 AND currency = $3",
-                crate::decimal::sum_select("amount")
+                crate::decimal::sum_select(db, "amount")
             ),
             vec![
                 account.kind().into(),

@@ -122,32 +122,27 @@ impl LineAmounts for invoice_line::Model {
 pub async fn next_number(txn: &impl ConnectionTrait, series: &str, year: i32) -> Result<i64> {
     for _ in 0..3 {
         let bumped = txn
+            .query_one_raw(stmt(
+                txn,
+                "UPDATE invoice_number_sequences SET last_number = last_number + 1 WHERE issuer = $1 AND year = $2 RETURNING last_number",
+                vec![series.into(), year.into()],
+            ))
+            .await?;
+        if let Some(row) = bumped {
+            return Ok(row.try_get("", "last_number")?);
+        }
+        let inserted = txn
             .execute_raw(stmt(
                 txn,
-                "UPDATE invoice_number_sequences SET last_number = last_number + 1 WHERE issuer = $1 AND year = $2",
+                "INSERT INTO invoice_number_sequences (issuer, year, last_number) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",
                 vec![series.into(), year.into()],
             ))
             .await?
             .rows_affected();
-        if bumped == 0 {
-            let inserted = txn
-                .execute_raw(stmt(
-                    txn,
-                    "INSERT INTO invoice_number_sequences (issuer, year, last_number) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",
-                    vec![series.into(), year.into()],
-                ))
-                .await?
-                .rows_affected();
-            if inserted == 0 {
-                continue; // created concurrently: bump it.
-            }
+        if inserted == 1 {
+            return Ok(1);
         }
-        let row =
-            crate::entity::invoice_number_sequence::Entity::find_by_id((series.to_owned(), year))
-                .one(txn)
-                .await?
-                .ok_or_else(|| Error::Db(sea_orm::DbErr::RecordNotFound(series.into())))?;
-        return Ok(row.last_number);
+        // Created concurrently: bump it.
     }
     Err(Error::Db(sea_orm::DbErr::Custom(format!(
         "could not take a number in {series}"
@@ -360,7 +355,9 @@ async fn locked(txn: &impl ConnectionTrait, id: InvoiceId) -> Result<Option<invo
     Ok(q.one(txn).await?)
 }
 
-/// Locks the paying account's row, so its credit is spent once.
+/// Locks the paying account's row, so its credit is spent once. `NO KEY`:
+/// rows that only refer to the account (an invoice line's world, a new
+/// invoice's recipient) are written meanwhile without waiting.
 async fn lock_account(txn: &impl ConnectionTrait, inv: &invoice::Model) -> Result<()> {
     if !crate::db::is_postgres(txn) {
         return Ok(());
@@ -372,7 +369,7 @@ async fn lock_account(txn: &impl ConnectionTrait, inv: &invoice::Model) -> Resul
     };
     txn.query_one_raw(stmt(
         txn,
-        &format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+        &format!("SELECT id FROM {table} WHERE id = $1 FOR NO KEY UPDATE"),
         vec![account.id().into()],
     ))
     .await?;

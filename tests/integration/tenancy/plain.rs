@@ -1,0 +1,164 @@
+//! A page of tenants answered by one walk of the selection (`Fast`) says
+//! exactly what the field resolvers say, for every shape of query, and the
+//! walk serves the shapes it can.
+
+use std::sync::atomic::Ordering;
+
+use async_graphql::Request;
+use coplane_domain::auth::{Actor, Principal, Role};
+use coplane_domain::ids::ResellerId;
+use coplane_domain::tenancy::Platform;
+use coplane_graphql::Limits;
+use coplane_graphql::plain::{Resolvers, Walks};
+use serde_json::Value;
+
+use crate::tenancy::fixture::{Fixture, uuid_of};
+use crate::test_both_dbs;
+
+const TENANT: &str = "id slug cluster namespace planId state suspensionReason suspensionNote prepaidUntil createdAt updatedAt \
+     quota { cpuMillis memoryBytes storageBytes pods appInstalls }";
+const CUSTOMER: &str = "id name billingEmail addressLine1 addressLine2 postalCode city country currency taxRate \
+     reverseCharge taxId externalRef createdAt updatedAt";
+const RESELLER: &str = "id brandName supportEmail createdAt updatedAt allotment { cpuMillis pods }";
+
+/// Each query, and whether the walk serves it whole (a caller that reads
+/// no customers gets `customer: null`, so the walk serves a query whose only
+/// loading field is under `customer`).
+fn queries() -> Vec<(String, bool)> {
+    let full = format!(
+        "{{ tenants(first: 20) {{ totalCount pageInfo {{ hasPreviousPage hasNextPage startCursor endCursor }} \
+         edges {{ cursor node {{ __typename {TENANT} customer {{ {CUSTOMER} }} reseller {{ {RESELLER} }} }} }} \
+         nodes {{ slug }} }} }}"
+    );
+    vec![
+        (full, true),
+        (
+            "{ tenants(first: 2) { edges { node { slug } } } }".into(),
+            true,
+        ),
+        // Fragments on the type, aliases, and directives that keep a field.
+        (
+            "query { t: tenants(first: 3) { ... on TenantConnection { n: totalCount } nodes { ...T ... { s: slug } \
+             customer @include(if: true) { name } reseller @skip(if: true) { id } } } } \
+             fragment T on Tenant { id state quota { pods } }"
+                .into(),
+            true,
+        ),
+        // A field that loads, a field with arguments, a key twice, a
+        // fragment on an interface: the resolvers serve these.
+        (
+            "{ tenants(first: 3) { nodes { slug appInstalls { id } } } }".into(),
+            false,
+        ),
+        (
+            "{ tenants(first: 3) { nodes { slug customer { name standing { standing } } } } }".into(),
+            false,
+        ),
+        (
+            "{ tenants(first: 3) { nodes { slug reseller { allotmentInUse { pods } } } } }".into(),
+            false,
+        ),
+        (
+            "{ tenants(first: 3) { nodes { customer { name } customer { id } } } }".into(),
+            false,
+        ),
+        (
+            "{ tenants(first: 3) { nodes { ... on Node { id } slug } } }".into(),
+            false,
+        ),
+    ]
+}
+
+/// Whether the query's loading fields are all under `customer` or
+/// `reseller`.
+fn under_parties(query: &str) -> bool {
+    query.contains("standing") || query.contains("allotmentInUse")
+}
+
+fn principal(roles: Vec<Role>, reseller: Option<ResellerId>, scopes: &[&str]) -> Actor {
+    Actor {
+        principal: Principal {
+            subject: "plain-test".into(),
+            roles,
+            reseller_id: reseller,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..Principal::default()
+        },
+        request_id: "plain-test".into(),
+    }
+}
+
+test_both_dbs!(
+    a_page_walked_in_one_pass_answers_as_the_resolvers_do,
+    |app| {
+        let fx = Fixture::new(&app).await;
+        let api = coplane_graphql::build_schema(
+            app.db.clone(),
+            app.clock.clone(),
+            Platform::single(),
+            Limits::default(),
+        );
+        let a: ResellerId = uuid_of(&fx.a.reseller_id).into();
+        let b: ResellerId = uuid_of(&fx.b.reseller_id).into();
+        let callers = [
+            ("steward", principal(vec![Role::Steward], None, &[])),
+            ("reseller a", principal(vec![Role::Reseller], Some(a), &[])),
+            ("reseller b", principal(vec![Role::Reseller], Some(b), &[])),
+            // Reads tenants, not customers or resellers: those are null.
+            (
+                "integration",
+                principal(vec![Role::Integration], Some(a), &["tenants:read"]),
+            ),
+        ];
+        for (who, actor) in &callers {
+            for (query, walked) in queries() {
+                let walked = walked || (*who == "integration" && under_parties(&query));
+                let walks = Walks::default();
+                let fast = api
+                    .execute(Request::new(&query).data(walks.clone()), actor.clone())
+                    .await;
+                let slow = api
+                    .execute(Request::new(&query).data(Resolvers), actor.clone())
+                    .await;
+                let (fast, slow) = (
+                    serde_json::to_value(&fast).unwrap(),
+                    serde_json::to_value(&slow).unwrap(),
+                );
+                assert!(fast.get("errors").is_none(), "{who}: {query}: {fast}");
+                // Same keys in the same order, same values.
+                assert_eq!(fast.to_string(), slow.to_string(), "{who}: {query}");
+                let nodes = &fast["data"];
+                assert_ne!(nodes, &Value::Null, "{who}: {query}");
+                assert_eq!(
+                    walks.0.load(Ordering::Relaxed),
+                    usize::from(walked),
+                    "{who}: walked {query}"
+                );
+            }
+        }
+        // The callers saw what they reach: the steward both worlds, each
+        // reseller its own, the integration no customer.
+        let q = "{ tenants(first: 20) { nodes { slug customer { name } reseller { id } } } }";
+        let seen = |actor: &Actor| {
+            let api = &api;
+            let actor = actor.clone();
+            async move {
+                let r = api.execute(Request::new(q), actor).await;
+                serde_json::to_value(&r).unwrap()["data"]["tenants"]["nodes"].clone()
+            }
+        };
+        let steward = seen(&callers[0].1).await;
+        let reseller_a = seen(&callers[1].1).await;
+        let integration = seen(&callers[3].1).await;
+        assert_eq!(steward.as_array().unwrap().len(), 2, "{steward}");
+        assert_eq!(reseller_a.as_array().unwrap().len(), 1, "{reseller_a}");
+        assert_eq!(reseller_a[0]["reseller"]["id"], fx.a.reseller_id.as_str());
+        assert!(
+            reseller_a[0]["customer"]["name"].is_string(),
+            "{reseller_a}"
+        );
+        assert_eq!(integration.as_array().unwrap().len(), 1, "{integration}");
+        assert_eq!(integration[0]["customer"], Value::Null, "{integration}");
+        app.run_pending_jobs().await;
+    }
+);
