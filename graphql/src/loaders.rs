@@ -103,6 +103,43 @@ impl ChildLoaders {
     }
 }
 
+/// The children of kind `K` of one parent, fetched ahead with its page.
+pub struct Fetched<K: Children>(pub Vec<K::Child>);
+
+/// Fetches ahead, in one statement, the children of kind `K` of a page's
+/// `parents`, for the rows to find without awaiting ([`Ahead`]).
+pub async fn children_ahead<K: Children>(
+    ctx: &Context<'_>,
+    parents: &[K::Parent],
+) -> async_graphql::Result<()>
+where
+    K::Parent: Into<uuid::Uuid>,
+{
+    let Some(ahead) = ctx.data_opt::<Ahead>() else {
+        return Ok(());
+    };
+    let loaders = ctx.data::<ChildLoaders>()?;
+    let mut grouped: HashMap<K::Parent, Vec<K::Child>> = HashMap::new();
+    let fetched = allowed(K::fetch(&loaders.db, &loaders.actor, parents).await)
+        .map_err(|e| crate::error::internal(&*e))?;
+    for child in fetched {
+        grouped.entry(K::parent(&child)).or_default().push(child);
+    }
+    for parent in parents {
+        let children = grouped.remove(parent).unwrap_or_default();
+        ahead.put((*parent).into(), Some(Fetched::<K>(children)));
+    }
+    Ok(())
+}
+
+/// `parent`'s children of kind `K` when they were fetched ahead.
+pub fn fetched<K: Children>(ahead: &Ahead, parent: K::Parent) -> Option<Arc<Fetched<K>>>
+where
+    K::Parent: Into<uuid::Uuid>,
+{
+    ahead.get::<Fetched<K>>(parent.into()).flatten()
+}
+
 /// `parent`'s children of kind `K`, batched with every other parent's of
 /// the same request.
 pub async fn children_of<K: Children>(

@@ -1,6 +1,6 @@
 //! Invoices and their lines.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, Value};
 use chrono::{DateTime, Utc};
 use coplane_domain::billing::invoices::{self, InvoiceAmounts, LineAmounts};
 use coplane_domain::entity::{credit_note, invoice, invoice_line, payment};
@@ -9,8 +9,9 @@ use coplane_domain::money::minor_digits;
 use rust_decimal::Decimal;
 
 use super::{CreditNote, Payment};
+use crate::common::plain::{At, Plain, scalar, scalar_opt, text, text_opt};
 use crate::common::{Money, decimal, global_id};
-use crate::loaders::{children, children_of};
+use crate::loaders::{Ahead, children, children_of, fetched};
 
 /// An invoice.
 pub struct Invoice(pub invoice::Model);
@@ -18,6 +19,21 @@ pub struct Invoice(pub invoice::Model);
 impl Invoice {
     fn money(&self, amount: Decimal) -> Money {
         Money::new(amount, &self.0.currency)
+    }
+
+    /// `line` as this invoice shows it.
+    fn line(&self, line: &invoice_line::Model) -> InvoiceLine {
+        let minor = minor_digits(&self.0.currency);
+        InvoiceLine(line.clone(), self.0.currency.clone(), minor)
+    }
+
+    /// The recipient's global id.
+    fn recipient(&self) -> Option<ID> {
+        match (self.0.recipient_reseller_id, self.0.recipient_customer_id) {
+            (Some(r), _) => Some(global_id("Reseller", r)),
+            (None, Some(c)) => Some(global_id("Customer", c)),
+            _ => None,
+        }
     }
 }
 
@@ -53,11 +69,7 @@ impl Invoice {
     }
     /// The paying reseller or customer.
     async fn recipient_id(&self) -> Option<ID> {
-        match (self.0.recipient_reseller_id, self.0.recipient_customer_id) {
-            (Some(r), _) => Some(global_id("Reseller", r)),
-            (None, Some(c)) => Some(global_id("Customer", c)),
-            _ => None,
-        }
+        self.recipient()
     }
     /// Where it is sent.
     async fn recipient_email(&self) -> Option<&str> {
@@ -137,11 +149,16 @@ impl Invoice {
     }
     /// Its lines, in order.
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
-        let minor = minor_digits(&self.0.currency);
+        if let Some(lines) = ctx
+            .data_opt::<Ahead>()
+            .and_then(|a| fetched::<LinesOf>(a, self.0.id))
+        {
+            return Ok(lines.0.iter().map(|l| self.line(l)).collect());
+        }
         Ok(children_of::<LinesOf>(ctx, self.0.id)
             .await?
             .iter()
-            .map(|l| InvoiceLine(l.clone(), self.0.currency.clone(), minor))
+            .map(|l| self.line(l))
             .collect())
     }
     /// Payments received against it.
@@ -177,8 +194,71 @@ children! {
     CreditNotesOf: InvoiceId => credit_note::Model, by invoice_id, |db, _, ids| invoices::credit_notes_of(db, ids)
 }
 
+impl Plain for Invoice {
+    fn field(&self, name: &str, at: &At<'_, '_>) -> Option<Value> {
+        let i = &self.0;
+        Some(match name {
+            "id" => scalar(&global_id("Invoice", i.id)),
+            "number" => text_opt(i.number.as_deref()),
+            "layer" => text(i.layer.as_str()),
+            "status" => text(i.status.as_str()),
+            "issuerName" => text_opt(i.issuer_name.as_deref()),
+            "issuerResellerId" => scalar_opt(
+                i.issuer_reseller_id
+                    .map(|r| global_id("Reseller", r))
+                    .as_ref(),
+            ),
+            "recipientName" => text_opt(i.recipient_name.as_deref()),
+            "recipientId" => scalar_opt(self.recipient().as_ref()),
+            "recipientEmail" => text_opt(i.recipient_email.as_deref()),
+            "periodStart" => scalar(&i.period_start),
+            "periodEnd" => scalar(&i.period_end),
+            "currency" => text(&i.currency),
+            "subtotal" => return at.object(&self.money(i.subtotal())),
+            "taxRate" => scalar(&i.tax_rate().normalize()),
+            "reverseCharge" => Value::Boolean(i.reverse_charge),
+            "tax" => return at.object(&self.money(i.tax())),
+            "total" => return at.object(&self.money(i.total())),
+            "amountPaid" => return at.object(&self.money(i.paid())),
+            "amountCredited" => return at.object(&self.money(i.credited())),
+            "amountDue" => return at.object(&self.money(i.outstanding())),
+            "finalizedAt" => scalar_opt(i.finalized_at.as_ref()),
+            "dueAt" => scalar_opt(i.due_at.as_ref()),
+            "paidAt" => scalar_opt(i.paid_at.as_ref()),
+            "paymentIntentId" => text_opt(i.stripe_payment_intent_id.as_deref()),
+            "paymentClientSecret" => text_opt(i.payment_client_secret.as_deref()),
+            "paymentError" => text_opt(i.payment_error.as_deref()),
+            "updatedAt" => scalar(&i.updated_at),
+            "lines" => {
+                let lines = fetched::<LinesOf>(at.data::<Ahead>()?, i.id)?;
+                let lines: Vec<InvoiceLine> = lines.0.iter().map(|l| self.line(l)).collect();
+                return at.list(&lines);
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// A line of an invoice.
 pub struct InvoiceLine(invoice_line::Model, String, u32);
+
+impl Plain for InvoiceLine {
+    fn field(&self, name: &str, at: &At<'_, '_>) -> Option<Value> {
+        let l = &self.0;
+        Some(match name {
+            "position" => scalar(&l.position),
+            "description" => text(&l.description),
+            "tenantId" => scalar_opt(l.tenant_id.map(|t| global_id("Tenant", t)).as_ref()),
+            "metricCode" => text_opt(l.metric_code.as_deref()),
+            "quantity" => scalar(&l.quantity().normalize()),
+            "unitPrice" => scalar(&l.unit_price().normalize()),
+            "preciseAmount" => scalar(&decimal(l.precise_amount_units, l.precise_amount_nanos)),
+            "amount" => return at.object(&Money::new(l.amount(self.2), &self.1)),
+            "priceVersion" => text(&l.price_version),
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl InvoiceLine {

@@ -4,10 +4,15 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use coplane_domain::billing::{close, invoices, metrics, usage};
 
+use coplane_domain::ids::InvoiceId;
+
+use super::invoices::LinesOf;
 use super::{BillableMetric, BillingPeriod, Invoice, Payment, Usage};
+use crate::common::plain::Fast;
 use crate::common::{Conn, connection, decode_as, global_id, page_cost, page_request};
 use crate::context::{actor, db};
 use crate::error::to_gql;
+use crate::loaders::children_ahead;
 
 #[derive(Default)]
 pub struct BillingQuery;
@@ -81,7 +86,7 @@ impl BillingQuery {
         after: Option<String>,
         status: Option<String>,
         updated_since: Option<DateTime<Utc>>,
-    ) -> async_graphql::Result<Conn<Invoice>> {
+    ) -> async_graphql::Result<Fast<Conn<Invoice>>> {
         let page = page_request(ctx, first, after.clone())?;
         let filter = invoices::InvoiceFilter {
             updated_since,
@@ -91,7 +96,19 @@ impl BillingQuery {
         let found = invoices::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(found, after.is_some(), |m| m.id.into(), Invoice))
+        let look = ctx.look_ahead();
+        if look.field("edges").field("node").field("lines").exists()
+            || look.field("nodes").field("lines").exists()
+        {
+            let ids: Vec<InvoiceId> = found.items.iter().map(|i| i.id).collect();
+            children_ahead::<LinesOf>(ctx, &ids).await?;
+        }
+        Ok(Fast(connection(
+            found,
+            after.is_some(),
+            |m| m.id.into(),
+            Invoice,
+        )))
     }
 
     /// One invoice; null outside the caller's reach.

@@ -28,6 +28,16 @@ impl Money {
     }
 }
 
+impl super::plain::Plain for Money {
+    fn field(&self, name: &str, _: &super::plain::At<'_, '_>) -> Option<async_graphql::Value> {
+        Some(match name {
+            "amount" => super::plain::scalar(&self.amount),
+            "currency" => super::plain::text(&self.currency),
+            _ => return None,
+        })
+    }
+}
+
 /// A stored `(units, nanos)` pair as a decimal without trailing zeros.
 pub fn decimal(units: i64, nanos: i64) -> Decimal {
     coplane_domain::decimal::stored(units, nanos).normalize()

@@ -5,5 +5,5 @@ mod bad_input;
 mod concurrency;
 pub mod fixture;
 mod flows;
-mod plain;
+pub mod plain;
 mod tokens;

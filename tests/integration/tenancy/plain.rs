@@ -75,7 +75,7 @@ fn under_parties(query: &str) -> bool {
     query.contains("standing") || query.contains("allotmentInUse")
 }
 
-fn principal(roles: Vec<Role>, reseller: Option<ResellerId>, scopes: &[&str]) -> Actor {
+pub(crate) fn principal(roles: Vec<Role>, reseller: Option<ResellerId>, scopes: &[&str]) -> Actor {
     Actor {
         principal: Principal {
             subject: "plain-test".into(),
@@ -88,16 +88,54 @@ fn principal(roles: Vec<Role>, reseller: Option<ResellerId>, scopes: &[&str]) ->
     }
 }
 
+/// The API in process, to run a query with either path.
+pub(crate) fn api(app: &crate::TestApp) -> coplane_graphql::Api {
+    coplane_graphql::build_schema(
+        app.db.clone(),
+        app.clock.clone(),
+        Platform::single(),
+        Limits::default(),
+    )
+}
+
+/// Runs `query` both ways as `actor`: checks the answers are the same text
+/// and free of errors, and that the walk served it `walked` times; the
+/// answer.
+pub(crate) async fn both_ways(
+    api: &coplane_graphql::Api,
+    who: &str,
+    actor: &Actor,
+    query: &str,
+    walked: usize,
+) -> Value {
+    let walks = Walks::default();
+    let fast = api
+        .execute(Request::new(query).data(walks.clone()), actor.clone())
+        .await;
+    let slow = api
+        .execute(Request::new(query).data(Resolvers), actor.clone())
+        .await;
+    let (fast, slow) = (
+        serde_json::to_value(&fast).unwrap(),
+        serde_json::to_value(&slow).unwrap(),
+    );
+    assert!(fast.get("errors").is_none(), "{who}: {query}: {fast}");
+    // Same keys in the same order, same values.
+    assert_eq!(fast.to_string(), slow.to_string(), "{who}: {query}");
+    assert_ne!(&fast["data"], &Value::Null, "{who}: {query}");
+    assert_eq!(
+        walks.0.load(Ordering::Relaxed),
+        walked,
+        "{who}: walked {query}"
+    );
+    fast
+}
+
 test_both_dbs!(
     a_page_walked_in_one_pass_answers_as_the_resolvers_do,
     |app| {
         let fx = Fixture::new(&app).await;
-        let api = coplane_graphql::build_schema(
-            app.db.clone(),
-            app.clock.clone(),
-            Platform::single(),
-            Limits::default(),
-        );
+        let api = api(&app);
         let a: ResellerId = uuid_of(&fx.a.reseller_id).into();
         let b: ResellerId = uuid_of(&fx.b.reseller_id).into();
         let callers = [
@@ -113,27 +151,7 @@ test_both_dbs!(
         for (who, actor) in &callers {
             for (query, walked) in queries() {
                 let walked = walked || (*who == "integration" && under_parties(&query));
-                let walks = Walks::default();
-                let fast = api
-                    .execute(Request::new(&query).data(walks.clone()), actor.clone())
-                    .await;
-                let slow = api
-                    .execute(Request::new(&query).data(Resolvers), actor.clone())
-                    .await;
-                let (fast, slow) = (
-                    serde_json::to_value(&fast).unwrap(),
-                    serde_json::to_value(&slow).unwrap(),
-                );
-                assert!(fast.get("errors").is_none(), "{who}: {query}: {fast}");
-                // Same keys in the same order, same values.
-                assert_eq!(fast.to_string(), slow.to_string(), "{who}: {query}");
-                let nodes = &fast["data"];
-                assert_ne!(nodes, &Value::Null, "{who}: {query}");
-                assert_eq!(
-                    walks.0.load(Ordering::Relaxed),
-                    usize::from(walked),
-                    "{who}: walked {query}"
-                );
+                both_ways(&api, who, actor, &query, usize::from(walked)).await;
             }
         }
         // The callers saw what they reach: the steward both worlds, each
