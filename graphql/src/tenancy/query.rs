@@ -45,18 +45,18 @@ impl TenancyQuery {
         first: Option<i32>,
         after: Option<String>,
         updated_since: Option<DateTime<Utc>>,
-    ) -> async_graphql::Result<Conn<Reseller>> {
+    ) -> async_graphql::Result<Fast<Conn<Reseller>>> {
         let page = page_request(ctx, first, after.clone())?;
         let filter = resellers::ResellerFilter { updated_since };
         let found = resellers::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(
+        Ok(Fast(connection(
             found,
             after.is_some(),
             |m| m.id.into(),
             Reseller,
-        ))
+        )))
     }
 
     /// Customers the caller reaches; `updatedSince` for ERP syncs.
@@ -68,7 +68,7 @@ impl TenancyQuery {
         after: Option<String>,
         updated_since: Option<DateTime<Utc>>,
         reseller_id: Option<ID>,
-    ) -> async_graphql::Result<Conn<Customer>> {
+    ) -> async_graphql::Result<Fast<Conn<Customer>>> {
         let page = page_request(ctx, first, after.clone())?;
         let filter = customers::CustomerFilter {
             reseller_id: (reseller_id.map(|r| decode_as(&r, "Reseller").unwrap_or_else(Uuid::nil)))
@@ -78,12 +78,12 @@ impl TenancyQuery {
         let found = customers::list(db(ctx)?, actor(ctx)?, filter, page)
             .await
             .map_err(to_gql)?;
-        Ok(connection(
+        Ok(Fast(connection(
             found,
             after.is_some(),
             |m| m.id.into(),
             Customer,
-        ))
+        )))
     }
 
     /// Tenants the caller reaches, filtered by state, reseller or customer.
