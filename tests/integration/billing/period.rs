@@ -254,15 +254,21 @@ test_both_dbs!(
     }
 );
 
+/// The scenario, with November closed on the 1st of December.
+async fn closed_scenario(app: &TestApp) -> Scenario {
+    let s = scenario(app).await;
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap());
+    close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
+        .await
+        .unwrap();
+    s
+}
+
 test_both_dbs!(
     an_invoice_page_loads_its_lines_payments_and_credit_notes_once_per_kind,
     |app| {
-        let s = scenario(&app).await;
-        app.clock
-            .set(Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap());
-        close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
-            .await
-            .unwrap();
+        let s = closed_scenario(&app).await;
         let query = |n: u32| {
             format!(
                 "{{ invoices(first: {n}) {{ edges {{ node {{ number lines {{ position amount {{ amount }} }} payments {{ id }} creditNotes {{ id }} }} }} }} }}"
@@ -311,12 +317,7 @@ test_both_dbs!(
     |app| {
         use crate::tenancy::plain::{api, both_ways, principal};
         use coplane_domain::auth::Role;
-        let s = scenario(&app).await;
-        app.clock
-            .set(Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap());
-        close::close(&app.db, at(1, 0), CloseOptions::default(), app.clock.now())
-            .await
-            .unwrap();
+        let s = closed_scenario(&app).await;
         let api = api(&app);
         let steward = principal(vec![Role::Steward], None, &[]);
         let money = "{ amount currency }";
