@@ -27,7 +27,7 @@ const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
 /// A kind of child rows, loaded for many parents in one statement.
 pub trait Children: Send + Sync + 'static {
     /// The parent's id.
-    type Parent: Copy + Hash + Eq + Send + Sync + 'static;
+    type Parent: Copy + Hash + Eq + Send + Sync + Into<uuid::Uuid> + 'static;
     /// A child row.
     type Child: Send + Sync + 'static;
     /// The children of `parents`, in their order within each parent.
@@ -104,17 +104,14 @@ impl ChildLoaders {
 }
 
 /// The children of kind `K` of one parent, fetched ahead with its page.
-pub struct Fetched<K: Children>(pub Vec<K::Child>);
+pub struct Fetched<K: Children>(pub Arc<Vec<K::Child>>);
 
 /// Fetches ahead, in one statement, the children of kind `K` of a page's
 /// `parents`, for the rows to find without awaiting ([`Ahead`]).
 pub async fn children_ahead<K: Children>(
     ctx: &Context<'_>,
     parents: &[K::Parent],
-) -> async_graphql::Result<()>
-where
-    K::Parent: Into<uuid::Uuid>,
-{
+) -> async_graphql::Result<()> {
     let Some(ahead) = ctx.data_opt::<Ahead>() else {
         return Ok(());
     };
@@ -127,25 +124,28 @@ where
     }
     for parent in parents {
         let children = grouped.remove(parent).unwrap_or_default();
-        ahead.put((*parent).into(), Some(Fetched::<K>(children)));
+        ahead.put((*parent).into(), Some(Fetched::<K>(Arc::new(children))));
     }
     Ok(())
 }
 
 /// `parent`'s children of kind `K` when they were fetched ahead.
-pub fn fetched<K: Children>(ahead: &Ahead, parent: K::Parent) -> Option<Arc<Fetched<K>>>
-where
-    K::Parent: Into<uuid::Uuid>,
-{
+pub fn fetched<K: Children>(ahead: &Ahead, parent: K::Parent) -> Option<Arc<Fetched<K>>> {
     ahead.get::<Fetched<K>>(parent.into()).flatten()
 }
 
-/// `parent`'s children of kind `K`, batched with every other parent's of
-/// the same request.
+/// `parent`'s children of kind `K`: those fetched ahead with its page, or
+/// else batched with every other parent's of the same request.
 pub async fn children_of<K: Children>(
     ctx: &Context<'_>,
     parent: K::Parent,
 ) -> async_graphql::Result<Arc<Vec<K::Child>>> {
+    if let Some(found) = ctx
+        .data_opt::<Ahead>()
+        .and_then(|a| fetched::<K>(a, parent))
+    {
+        return Ok(found.0.clone());
+    }
     let loader = ctx.data::<ChildLoaders>()?.loader::<K>();
     Ok(loader
         .load_one(parent)

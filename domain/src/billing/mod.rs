@@ -20,7 +20,6 @@ pub mod metering;
 pub mod metrics;
 pub mod rail;
 pub mod rating;
-mod together;
 pub mod usage;
 
 pub use charges::{Charge, ChargeModel, Tier, prorate};

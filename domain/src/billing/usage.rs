@@ -18,12 +18,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::metrics::{Aggregation, Event, aggregate};
-use super::together::join_all;
 use crate::auth::{Actor, Permission};
 use crate::db::stmt;
 use crate::decimal::Fixed;
 use crate::error::{Error, Result};
 use crate::ids::{ResellerId, TenantId};
+use futures::future::join_all;
 
 mod levels;
 

@@ -21,10 +21,13 @@ impl Invoice {
         Money::new(amount, &self.0.currency)
     }
 
-    /// `line` as this invoice shows it.
-    fn line(&self, line: &invoice_line::Model) -> InvoiceLine {
+    /// `lines` as this invoice shows them.
+    fn lines_of(&self, lines: &[invoice_line::Model]) -> Vec<InvoiceLine> {
         let minor = minor_digits(&self.0.currency);
-        InvoiceLine(line.clone(), self.0.currency.clone(), minor)
+        lines
+            .iter()
+            .map(|l| InvoiceLine(l.clone(), self.0.currency.clone(), minor))
+            .collect()
     }
 
     /// The recipient's global id.
@@ -149,17 +152,7 @@ impl Invoice {
     }
     /// Its lines, in order.
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
-        if let Some(lines) = ctx
-            .data_opt::<Ahead>()
-            .and_then(|a| fetched::<LinesOf>(a, self.0.id))
-        {
-            return Ok(lines.0.iter().map(|l| self.line(l)).collect());
-        }
-        Ok(children_of::<LinesOf>(ctx, self.0.id)
-            .await?
-            .iter()
-            .map(|l| self.line(l))
-            .collect())
+        Ok(self.lines_of(&children_of::<LinesOf>(ctx, self.0.id).await?))
     }
     /// Payments received against it.
     async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payment>> {
@@ -231,8 +224,7 @@ impl Plain for Invoice {
             "updatedAt" => scalar(&i.updated_at),
             "lines" => {
                 let lines = fetched::<LinesOf>(at.data::<Ahead>()?, i.id)?;
-                let lines: Vec<InvoiceLine> = lines.0.iter().map(|l| self.line(l)).collect();
-                return at.list(&lines);
+                return at.list(&self.lines_of(&lines.0));
             }
             _ => return None,
         })

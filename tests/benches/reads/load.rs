@@ -47,6 +47,17 @@ pub async fn post(client: &reqwest::Client, target: &Target, query: &str) -> Val
 }
 
 /// `1.23ms`, `456.78us`, `1.20s` as milliseconds.
+/// What a finished tool printed; it must have succeeded.
+fn stdout_of(out: &std::process::Output, tool: &str) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{tool} failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 fn wrk_ms(s: &str) -> f64 {
     let (number, scale) = if let Some(n) = s.strip_suffix("us") {
         (n, 0.001)
@@ -90,12 +101,7 @@ pub async fn wrk(target: &Target, dir: &Path, secs: u64) -> Measured {
         .output()
         .await
         .expect("wrk runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "wrk failed: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of(&out, "wrk");
     let mut m = Measured {
         name: target.name.clone(),
         rps: f64::NAN,
@@ -258,13 +264,7 @@ pub fn pgbench(database_url: &str, dir: &Path, sql: &str, warmup: u64, secs: u64
             .arg(database_url)
             .output()
             .expect("pgbench runs");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "pgbench failed: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
+        stdout_of(&out, "pgbench")
     };
     if warmup > 0 {
         run(warmup, false);

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::COOP_NAME;
-use crate::billing::together::join2;
 use crate::decimal::MAX_QUANTITY;
 use crate::entity::invoice::InvoiceLayer;
 
@@ -48,7 +47,7 @@ pub(super) async fn drafts(
     }
     let metrics = metric_defs(db).await?;
     // The usage (the long part) and everything else, together.
-    let (usage, loaded) = join2(quantities(db, &metrics, None, start, end), terms(db)).await;
+    let (usage, loaded) = futures::join!(quantities(db, &metrics, None, start, end), terms(db));
     let Terms {
         plans,
         history,

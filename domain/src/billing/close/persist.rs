@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::task::{Poll, Waker};
 
 use super::*;
-use crate::billing::together::join_all;
+use futures::future::join_all;
 
 /// Invoices written at once on PostgreSQL (each holds a pooled connection).
 const LANES: usize = 8;
@@ -85,12 +85,11 @@ pub(super) async fn make_all(
         }
         out
     };
-    let mut made: Vec<(usize, String, Result<bool>)> =
-        join_all((0..lanes).map(|_| lane()).collect())
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
+    let mut made: Vec<(usize, String, Result<bool>)> = join_all((0..lanes).map(|_| lane()))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     debug_assert_eq!(made.len(), count);
     made.sort_by_key(|(i, _, _)| *i);
     made.into_iter().map(|(_, key, r)| (key, r)).collect()

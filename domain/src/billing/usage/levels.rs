@@ -22,7 +22,6 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Value};
 
 use crate::billing::metrics::level_hours;
-use crate::billing::together::join2;
 use crate::db::{is_postgres, stmt};
 use crate::decimal::{read_sum, stored};
 use crate::error::Result;
@@ -100,15 +99,14 @@ pub(super) async fn weighted_sums(
         within_args.push(t.into());
         prior_args.push(t.into());
     }
-    let (within, prior) = join2(
+    let (within, prior) = futures::join!(
         db.query_all_raw(stmt(
             db,
             &within_sql(postgres, tenant.is_some()),
             within_args,
         )),
         db.query_all_raw(stmt(db, &prior_sql(tenant.is_some()), prior_args)),
-    )
-    .await;
+    );
     // Σ level × seconds per tenant, and when its first event in the window was.
     let mut held: HashMap<TenantId, (Decimal, DateTime<Utc>)> = HashMap::new();
     for r in within? {
