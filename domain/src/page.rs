@@ -1,8 +1,9 @@
 //! Keyset pagination by id (ids are UUIDv7, so id order is creation order).
 
+use sea_orm::sea_query::{Expr, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -64,7 +65,8 @@ pub struct Page<T> {
     pub total_count: u64,
 }
 
-/// Fetches a page of `select`, ordered by `id`.
+/// Fetches a page of `select`, ordered by `id`, and its total when asked
+/// for, in one statement.
 pub async fn fetch<E, C>(
     db: &impl ConnectionTrait,
     select: Select<E>,
@@ -76,27 +78,76 @@ where
     E::Model: Send + Sync,
     C: ColumnTrait,
 {
-    let count = select.clone();
-    let mut query = select.order_by_asc(id).limit(page.first + 1);
+    fetch_with(
+        db,
+        select,
+        id,
+        page,
+        |_| {},
+        |row| Ok(E::Model::from_query_result(row, "")?),
+    )
+    .await
+}
+
+/// Fetches a page of `select` as [`fetch`] does, with what `extend` adds
+/// to its statement (joined rows, prefixed columns), each row read by
+/// `read`. The total is counted in the same statement: one round trip,
+/// whatever the page size; a second only when the page comes back empty
+/// and the total is wanted.
+pub async fn fetch_with<E, C, T>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    id: C,
+    page: PageRequest,
+    extend: impl FnOnce(&mut SelectStatement),
+    read: impl Fn(&QueryResult) -> Result<T>,
+) -> Result<Page<T>>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    let mut query = select.clone();
     if let Some(after) = page.after {
         query = query.filter(id.gt(after));
     }
-    // The count and the page go out together (on a pool, on two connections).
-    let (total_count, mut items) = futures::try_join!(
-        async {
-            if page.count {
-                count.count(db).await
-            } else {
-                Ok(0)
-            }
+    let mut query = query.order_by_asc(id).limit(page.first + 1).into_query();
+    let count = || {
+        let mut count = select.clone().into_query();
+        count.clear_selects().expr(Expr::cust("count(*)"));
+        count
+    };
+    if page.count {
+        query.expr_as(
+            Expr::SubQuery(None, Box::new(count().into_sub_query_statement())),
+            TOTAL,
+        );
+    }
+    extend(&mut query);
+    let rows = db.query_all(&query).await?;
+    let total_count = match rows.first() {
+        _ if !page.count => 0,
+        Some(row) => counted(row.try_get::<i64>("", TOTAL)?),
+        None => match db.query_one(&count()).await? {
+            Some(row) => counted(row.try_get_by_index::<i64>(0)?),
+            None => 0,
         },
-        query.all(db),
-    )?;
-    let has_next_page = items.len() as u64 > page.first;
-    items.truncate(usize::try_from(page.first).unwrap_or(usize::MAX));
+    };
+    let has_next_page = rows.len() as u64 > page.first;
+    let items = rows
+        .iter()
+        .take(usize::try_from(page.first).unwrap_or(usize::MAX))
+        .map(&read)
+        .collect::<Result<Vec<T>>>()?;
     Ok(Page {
         items,
         has_next_page,
         total_count,
     })
+}
+
+/// The column that carries the total on every row of a counted page.
+const TOTAL: &str = "coplane_page_total";
+
+fn counted(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }

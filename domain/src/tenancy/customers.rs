@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -179,14 +179,17 @@ pub async fn load_many(
     actor: &Actor,
     ids: &[CustomerId],
 ) -> Result<Vec<customer::Model>> {
-    let grant = actor.principal.authorize(Permission::ReadCustomers)?;
     Ok(customer::Entity::find()
         .filter(customer::Column::Id.is_in(ids.to_vec()))
-        .filter(
-            grant
-                .reach
-                .condition(Some(customer::Column::ResellerId), None, None),
-        )
+        .filter(reached(actor)?)
         .all(db)
         .await?)
+}
+
+/// The customers `actor` may read, as a condition on their rows.
+pub(crate) fn reached(actor: &Actor) -> Result<Condition> {
+    let grant = actor.principal.authorize(Permission::ReadCustomers)?;
+    Ok(grant
+        .reach
+        .condition(Some(customer::Column::ResellerId), None, None))
 }

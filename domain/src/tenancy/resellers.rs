@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QuerySelect, Set, Statement,
 };
 use serde::Serialize;
@@ -271,16 +271,19 @@ pub async fn load_many(
     actor: &Actor,
     ids: &[ResellerId],
 ) -> Result<Vec<reseller::Model>> {
-    let grant = actor.principal.authorize(Permission::ReadResellers)?;
     Ok(reseller::Entity::find()
         .filter(reseller::Column::Id.is_in(ids.to_vec()))
-        .filter(
-            grant
-                .reach
-                .condition(Some(reseller::Column::Id), None, None),
-        )
+        .filter(reached(actor)?)
         .all(db)
         .await?)
+}
+
+/// The resellers `actor` may read, as a condition on their rows.
+pub(crate) fn reached(actor: &Actor) -> Result<Condition> {
+    let grant = actor.principal.authorize(Permission::ReadResellers)?;
+    Ok(grant
+        .reach
+        .condition(Some(reseller::Column::Id), None, None))
 }
 
 /// What a reseller's live tenants hold now.

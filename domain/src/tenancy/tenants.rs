@@ -1,9 +1,11 @@
 //! Tenants: a namespace with a quota, for a customer.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, QueryFilter, QueryResult, Set,
+    Statement,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -12,7 +14,7 @@ use super::jobs::SyncTenant;
 use super::{Clusters, QuotaInput, TenantSlug, TenantState, parse_quota, resellers};
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
-use crate::entity::{customer, tenant};
+use crate::entity::{customer, reseller, tenant};
 use crate::error::{Error, Result};
 use crate::ids::{CustomerId, PlanId, ResellerId, TenantId};
 use crate::page::{self, Page, PageRequest};
@@ -210,6 +212,10 @@ pub async fn list(
     filter: TenantFilter,
     page: PageRequest,
 ) -> Result<Page<tenant::Model>> {
+    page::fetch(db, filtered(actor, filter)?, tenant::Column::Id, page).await
+}
+
+fn filtered(actor: &Actor, filter: TenantFilter) -> Result<sea_orm::Select<tenant::Entity>> {
     let grant = actor.principal.authorize(Permission::ReadTenants)?;
     let mut q = tenant::Entity::find().filter(grant.reach.condition(
         Some(tenant::Column::ResellerId),
@@ -228,7 +234,113 @@ pub async fn list(
     if let Some(since) = filter.updated_since {
         q = q.filter(tenant::Column::UpdatedAt.gte(since));
     }
-    page::fetch(db, q, tenant::Column::Id, page).await
+    Ok(q)
+}
+
+/// Which of its parties each tenant of a page comes with.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Parties {
+    /// Its customer.
+    pub customer: bool,
+    /// Its reseller.
+    pub reseller: bool,
+}
+
+/// A tenant with its parties, each `None` when not asked for, outside
+/// the actor's reach (or its permissions), or absent (a direct customer's
+/// tenant has no reseller).
+#[derive(Clone, Debug)]
+pub struct WithParties {
+    /// The tenant.
+    pub tenant: tenant::Model,
+    /// Its customer.
+    pub customer: Option<customer::Model>,
+    /// Its reseller.
+    pub reseller: Option<reseller::Model>,
+}
+
+/// Tenants the actor reaches, as [`list`], each with the parties asked
+/// for, joined in the same statement under the same reach rules as
+/// [`super::customers::load_many`] and [`super::resellers::load_many`].
+pub async fn list_with_parties(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: TenantFilter,
+    page: PageRequest,
+    parties: Parties,
+) -> Result<Page<WithParties>> {
+    // A party the actor may not read at all is not joined: it reads null.
+    let customers = reached_if(parties.customer, super::customers::reached(actor))?;
+    let resellers = reached_if(parties.reseller, super::resellers::reached(actor))?;
+    let extend = |q: &mut SelectStatement| {
+        if let Some(reach) = &customers {
+            join_party::<customer::Entity>(
+                q,
+                Expr::col((customer::Entity, customer::Column::Id))
+                    .equals((tenant::Entity, tenant::Column::CustomerId)),
+                reach.clone(),
+                CUSTOMER,
+            );
+        }
+        if let Some(reach) = &resellers {
+            join_party::<reseller::Entity>(
+                q,
+                Expr::col((reseller::Entity, reseller::Column::Id))
+                    .equals((tenant::Entity, tenant::Column::ResellerId)),
+                reach.clone(),
+                RESELLER,
+            );
+        }
+    };
+    let read = |row: &QueryResult| {
+        Ok(WithParties {
+            tenant: tenant::Model::from_query_result(row, "")?,
+            customer: match customers {
+                Some(_) => Option::<customer::Model>::from_query_result(row, CUSTOMER)?,
+                None => None,
+            },
+            reseller: match resellers {
+                Some(_) => Option::<reseller::Model>::from_query_result(row, RESELLER)?,
+                None => None,
+            },
+        })
+    };
+    let select = filtered(actor, filter)?;
+    page::fetch_with(db, select, tenant::Column::Id, page, extend, read).await
+}
+
+const CUSTOMER: &str = "customer_";
+const RESELLER: &str = "reseller_";
+
+/// `reach` when `wanted`; `None` when not wanted or not permitted at all.
+fn reached_if(wanted: bool, reach: Result<Condition>) -> Result<Option<Condition>> {
+    match reach {
+        _ if !wanted => Ok(None),
+        Ok(c) => Ok(Some(c)),
+        Err(Error::Forbidden(_) | Error::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Left-joins the row of `P` that `on` finds, if `reach` lets the actor
+/// read it, with its columns named `prefix` + column.
+fn join_party<P: EntityTrait>(
+    q: &mut SelectStatement,
+    on: sea_orm::sea_query::Expr,
+    reach: Condition,
+    prefix: &str,
+) {
+    q.join(
+        JoinType::LeftJoin,
+        P::default(),
+        Condition::all().add(on).add(reach),
+    );
+    for col in <P::Column as Iterable>::iter() {
+        q.expr_as(
+            col.select_as(col.into_expr()),
+            format!("{prefix}{}", col.as_str()),
+        );
+    }
 }
 
 /// One tenant, if reached.

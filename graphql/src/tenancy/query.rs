@@ -108,10 +108,11 @@ impl TenancyQuery {
                 .map(Into::into),
             updated_since,
         };
-        let found = tenants::list(db(ctx)?, actor(ctx)?, filter, page)
+        let parties = super::tenants::parties_wanted(ctx);
+        let found = tenants::list_with_parties(db(ctx)?, actor(ctx)?, filter, page, parties)
             .await
             .map_err(to_gql)?;
-        super::tenants::parties_ahead(ctx, &found.items).await?;
+        let found = super::tenants::keep_parties(ctx, found, parties);
         Ok(Fast(connection(
             found,
             after.is_some(),

@@ -1,17 +1,18 @@
 //! Tenants and their lifecycle.
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::DataLoader;
 use async_graphql::resolver_utils::enum_value;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Value};
 use chrono::{DateTime, Utc};
 use coplane_domain::entity::tenant;
+use coplane_domain::page::Page;
 use coplane_domain::tenancy;
 use uuid::Uuid;
 
 use super::{Customer, Reseller, ahead, load_reseller, to_gql_shared};
 use crate::common::plain::{At, Plain, scalar, scalar_opt, text, text_opt};
 use crate::common::{Quota, QuotaInput, global_id};
-use crate::loaders::{Ahead, CustomerLoader, ResellerLoader};
+use crate::loaders::{Ahead, CustomerLoader};
 
 /// A tenant's lifecycle state.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -143,61 +144,52 @@ impl Plain for Tenant {
     }
 }
 
-/// Fetches ahead the customers and resellers of a page of tenants when the
-/// query selects them on its rows: one statement per kind, and the rows
-/// then find them without awaiting (see [`Plain`]).
-pub(super) async fn parties_ahead(
-    ctx: &Context<'_>,
-    page: &[tenant::Model],
-) -> async_graphql::Result<()> {
-    let Some(ahead) = ctx.data_opt::<Ahead>() else {
-        return Ok(());
-    };
+/// The parties a tenants list's rows select (none when the request keeps
+/// nothing ahead).
+pub(super) fn parties_wanted(ctx: &Context<'_>) -> tenancy::tenants::Parties {
+    if ctx.data_opt::<Ahead>().is_none() {
+        return tenancy::tenants::Parties::default();
+    }
     let look = ctx.look_ahead();
     let selects = |name: &str| {
         look.field("edges").field("node").field(name).exists()
             || look.field("nodes").field(name).exists()
     };
-    let customers = async {
-        if !selects("customer") {
-            return Ok(());
-        }
-        let loader = ctx.data::<DataLoader<CustomerLoader>>()?.loader();
-        let ids = page.iter().map(|t| t.customer_id);
-        fetch_into(ahead, loader, ids, Customer).await
-    };
-    let resellers = async {
-        if !selects("reseller") {
-            return Ok(());
-        }
-        let loader = ctx.data::<DataLoader<ResellerLoader>>()?.loader();
-        let ids = page.iter().filter_map(|t| t.reseller_id);
-        fetch_into(ahead, loader, ids, Reseller).await
-    };
-    futures::try_join!(customers, resellers)?;
-    Ok(())
+    tenancy::tenants::Parties {
+        customer: selects("customer"),
+        reseller: selects("reseller"),
+    }
 }
 
-/// Loads `ids` (each once) in one batch of `loader` and keeps each, as
-/// `wrap` makes it, in `ahead`.
-async fn fetch_into<K, L, T>(
-    ahead: &Ahead,
-    loader: &L,
-    ids: impl Iterator<Item = K>,
-    wrap: impl Fn(L::Value) -> T,
-) -> async_graphql::Result<()>
-where
-    K: Copy + Eq + std::hash::Hash + Send + Sync + Into<Uuid> + 'static,
-    L: Loader<K, Error = std::sync::Arc<coplane_domain::Error>>,
-    T: std::any::Any + Send + Sync,
-{
-    let mut seen = std::collections::HashSet::new();
-    let ids: Vec<K> = ids.filter(|id| seen.insert(*id)).collect();
-    let mut found = loader.load(&ids).await.map_err(|e| to_gql_shared(&e))?;
-    for id in ids {
-        ahead.put(id.into(), found.remove(&id).map(&wrap));
+/// Keeps the parties that came with a page of tenants for its rows to find
+/// without awaiting (see [`Plain`]): what was asked for and not found is
+/// kept as null, so no loader goes after it again.
+pub(super) fn keep_parties(
+    ctx: &Context<'_>,
+    page: Page<tenancy::tenants::WithParties>,
+    parties: tenancy::tenants::Parties,
+) -> Page<tenant::Model> {
+    let ahead = ctx.data_opt::<Ahead>();
+    let items = page
+        .items
+        .into_iter()
+        .map(|row| {
+            if let Some(ahead) = ahead {
+                if parties.customer {
+                    ahead.put(row.tenant.customer_id.into(), row.customer.map(Customer));
+                }
+                if let (true, Some(id)) = (parties.reseller, row.tenant.reseller_id) {
+                    ahead.put(id.into(), row.reseller.map(Reseller));
+                }
+            }
+            row.tenant
+        })
+        .collect();
+    Page {
+        items,
+        has_next_page: page.has_next_page,
+        total_count: page.total_count,
     }
-    Ok(())
 }
 
 /// `Tenant`'s fields that orders resolves (`appInstalls`), in their place

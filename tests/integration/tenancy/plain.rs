@@ -201,3 +201,135 @@ test_both_dbs!(
         app.run_pending_jobs().await;
     }
 );
+
+test_both_dbs!(
+    the_parties_joined_to_a_page_are_those_the_loaders_reach,
+    |app| {
+        use coplane_domain::page::PageRequest;
+        use coplane_domain::tenancy::{customers, resellers, tenants};
+        let fx = Fixture::new(&app).await;
+        let a: ResellerId = uuid_of(&fx.a.reseller_id).into();
+        let b: ResellerId = uuid_of(&fx.b.reseller_id).into();
+        let mut admin = principal(vec![Role::TenantAdmin], None, &[]);
+        admin.principal.tenant_ids = vec![uuid_of(&fx.a.tenant_id).into()];
+        let mut coop_wide = principal(
+            vec![Role::Integration],
+            None,
+            &["tenants:read", "customers:read", "resellers:read"],
+        );
+        coop_wide.principal.coop_wide = true;
+        let callers = [
+            ("steward", principal(vec![Role::Steward], None, &[])),
+            ("reseller a", principal(vec![Role::Reseller], Some(a), &[])),
+            ("reseller b", principal(vec![Role::Reseller], Some(b), &[])),
+            ("tenant admin", admin),
+            (
+                "integration, tenants only",
+                principal(vec![Role::Integration], Some(a), &["tenants:read"]),
+            ),
+            (
+                "integration, every party",
+                principal(
+                    vec![Role::Integration],
+                    Some(b),
+                    &["tenants:read", "customers:read", "resellers:read"],
+                ),
+            ),
+            ("integration, co-op-wide", coop_wide),
+        ];
+        let (mut joined, mut null) = (0, 0);
+        for (who, actor) in &callers {
+            let page = PageRequest::new(Some(20), None).unwrap();
+            let filter = tenants::TenantFilter::default;
+            let both = tenants::Parties {
+                customer: true,
+                reseller: true,
+            };
+            let rows = tenants::list_with_parties(&app.db, actor, filter(), page, both)
+                .await
+                .unwrap();
+            let plain = tenants::list(&app.db, actor, filter(), page).await.unwrap();
+            let ids = |v: Vec<uuid::Uuid>| v;
+            assert_eq!(
+                ids(rows.items.iter().map(|r| r.tenant.id.0).collect()),
+                ids(plain.items.iter().map(|t| t.id.0).collect()),
+                "{who}"
+            );
+            assert_eq!(rows.total_count, plain.total_count, "{who}");
+            assert!(!rows.items.is_empty(), "{who} reaches a tenant");
+            for row in &rows.items {
+                let t = &row.tenant;
+                let loaded = customers::load_many(&app.db, actor, &[t.customer_id])
+                    .await
+                    .unwrap_or_default();
+                assert_eq!(
+                    row.customer.as_ref().map(|c| c.id),
+                    loaded.first().map(|c| c.id),
+                    "{who}: the customer of {}",
+                    t.slug
+                );
+                let loaded = match t.reseller_id {
+                    Some(r) => resellers::load_many(&app.db, actor, &[r])
+                        .await
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                assert_eq!(
+                    row.reseller.as_ref().map(|r| r.id),
+                    loaded.first().map(|r| r.id),
+                    "{who}: the reseller of {}",
+                    t.slug
+                );
+                for found in [row.customer.is_some(), row.reseller.is_some()] {
+                    if found {
+                        joined += 1;
+                    } else {
+                        null += 1;
+                    }
+                }
+            }
+            // Asked for nothing, nothing is joined.
+            let bare = tenants::list_with_parties(
+                &app.db,
+                actor,
+                filter(),
+                page,
+                tenants::Parties::default(),
+            )
+            .await
+            .unwrap();
+            assert!(
+                bare.items
+                    .iter()
+                    .all(|r| r.customer.is_none() && r.reseller.is_none()),
+                "{who}"
+            );
+        }
+        // Both outcomes were exercised.
+        assert!(joined > 0 && null > 0, "joined {joined}, null {null}");
+        // An empty page still counts the whole list.
+        let steward = &callers[0].1;
+        let filter = tenants::TenantFilter::default;
+        let all = PageRequest::new(Some(20), None).unwrap();
+        let all = tenants::list(&app.db, steward, filter(), all)
+            .await
+            .unwrap();
+        let last = all.items.last().unwrap().id.0;
+        for page in [
+            PageRequest::new(Some(0), None).unwrap(),
+            PageRequest::new(Some(5), Some(last)).unwrap(),
+        ] {
+            let empty = tenants::list(&app.db, steward, filter(), page)
+                .await
+                .unwrap();
+            assert!(empty.items.is_empty(), "{page:?}");
+            assert_eq!(empty.total_count, all.total_count, "{page:?}");
+            let uncounted = tenants::list(&app.db, steward, filter(), page.counting(false))
+                .await
+                .unwrap();
+            assert_eq!(uncounted.total_count, 0, "{page:?}");
+        }
+        assert_eq!(all.total_count, all.items.len() as u64);
+        app.run_pending_jobs().await;
+    }
+);
