@@ -100,7 +100,7 @@ pub async fn fetch_with<E, C, T>(
     id: C,
     page: PageRequest,
     extend: impl FnOnce(&mut SelectStatement),
-    read: impl Fn(&QueryResult) -> Result<T>,
+    mut read: impl FnMut(&QueryResult) -> Result<T>,
 ) -> Result<Page<T>>
 where
     E: EntityTrait,
@@ -136,7 +136,7 @@ where
     let items = rows
         .iter()
         .take(usize::try_from(page.first).unwrap_or(usize::MAX))
-        .map(&read)
+        .map(&mut read)
         .collect::<Result<Vec<T>>>()?;
     Ok(Page {
         items,

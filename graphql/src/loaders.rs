@@ -224,6 +224,12 @@ impl Ahead {
             .insert((TypeId::of::<T>(), id), found);
     }
 
+    /// Whether something (or nothing) was fetched for `id`.
+    pub fn has<T: Any + Send + Sync>(&self, id: uuid::Uuid) -> bool {
+        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        held.contains_key(&(TypeId::of::<T>(), id))
+    }
+
     /// What was fetched for `id`; `None` if it was not fetched.
     pub fn get<T: Any + Send + Sync>(&self, id: uuid::Uuid) -> Option<Option<Arc<T>>> {
         let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);

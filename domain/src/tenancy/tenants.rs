@@ -1,5 +1,9 @@
 //! Tenants: a namespace with a quota, for a customer.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::Hash;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, SelectStatement};
 use sea_orm::{
@@ -246,29 +250,31 @@ pub struct Parties {
     pub reseller: bool,
 }
 
-/// A tenant with its parties, each `None` when not asked for, outside
-/// the actor's reach (or its permissions), or absent (a direct customer's
+/// A page of tenants with the parties its rows reference that the actor
+/// reaches, each once; a party asked for and not here is outside the
+/// actor's reach (or its permissions), or absent (a direct customer's
 /// tenant has no reseller).
 #[derive(Clone, Debug)]
 pub struct WithParties {
-    /// The tenant.
-    pub tenant: tenant::Model,
-    /// Its customer.
-    pub customer: Option<customer::Model>,
-    /// Its reseller.
-    pub reseller: Option<reseller::Model>,
+    /// The tenants.
+    pub page: Page<tenant::Model>,
+    /// Their customers, when asked for.
+    pub customers: HashMap<CustomerId, customer::Model>,
+    /// Their resellers, when asked for.
+    pub resellers: HashMap<ResellerId, reseller::Model>,
 }
 
-/// Tenants the actor reaches, as [`list`], each with the parties asked
-/// for, joined in the same statement under the same reach rules as
-/// [`super::customers::load_many`] and [`super::resellers::load_many`].
+/// Tenants the actor reaches, as [`list`], with the parties asked for,
+/// joined in the same statement under the same reach rules as
+/// [`super::customers::load_many`] and [`super::resellers::load_many`];
+/// each party is read off the first row that names it.
 pub async fn list_with_parties(
     db: &impl ConnectionTrait,
     actor: &Actor,
     filter: TenantFilter,
     page: PageRequest,
     parties: Parties,
-) -> Result<Page<WithParties>> {
+) -> Result<WithParties> {
     // A party the actor may not read at all is not joined: it reads null.
     let customers = reached_if(parties.customer, super::customers::reached(actor))?;
     let resellers = reached_if(parties.reseller, super::resellers::reached(actor))?;
@@ -292,21 +298,46 @@ pub async fn list_with_parties(
             );
         }
     };
+    let mut seen_customers = HashMap::new();
+    let mut seen_resellers = HashMap::new();
     let read = |row: &QueryResult| {
-        Ok(WithParties {
-            tenant: tenant::Model::from_query_result(row, "")?,
-            customer: match customers {
-                Some(_) => Option::<customer::Model>::from_query_result(row, CUSTOMER)?,
-                None => None,
-            },
-            reseller: match resellers {
-                Some(_) => Option::<reseller::Model>::from_query_result(row, RESELLER)?,
-                None => None,
-            },
-        })
+        let t = tenant::Model::from_query_result(row, "")?;
+        if customers.is_some() {
+            read_party(&mut seen_customers, t.customer_id, row, CUSTOMER)?;
+        }
+        if let (Some(_), Some(r)) = (&resellers, t.reseller_id) {
+            read_party(&mut seen_resellers, r, row, RESELLER)?;
+        }
+        Ok(t)
     };
     let select = filtered(actor, filter)?;
-    page::fetch_with(db, select, tenant::Column::Id, page, extend, read).await
+    let page = page::fetch_with(db, select, tenant::Column::Id, page, extend, read).await?;
+    Ok(WithParties {
+        page,
+        customers: found(seen_customers),
+        resellers: found(seen_resellers),
+    })
+}
+
+/// The parties read, without those the actor does not reach.
+fn found<K: Eq + Hash, M>(seen: HashMap<K, Option<M>>) -> HashMap<K, M> {
+    seen.into_iter()
+        .filter_map(|(id, m)| Some((id, m?)))
+        .collect()
+}
+
+/// Reads the party `id` off `row` unless an earlier row had it (decoding
+/// is most of a page's cost; a page names few parties).
+fn read_party<K: Eq + Hash, M: FromQueryResult>(
+    seen: &mut HashMap<K, Option<M>>,
+    id: K,
+    row: &QueryResult,
+    prefix: &str,
+) -> Result<()> {
+    if let Entry::Vacant(v) = seen.entry(id) {
+        v.insert(Option::<M>::from_query_result(row, prefix)?);
+    }
+    Ok(())
 }
 
 const CUSTOMER: &str = "customer_";

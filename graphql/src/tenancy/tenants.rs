@@ -166,30 +166,25 @@ pub(super) fn parties_wanted(ctx: &Context<'_>) -> tenancy::tenants::Parties {
 /// kept as null, so no loader goes after it again.
 pub(super) fn keep_parties(
     ctx: &Context<'_>,
-    page: Page<tenancy::tenants::WithParties>,
+    found: tenancy::tenants::WithParties,
     parties: tenancy::tenants::Parties,
 ) -> Page<tenant::Model> {
-    let ahead = ctx.data_opt::<Ahead>();
-    let items = page
-        .items
-        .into_iter()
-        .map(|row| {
-            if let Some(ahead) = ahead {
-                if parties.customer {
-                    ahead.put(row.tenant.customer_id.into(), row.customer.map(Customer));
-                }
-                if let (true, Some(id)) = (parties.reseller, row.tenant.reseller_id) {
-                    ahead.put(id.into(), row.reseller.map(Reseller));
-                }
+    let Some(ahead) = ctx.data_opt::<Ahead>() else {
+        return found.page;
+    };
+    let (mut customers, mut resellers) = (found.customers, found.resellers);
+    for t in &found.page.items {
+        if parties.customer && !ahead.has::<Customer>(t.customer_id.into()) {
+            let c = customers.remove(&t.customer_id).map(Customer);
+            ahead.put(t.customer_id.into(), c);
+        }
+        if let (true, Some(id)) = (parties.reseller, t.reseller_id) {
+            if !ahead.has::<Reseller>(id.into()) {
+                ahead.put(id.into(), resellers.remove(&id).map(Reseller));
             }
-            row.tenant
-        })
-        .collect();
-    Page {
-        items,
-        has_next_page: page.has_next_page,
-        total_count: page.total_count,
+        }
     }
+    found.page
 }
 
 /// `Tenant`'s fields that orders resolves (`appInstalls`), in their place
