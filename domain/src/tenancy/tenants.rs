@@ -340,8 +340,10 @@ fn read_party<K: Eq + Hash, M: FromQueryResult>(
     Ok(())
 }
 
-const CUSTOMER: &str = "customer_";
-const RESELLER: &str = "reseller_";
+// A dot is in no column's name: the joined columns cannot shadow the
+// tenant's own (`customer_id` would).
+const CUSTOMER: &str = "customer.";
+const RESELLER: &str = "reseller.";
 
 /// `reach` when `wanted`; `None` when not wanted or not permitted at all.
 fn reached_if(wanted: bool, reach: Result<Condition>) -> Result<Option<Condition>> {

@@ -218,11 +218,15 @@ test_both_dbs!(
             &["tenants:read", "customers:read", "resellers:read"],
         );
         coop_wide.principal.coop_wide = true;
+        // Reaches b's tenant, not its customer or reseller.
+        let mut across = principal(vec![Role::Reseller, Role::TenantAdmin], Some(a), &[]);
+        across.principal.tenant_ids = vec![uuid_of(&fx.b.tenant_id).into()];
         let callers = [
             ("steward", principal(vec![Role::Steward], None, &[])),
             ("reseller a", principal(vec![Role::Reseller], Some(a), &[])),
             ("reseller b", principal(vec![Role::Reseller], Some(b), &[])),
             ("tenant admin", admin),
+            ("reseller a, tenant admin in b", across),
             (
                 "integration, tenants only",
                 principal(vec![Role::Integration], Some(a), &["tenants:read"]),
@@ -259,6 +263,9 @@ test_both_dbs!(
             assert_eq!(rows.total_count, plain.total_count, "{who}");
             assert!(!rows.items.is_empty(), "{who} reaches a tenant");
             for t in &rows.items {
+                // The tenant reads as it does alone.
+                let alone = tenants::get(&app.db, actor, t.id).await.unwrap();
+                assert_eq!(alone.as_ref(), Some(t), "{who}");
                 let loaded = customers::load_many(&app.db, actor, &[t.customer_id])
                     .await
                     .unwrap_or_default();
