@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, Interface, Object};
 use coplane_domain::billing::invoices;
 use coplane_domain::orders::{self, installs};
-use coplane_domain::tenancy::{customers, members, resellers, tenants};
+use coplane_domain::tenancy::{customers, members, resellers};
 
 use crate::billing::Invoice;
 pub use crate::common::{decode, global_id};
@@ -47,9 +47,9 @@ impl NodeQuery {
             "Customer" => customers::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Customer(Customer(m)))),
-            "Tenant" => tenants::get(db, actor, uuid.into())
-                .await
-                .map(|m| m.map(|m| Node::Tenant(Tenant(m)))),
+            "Tenant" => crate::tenancy::tenant_node(ctx, uuid)
+                .await?
+                .map(|t| t.map(Node::Tenant)),
             "Order" => orders::get(db, actor, uuid.into())
                 .await
                 .map(|m| m.map(|m| Node::Order(Order(m)))),

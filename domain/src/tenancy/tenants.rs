@@ -275,6 +275,30 @@ pub async fn list_with_parties(
     page: PageRequest,
     parties: Parties,
 ) -> Result<WithParties> {
+    let select = filtered(actor, filter)?;
+    with_parties(db, actor, select, page, parties).await
+}
+
+/// One tenant, if reached, as [`get`], with the parties asked for, as
+/// [`list_with_parties`] joins them: one statement.
+pub async fn get_with_parties(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: TenantId,
+    parties: Parties,
+) -> Result<WithParties> {
+    let select = filtered(actor, TenantFilter::default())?.filter(tenant::Column::Id.eq(id));
+    let one = PageRequest::new(Some(1), None)?.counting(false);
+    with_parties(db, actor, select, one, parties).await
+}
+
+async fn with_parties(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    select: sea_orm::Select<tenant::Entity>,
+    page: PageRequest,
+    parties: Parties,
+) -> Result<WithParties> {
     // A party the actor may not read at all is not joined: it reads null.
     let customers = reached_if(parties.customer, super::customers::reached(actor))?;
     let resellers = reached_if(parties.reseller, super::resellers::reached(actor))?;
@@ -310,7 +334,6 @@ pub async fn list_with_parties(
         }
         Ok(t)
     };
-    let select = filtered(actor, filter)?;
     let page = page::fetch_with(db, select, tenant::Column::Id, page, extend, read).await?;
     Ok(WithParties {
         page,

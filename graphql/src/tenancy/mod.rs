@@ -18,7 +18,7 @@ pub use resellers::{
 };
 pub use tenants::{
     CreateTenantInput, Tenant, TenantOrderFields, TenantPayload, TenantState,
-    UpdateTenantQuotaInput,
+    UpdateTenantQuotaInput, tenant_node,
 };
 
 use async_graphql::Context;

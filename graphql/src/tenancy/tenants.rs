@@ -147,18 +147,45 @@ impl Plain for Tenant {
 /// The parties a tenants list's rows select (none when the request keeps
 /// nothing ahead).
 pub(super) fn parties_wanted(ctx: &Context<'_>) -> tenancy::tenants::Parties {
+    parties_under(ctx, |look, name| {
+        look.field("edges").field("node").field(name).exists()
+            || look.field("nodes").field(name).exists()
+    })
+}
+
+fn parties_under(
+    ctx: &Context<'_>,
+    selects: impl Fn(&async_graphql::Lookahead<'_>, &str) -> bool,
+) -> tenancy::tenants::Parties {
     if ctx.data_opt::<Ahead>().is_none() {
         return tenancy::tenants::Parties::default();
     }
     let look = ctx.look_ahead();
-    let selects = |name: &str| {
-        look.field("edges").field("node").field(name).exists()
-            || look.field("nodes").field(name).exists()
-    };
     tenancy::tenants::Parties {
-        customer: selects("customer"),
-        reseller: selects("reseller"),
+        customer: selects(&look, "customer"),
+        reseller: selects(&look, "reseller"),
     }
+}
+
+/// One tenant for `node(id:)`, with the customer and reseller its
+/// selection asks for fetched in the same statement.
+pub async fn tenant_node(
+    ctx: &Context<'_>,
+    id: Uuid,
+) -> async_graphql::Result<coplane_domain::Result<Option<Tenant>>> {
+    let (db, actor) = (crate::context::db(ctx)?, crate::context::actor(ctx)?);
+    let parties = parties_under(ctx, |look, name| look.field(name).exists());
+    Ok(
+        tenancy::tenants::get_with_parties(db, actor, id.into(), parties)
+            .await
+            .map(|found| {
+                keep_parties(ctx, found, parties)
+                    .items
+                    .into_iter()
+                    .next()
+                    .map(Tenant)
+            }),
+    )
 }
 
 /// Keeps the parties that came with a page of tenants for its rows to find
@@ -178,10 +205,10 @@ pub(super) fn keep_parties(
             let c = customers.remove(&t.customer_id).map(Customer);
             ahead.put(t.customer_id.into(), c);
         }
-        if let (true, Some(id)) = (parties.reseller, t.reseller_id) {
-            if !ahead.has::<Reseller>(id.into()) {
-                ahead.put(id.into(), resellers.remove(&id).map(Reseller));
-            }
+        if let (true, Some(id)) = (parties.reseller, t.reseller_id)
+            && !ahead.has::<Reseller>(id.into())
+        {
+            ahead.put(id.into(), resellers.remove(&id).map(Reseller));
         }
     }
     found.page

@@ -319,6 +319,29 @@ test_both_dbs!(
         }
         // Both outcomes were exercised.
         assert!(joined > 0 && null > 0, "joined {joined}, null {null}");
+        // `node(id:)` joins them too, and answers as `tenant(id:)`, whose
+        // parties come through the loaders.
+        let api = api(&app);
+        let fields = "slug customer { id name } reseller { id brandName }";
+        for (who, actor) in &callers {
+            for id in [&fx.a.tenant_id, &fx.b.tenant_id] {
+                let ask = |q: String| {
+                    let (api, actor) = (&api, actor.clone());
+                    async move {
+                        let r = api.execute(Request::new(q), actor).await;
+                        let v = serde_json::to_value(&r).unwrap();
+                        assert!(v.get("errors").is_none(), "{v}");
+                        v["data"].clone()
+                    }
+                };
+                let node = ask(format!(
+                    "{{ x: node(id: \"{id}\") {{ ... on Tenant {{ {fields} }} }} }}"
+                ))
+                .await;
+                let tenant = ask(format!("{{ x: tenant(id: \"{id}\") {{ {fields} }} }}")).await;
+                assert_eq!(node, tenant, "{who}: {id}");
+            }
+        }
         // An empty page still counts the whole list.
         let steward = &callers[0].1;
         let filter = tenants::TenantFilter::default;
