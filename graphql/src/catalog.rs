@@ -3,8 +3,9 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use coplane_domain::catalog::{apps, plans, storefront};
+use coplane_domain::catalog::{apps, brand, plans, storefront};
 use coplane_domain::entity::{app, app_version, plan};
+use coplane_domain::tenancy::Platform;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -366,6 +367,37 @@ impl Storefront {
     async fn apps(&self) -> Vec<App> {
         self.0.apps.iter().cloned().map(App).collect()
     }
+    /// Its colours, terms and host names.
+    async fn brand(&self) -> StorefrontBrand<'_> {
+        StorefrontBrand(&self.0.brand)
+    }
+}
+
+/// A storefront's look and the host names it answers on.
+pub struct StorefrontBrand<'a>(&'a brand::Brand);
+
+#[Object]
+impl StorefrontBrand<'_> {
+    /// Host names its storefront answers on (lower case).
+    async fn domains(&self) -> &[String] {
+        &self.0.domains
+    }
+    /// Main colour, `#rrggbb`.
+    async fn primary_color(&self) -> Option<&str> {
+        self.0.primary_color.as_deref()
+    }
+    /// Second colour, `#rrggbb`.
+    async fn accent_color(&self) -> Option<&str> {
+        self.0.accent_color.as_deref()
+    }
+    /// Its terms of service (an https link).
+    async fn terms_url(&self) -> Option<&str> {
+        self.0.terms_url.as_deref()
+    }
+    /// Times the brand was set (0: never).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
 }
 
 #[derive(Default)]
@@ -425,6 +457,32 @@ crate::common::payload! {
     }
 }
 
+/// `setStorefrontBrand` input: the whole brand, replacing the last.
+#[derive(InputObject)]
+pub struct SetStorefrontBrandInput {
+    /// The reseller (stewards; a reseller sets its own).
+    pub reseller_id: Option<ID>,
+    /// Host names its storefront answers on (at most 10; none under the co-op's app domain).
+    #[graphql(default)]
+    pub domains: Vec<String>,
+    /// Main colour, `#rrggbb`.
+    pub primary_color: Option<String>,
+    /// Second colour, `#rrggbb`.
+    pub accent_color: Option<String>,
+    /// Its terms of service, an https link.
+    pub terms_url: Option<String>,
+}
+
+crate::common::payload! {
+    /// `setStorefrontBrand` result.
+    SetStorefrontBrandPayload {
+        /// The storefront with its new brand, unless there were user errors.
+        storefront: Storefront,
+        /// What was wrong with the input; nothing was changed.
+        user_errors,
+    }
+}
+
 #[derive(Default)]
 pub struct StorefrontMutation;
 
@@ -446,5 +504,27 @@ impl StorefrontMutation {
             storefront::set_prices(db, actor, reseller, input.markup, prices, now).await
         };
         SetPriceListPayload::from_result(result.await.map(Storefront))
+    }
+
+    /// Sets a storefront's colours, terms link and host names, replacing
+    /// the previous brand; a host name belongs to one storefront.
+    async fn set_storefront_brand(
+        &self,
+        ctx: &Context<'_>,
+        input: SetStorefrontBrandInput,
+    ) -> async_graphql::Result<SetStorefrontBrandPayload> {
+        let (db, actor, now) = (db(ctx)?, actor(ctx)?, now(ctx)?);
+        let platform = ctx.data::<Platform>()?;
+        let result = async {
+            let reseller = optional_id(input.reseller_id.as_ref(), "Reseller", "resellerId")?;
+            let brand = brand::BrandInput {
+                domains: input.domains,
+                primary_color: input.primary_color,
+                accent_color: input.accent_color,
+                terms_url: input.terms_url,
+            };
+            brand::set_brand(db, actor, platform, reseller, brand, now).await
+        };
+        SetStorefrontBrandPayload::from_result(result.await.map(Storefront))
     }
 }

@@ -25,6 +25,7 @@ mod m20261201_000012_platform_unique_tenants;
 mod m20261201_000013_install_hosts;
 mod m20261201_000014_explicit_coop_tokens;
 mod m20261202_000015_usage_by_metric;
+mod m20261202_000016_storefront_brands;
 
 /// All migrations, in order.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_install_hosts::Migration),
             Box::new(m20261201_000014_explicit_coop_tokens::Migration),
             Box::new(m20261202_000015_usage_by_metric::Migration),
+            Box::new(m20261202_000016_storefront_brands::Migration),
         ]
     }
 }
@@ -59,6 +61,8 @@ pub const RESELLER_OWNED_TABLES: &[&str] = &[
     "tenants",
     "price_lists",
     "price_list_items",
+    "storefront_brands",
+    "storefront_domains",
     "orders",
     "order_lines",
     "app_installs",

@@ -3,6 +3,7 @@
 
 mod auth;
 mod billing;
+mod brand;
 mod browser;
 mod catalog;
 mod decimals;

@@ -45,8 +45,8 @@ pub enum Permission {
     WriteCatalog,
     /// Read a reseller's storefront (its prices and brand).
     ReadStorefront,
-    /// Set a reseller's prices.
-    WritePrices,
+    /// Set a reseller's storefront: its prices, brand and host names.
+    WriteStorefront,
     /// Read storefront orders.
     ReadOrders,
     /// Place and cancel storefront orders.
@@ -239,7 +239,7 @@ impl Principal {
                     | WriteTenants
                     | ManageTokens
                     | ReadStorefront
-                    | WritePrices
+                    | WriteStorefront
                     | ReadOrders
                     | PlaceOrders
                     | ManageInstalls
@@ -296,7 +296,7 @@ fn permission_name(p: Permission) -> &'static str {
         Permission::ReadCatalog => "reading the catalog",
         Permission::WriteCatalog => "changing the catalog",
         Permission::ReadStorefront => "reading a storefront",
-        Permission::WritePrices => "setting prices",
+        Permission::WriteStorefront => "changing a storefront",
         Permission::ReadOrders => "reading orders",
         Permission::PlaceOrders => "placing orders",
         Permission::ManageInstalls => "managing app installs",

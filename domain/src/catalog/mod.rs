@@ -4,6 +4,7 @@
 //! is immutable: a change is a new version.
 
 pub mod apps;
+pub mod brand;
 pub mod plans;
 pub mod pricing;
 pub mod recipe;

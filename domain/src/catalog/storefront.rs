@@ -40,10 +40,12 @@ pub struct Storefront {
     pub plans: Vec<PricedPlan>,
     /// Apps on sale.
     pub apps: Vec<app::Model>,
+    /// Its brand and host names.
+    pub brand: super::brand::Brand,
 }
 
 /// Which reseller a call is about: a reseller's own, or the one a steward names.
-fn target(grant: &Grant, reseller_id: Option<ResellerId>) -> Result<ResellerId> {
+pub(super) fn target(grant: &Grant, reseller_id: Option<ResellerId>) -> Result<ResellerId> {
     match (grant.reach.all, reseller_id) {
         (true, Some(r)) => Ok(r),
         (true, None) => Err(Error::invalid(
@@ -144,6 +146,7 @@ pub async fn get(
         .all(db)
         .await?;
     Ok(Some(Storefront {
+        brand: super::brand::brand(db, id).await?,
         reseller,
         markup,
         price_version,
@@ -162,7 +165,7 @@ pub async fn set_prices(
     prices: Vec<(PlanId, Decimal)>,
     now: DateTime<Utc>,
 ) -> Result<Storefront> {
-    let grant = actor.principal.authorize(Permission::WritePrices)?;
+    let grant = actor.principal.authorize(Permission::WriteStorefront)?;
     let id = target(&grant, reseller_id)?;
     let markup_fixed = markup
         .map(|m| {

@@ -79,6 +79,10 @@ pub(super) const MATRIX: &[(&str, [(Outcome, Outcome); 6])] = &[
         "setPriceList",
         [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
     ),
+    (
+        "setStorefrontBrand",
+        [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)],
+    ),
     ("orders", [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)]),
     ("order", [(A, A), (A, N), (F, F), (F, F), (F, F), (U, U)]),
     (

@@ -310,6 +310,11 @@ pub(super) async fn run(
                     "storefront",
                     json!({ "resellerId": target.reseller_id, "markup": "0.1" }),
                 ),
+                "setStorefrontBrand" => (
+                    "SetStorefrontBrandInput",
+                    "storefront",
+                    json!({ "resellerId": target.reseller_id, "domains": [format!("shop-{n}.example.com")], "primaryColor": "#1a7f5a" }),
+                ),
                 "placeOrder" => (
                     "PlaceOrderInput",
                     "order",
@@ -402,7 +407,7 @@ pub(super) async fn run(
             };
             // A storefront is read by its brand; everything else has an id.
             let selected = match op {
-                "setPriceList" => "brandName",
+                "setPriceList" | "setStorefrontBrand" => "brandName",
                 "setPlanCharges" => "metric",
                 "setOverduePolicy" => "version",
                 _ => "id",
