@@ -134,11 +134,7 @@ pub async fn set_brand(
     for host in &domains {
         let owner = reseller_by_host(&txn, host).await?;
         if owner.is_some_and(|o| o != id) {
-            return Err(Error::invalid(
-                "domains",
-                "HOST_TAKEN",
-                format!("{host} is another storefront's"),
-            ));
+            return Err(taken(host));
         }
     }
     let version = txn
@@ -185,11 +181,7 @@ pub async fn set_brand(
         ))
         .await
         .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::invalid(
-                "domains",
-                "HOST_TAKEN",
-                format!("{host} is another storefront's"),
-            ),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => taken(host),
             _ => e.into(),
         })?;
     }
@@ -209,6 +201,14 @@ pub async fn set_brand(
     get(db, actor, Some(id))
         .await?
         .ok_or_else(|| Error::not_found("resellerId", "reseller"))
+}
+
+fn taken(host: &str) -> Error {
+    Error::invalid(
+        "domains",
+        "HOST_TAKEN",
+        format!("{host} is another storefront's"),
+    )
 }
 
 /// The host names, checked and in lower case.
