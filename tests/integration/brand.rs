@@ -230,3 +230,50 @@ test_both_dbs!(
         app.run_pending_jobs().await;
     }
 );
+
+test_both_dbs!(a_storefront_and_an_install_never_share_a_host, |app| {
+    let fx = Fixture::new(&app).await;
+    let c = crate::orders::catalog(&app, &fx.steward).await;
+    // A's customer serves its site at a domain of its own.
+    let order = crate::orders::place(
+        &app,
+        &fx.a.reseller_token,
+        &fx.a.customer_id,
+        "site",
+        json!([{ "appInstall": { "tenantId": fx.a.tenant_id, "appVersionId": c.site_v1,
+                                 "values": { "host": "www.alpha.example" } } }]),
+    )
+    .await;
+    assert_eq!(order["userErrors"], json!([]), "{order}");
+    app.run_pending_jobs().await;
+    // No storefront, not even A's own, answers on a host an install serves.
+    for token in [&fx.b.reseller_token, &fx.a.reseller_token] {
+        let before = footprint(&app).await;
+        let taken = set(&app, token, json!({ "domains": ["WWW.alpha.example"] })).await;
+        assert_eq!(taken["userErrors"][0]["code"], "HOST_TAKEN", "{taken}");
+        assert_eq!(footprint(&app).await, before);
+    }
+    // Nor does an install take a storefront's host.
+    let brand = set(
+        &app,
+        &fx.b.reseller_token,
+        json!({ "domains": ["shop.beta.example"] }),
+    )
+    .await;
+    assert_eq!(brand["userErrors"], json!([]), "{brand}");
+    let order = crate::orders::place(
+        &app,
+        &fx.a.reseller_token,
+        &fx.a.customer_id,
+        "site-2",
+        json!([{ "appInstall": { "tenantId": fx.a.tenant_id, "appVersionId": c.site_v1,
+                                 "values": { "host": "shop.beta.example" } } }]),
+    )
+    .await;
+    assert_eq!(order["userErrors"][0]["code"], "HOST_TAKEN", "{order}");
+    assert_eq!(
+        host_owner(&app, "shop.beta.example").await,
+        Some(uuid_of(&fx.b.reseller_id))
+    );
+    app.run_pending_jobs().await;
+});

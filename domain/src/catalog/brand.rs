@@ -132,8 +132,9 @@ pub async fn set_brand(
         .await?
         .ok_or_else(|| Error::not_found("resellerId", "reseller"))?;
     for host in &domains {
+        lock_host(&txn, host).await?;
         let owner = reseller_by_host(&txn, host).await?;
-        if owner.is_some_and(|o| o != id) {
+        if owner.is_some_and(|o| o != id) || serves_an_install(&txn, host).await? {
             return Err(taken(host));
         }
     }
@@ -203,6 +204,37 @@ pub async fn set_brand(
         .ok_or_else(|| Error::not_found("resellerId", "reseller"))
 }
 
+/// Holds `host` until the transaction ends, so a storefront and an
+/// install (or two of either) claiming it at once are decided one after
+/// the other (PostgreSQL; SQLite has one writer at a time anyway).
+pub async fn lock_host(db: &impl ConnectionTrait, host: &str) -> Result<()> {
+    if crate::db::is_postgres(db) {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(host.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        db.execute_raw(stmt(
+            db,
+            "SELECT pg_advisory_xact_lock($1)",
+            vec![i64::from_be_bytes(first).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether a live install serves `host`.
+async fn serves_an_install(db: &impl ConnectionTrait, host: &str) -> Result<bool> {
+    Ok(db
+        .query_one_raw(stmt(
+            db,
+            "SELECT id FROM app_installs WHERE ingress_host = $1 AND state NOT IN ('uninstalling', 'uninstalled')",
+            vec![host.to_owned().into()],
+        ))
+        .await?
+        .is_some())
+}
+
 fn taken(host: &str) -> Error {
     Error::invalid(
         "domains",
@@ -233,7 +265,20 @@ fn hosts(domains: &[String], platform: &Platform) -> Result<Vec<String>> {
                 ),
             ));
         }
-        let coop = platform.app_domain.as_str();
+        // An address is no storefront's: a request by bare IP is the co-op's.
+        if host
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(Error::invalid(
+                "domains",
+                "INVALID_HOST",
+                format!("{host} is an address, not a host name"),
+            ));
+        }
+        // The co-op's own names: its app domain's parent and everything under it.
+        let coop = coop_domain(&platform.app_domain);
         if host
             .strip_suffix(coop)
             .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
@@ -254,6 +299,16 @@ fn hosts(domains: &[String], platform: &Platform) -> Result<Vec<String>> {
         out.push(host);
     }
     Ok(out)
+}
+
+/// The co-op's own domain: its app domain's parent (`example.coop` for
+/// `apps.example.coop`), or the app domain itself when that has no parent
+/// of two labels.
+fn coop_domain(app_domain: &str) -> &str {
+    match app_domain.split_once('.') {
+        Some((_, parent)) if parent.contains('.') => parent,
+        _ => app_domain,
+    }
 }
 
 /// A colour as `#rrggbb`, in lower case.
@@ -280,6 +335,13 @@ fn terms_url(u: &str) -> Result<String> {
     let parsed = url::Url::parse(u).map_err(|_| bad("not a link"))?;
     if parsed.scheme() != "https" || parsed.host_str().is_none() {
         return Err(bad("the terms link is an https:// address"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("the terms link carries no user name or password"));
+    }
+    // Encoding may lengthen it.
+    if parsed.as_str().len() > MAX_URL_LEN {
+        return Err(bad(&format!("a link has at most {MAX_URL_LEN} characters")));
     }
     Ok(parsed.to_string())
 }
@@ -312,6 +374,25 @@ mod tests {
         assert_eq!(code(&["a.example.com", "A.example.com"]), "DUPLICATE_HOST");
         assert_eq!(code(&["shop.apps.localhost"]), "HOST_RESERVED");
         assert_eq!(code(&["apps.localhost"]), "HOST_RESERVED");
+        assert_eq!(code(&["203.0.113.7"]), "INVALID_HOST");
+        assert_eq!(code(&["127.0.0.1"]), "INVALID_HOST");
+        let coop = Platform {
+            app_domain: "apps.example.coop".into(),
+            ..Platform::single()
+        };
+        for reserved in ["example.coop", "shop.example.coop", "x.apps.example.coop"] {
+            assert!(
+                matches!(
+                    hosts(&[reserved.into()], &coop),
+                    Err(Error::Invalid {
+                        code: "HOST_RESERVED",
+                        ..
+                    })
+                ),
+                "{reserved}"
+            );
+        }
+        assert!(hosts(&["example.com".into(), "shop.coop".into()], &coop).is_ok());
         let many: Vec<String> = (0..=MAX_DOMAINS)
             .map(|i| format!("s{i}.example.com"))
             .collect();
@@ -325,9 +406,13 @@ mod tests {
             "javascript:alert(1)",
             "example.com",
             "https://",
+            "https://brand@evil.example/terms",
+            "https://a:b@evil.example/terms",
         ] {
             assert!(terms_url(bad).is_err(), "{bad}");
         }
         assert!(terms_url(&format!("https://example.com/{}", "a".repeat(MAX_URL_LEN))).is_err());
+        // 350 characters typed (720 bytes in all), 2,120 once encoded.
+        assert!(terms_url(&format!("https://example.com/{}", "é".repeat(350))).is_err());
     }
 }

@@ -123,17 +123,13 @@ pub async fn claim_host(
     let Some(host) = values.effective_host(recipe, app, tenant_slug, &platform.app_domain) else {
         return Ok(None);
     };
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        use sha2::Digest as _;
-        let digest = sha2::Sha256::digest(host.as_bytes());
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        db.execute_raw(Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [i64::from_be_bytes(first).into()],
-        ))
-        .await?;
+    crate::catalog::brand::lock_host(db, &host).await?;
+    // A storefront's host serves that storefront, never an install.
+    if crate::catalog::brand::reseller_by_host(db, &host)
+        .await?
+        .is_some()
+    {
+        return Err(host_taken(&host));
     }
     let taken = app_install::Entity::find()
         .filter(app_install::Column::IngressHost.eq(host.as_str()))
