@@ -64,6 +64,10 @@ test_both_dbs!(
         assert_eq!(made["storefront"]["resellerId"], fx.a.reseller_id.as_str());
         let a_id = uuid_of(&fx.a.reseller_id);
         assert_eq!(host_owner(&app, "SHOP.example.com").await, Some(a_id));
+        // As a `Host` header gives it: with a port, or fully qualified.
+        assert_eq!(host_owner(&app, "shop.example.com:8443").await, Some(a_id));
+        assert_eq!(host_owner(&app, "shop.example.com.").await, Some(a_id));
+        assert_eq!(host_owner(&app, "shop.example.com:").await, None);
         assert_eq!(host_owner(&app, "www.shop.example.com").await, Some(a_id));
         assert_eq!(host_owner(&app, "other.example.com").await, None);
         assert_eq!(host_owner(&app, "not a host").await, None);

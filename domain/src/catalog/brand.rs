@@ -83,10 +83,16 @@ pub async fn brand(db: &impl ConnectionTrait, reseller: ResellerId) -> Result<Br
     })
 }
 
-/// The reseller whose storefront answers on `host`; `None` for any other
-/// host (the co-op's own storefront).
+/// The reseller whose storefront answers on `host` (a `Host` header's
+/// value: a port is ignored); `None` for any other host (the co-op's own
+/// storefront).
 pub async fn reseller_by_host(db: &impl ConnectionTrait, host: &str) -> Result<Option<ResellerId>> {
-    let host = host.trim().to_ascii_lowercase();
+    let host = host.trim();
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
     if !is_host_name(&host) {
         return Ok(None);
     }
