@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use super::storefront::{Storefront, get, target};
-use super::values::is_host_name;
+use super::values::{is_host_name, is_under};
 use crate::audit::Change;
 use crate::auth::{Actor, Permission};
 use crate::db::stmt;
@@ -285,10 +285,7 @@ fn hosts(domains: &[String], platform: &Platform) -> Result<Vec<String>> {
         }
         // The co-op's own names: its app domain's parent and everything under it.
         let coop = coop_domain(&platform.app_domain);
-        if host
-            .strip_suffix(coop)
-            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
-        {
+        if is_under(&host, coop) {
             return Err(Error::invalid(
                 "domains",
                 "HOST_RESERVED",

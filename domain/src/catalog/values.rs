@@ -28,6 +28,12 @@ fn err(path: impl Into<String>, code: &'static str, message: impl Into<String>) 
     }
 }
 
+/// Whether `host` is `domain` or a name under it.
+pub fn is_under(host: &str, domain: &str) -> bool {
+    host.strip_suffix(domain)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+}
+
 /// Whether `s` is a fully qualified host name (two labels or more).
 pub fn is_host_name(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();

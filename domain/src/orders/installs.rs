@@ -107,10 +107,7 @@ pub async fn claim_host(
 ) -> Result<Option<String>> {
     if let Some(host) = &values.host {
         let domain = platform.app_domain.as_str();
-        let under = host
-            .strip_suffix(domain)
-            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
-        if under {
+        if crate::catalog::values::is_under(host, domain) {
             return Err(Error::invalid(
                 "values",
                 "HOST_RESERVED",
